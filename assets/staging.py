@@ -1,0 +1,85 @@
+"""staging: parsed, de-duplicated, identity-resolved messages, quarantine and the daily aggregate."""
+
+
+from dagster import (
+    AssetExecutionContext, AssetSpec, MaterializeResult, MetadataValue, PartitionsDefinition, multi_asset,
+)
+from dagster_duckdb import DuckDBResource
+
+from checks import rules, specs
+from engagement_pipeline import layers
+from engagement_pipeline.metadata import counts_markdown, table_metadata
+from engagement_pipeline.partitions import partition_day
+from engagement_pipeline.resources import EngagementConfig, open_warehouse
+from engagement_pipeline.warehouse import (
+    ACCOUNTS, BILLING, DAILY_EVENT_COUNTS, DUPLICATES, EVENTS, MEMBERSHIPS, QUARANTINE, USERS, Table,
+)
+
+TABLES: tuple[Table, ...] = (EVENTS, QUARANTINE, DUPLICATES, DAILY_EVENT_COUNTS, USERS, ACCOUNTS, MEMBERSHIPS, BILLING)
+
+
+def build(partitions: PartitionsDefinition) -> list:
+    @multi_asset(
+        name="staging_day",
+        specs=[
+            AssetSpec(["staging", t.name], deps=[specs.RAW_LINES], group_name="staging", description=t.description,
+                      kinds={"duckdb", "polars"}, owners=["team:data"])
+            for t in TABLES
+        ],
+        partitions_def=partitions,
+        check_specs=[
+            specs.spec("lines_reconcile", specs.EVENTS),
+            specs.spec("quarantine_share", specs.EVENTS, blocking=False),
+            specs.spec("unresolved_account_share", specs.EVENTS, blocking=False),
+        ],
+    )
+    def staging_day(context: AssetExecutionContext, engagement: EngagementConfig, duckdb: DuckDBResource):
+        config = engagement.load()
+        day = partition_day(context)
+        with open_warehouse(duckdb) as con:
+            staged = layers.stage(con, day, config)
+        r = staged.result
+        late = r.late_event_dates
+        context.log.info(
+            f"{r.lines} lines: {r.accepted} accepted, {r.duplicates.height} duplicates, "
+            f"{r.quarantine.height} quarantined; {r.stitched} stitched; {r.unresolved} without account"
+        )
+        for warning in staged.billing_warnings:
+            context.log.warning(warning)
+        sources = dict(r.events["account_source"].value_counts(sort=True).iter_rows())
+        yield MaterializeResult(asset_key=specs.EVENTS, metadata={
+            **table_metadata(EVENTS, r.events, r.events.select(
+                "message_id", "type", "event", "user_id", "account_id", "account_source", "event_date")),
+            "lines_landed": MetadataValue.int(r.lines),
+            "accepted": MetadataValue.int(r.accepted),
+            "duplicates": MetadataValue.int(r.duplicates.height),
+            "quarantined": MetadataValue.int(r.quarantine.height),
+            "stitched_events": MetadataValue.int(r.stitched),
+            "stitched_users": MetadataValue.int(r.events.filter("stitched")["user_id"].n_unique()),
+            "unresolved_account_events": MetadataValue.int(r.unresolved),
+            "account_sources": MetadataValue.json(sources),
+            "late_event_dates": MetadataValue.json([d.isoformat() for d in late]),
+        })
+        yield MaterializeResult(asset_key=specs.QUARANTINE, metadata={
+            **table_metadata(QUARANTINE, r.quarantine, r.quarantine.select(
+                "source_file", "line_number", "reason", "detail")),
+            "reasons": counts_markdown(r.reasons),
+        })
+        yield MaterializeResult(asset_key=["staging", "duplicates"], metadata=table_metadata(
+            DUPLICATES, r.duplicates, r.duplicates.select("source_file", "line_number", "first_received_date")))
+        yield MaterializeResult(asset_key=specs.DAILY_COUNTS, metadata={
+            **table_metadata(DAILY_EVENT_COUNTS, r.counts, r.counts),
+            "events_counted": MetadataValue.int(int(r.counts["event_count"].sum())),
+        })
+        for table, rows in ((USERS, staged.users), (ACCOUNTS, staged.accounts),
+                            (MEMBERSHIPS, staged.memberships), (BILLING, staged.billing_rows)):
+            meta = {"dagster/row_count": MetadataValue.int(rows),
+                    "dagster/table_name": MetadataValue.text(f"warehouse.{table.qualified}")}
+            if table is BILLING:
+                meta["warnings"] = MetadataValue.json(staged.billing_warnings)
+            yield MaterializeResult(asset_key=["staging", table.name], metadata=meta)
+        yield rules.lines_reconcile(r)
+        yield rules.quarantine_share(r, config.staging.quarantine_warn_share)
+        yield rules.unresolved_account_share(r, config.staging.unresolved_account_warn_share)
+
+    return [staging_day]

@@ -1,0 +1,87 @@
+"""Great Expectations 1.x suites, run on a day's frame (GX takes pandas, not polars).
+
+`dagster-ge` pins GX below 1.0, so the suites run through GX's own API: an ephemeral
+context, a pandas dataframe asset, `batch.validate(suite)`. The results become
+Dagster check results with each failing expectation and a sample of its bad values.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from functools import lru_cache
+from typing import Any
+
+import great_expectations as gx
+import polars as pl
+from dagster import AssetCheckResult, AssetKey, MetadataValue
+
+logging.getLogger("great_expectations").setLevel(logging.ERROR)
+
+
+@lru_cache(maxsize=1)
+def _batch_definition() -> Any:
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = gx.data_context.types.base.ProgressBarsConfig(globally=False)
+    source = context.data_sources.add_pandas("warehouse_frames")
+    asset = source.add_dataframe_asset("day_frame")
+    return asset.add_batch_definition_whole_dataframe("whole_frame")
+
+
+def events_suite(day: dt.date, lookback_days: int) -> gx.ExpectationSuite:
+    e = gx.expectations
+    return gx.ExpectationSuite(name="staging_events", expectations=[
+        e.ExpectColumnValuesToNotBeNull(column="message_id"),
+        e.ExpectColumnValuesToBeUnique(column="message_id"),
+        e.ExpectColumnValuesToNotBeNull(column="type"),
+        e.ExpectColumnValuesToBeInSet(column="type", value_set=["track", "identify", "group", "page", "screen", "alias"]),
+        e.ExpectColumnValuesToNotBeNull(column="timestamp"),
+        e.ExpectColumnValuesToNotBeNull(column="event_date"),
+        e.ExpectColumnValuesToBeBetween(column="event_date", min_value="2000-01-01",
+                                        max_value=(day + dt.timedelta(days=1)).isoformat()),
+        e.ExpectColumnValuesToBeInSet(column="received_date", value_set=[day.isoformat()]),
+        e.ExpectColumnValuesToBeInSet(column="account_source", value_set=[
+            "context", "group_call", "membership", "membership_next", "unresolved", "anonymous"]),
+        e.ExpectColumnValueLengthsToBeBetween(column="message_id", min_value=1, max_value=10_000),
+    ])
+
+
+def user_scores_suite() -> gx.ExpectationSuite:
+    e = gx.expectations
+    return gx.ExpectationSuite(name="user_scores", expectations=[
+        e.ExpectColumnValuesToNotBeNull(column="user_id"),
+        e.ExpectColumnValuesToBeUnique(column="user_id"),
+        e.ExpectColumnValuesToBeBetween(column="score", min_value=0, max_value=100),
+        e.ExpectColumnValuesToBeBetween(column="raw_score", min_value=0),
+        e.ExpectColumnValuesToNotBeNull(column="as_of_date"),
+    ])
+
+
+def validate(frame: pl.DataFrame, suite: gx.ExpectationSuite, asset_key: AssetKey, check_name: str) -> AssetCheckResult:
+    """Run a suite on a polars frame; dates are compared as ISO strings."""
+    data = frame.with_columns(pl.col(pl.Date).dt.to_string("%Y-%m-%d")).to_pandas()
+    result = _batch_definition().get_batch(batch_parameters={"dataframe": data}).validate(suite)
+    failures = []
+    for r in result.results:
+        if not r.success:
+            cfg = r.expectation_config
+            failures.append({
+                "expectation": cfg.type,
+                "column": cfg.kwargs.get("column"),
+                "unexpected_count": (r.result or {}).get("unexpected_count"),
+                "sample": [str(v)[:60] for v in (r.result or {}).get("partial_unexpected_list", [])[:5]],
+            })
+    stats = result.statistics
+    return AssetCheckResult(
+        asset_key=asset_key,
+        check_name=check_name,
+        passed=bool(result.success),
+        description=None if result.success else f"{len(failures)} expectation(s) failed",
+        metadata={
+            "suite": MetadataValue.text(suite.name),
+            "rows": MetadataValue.int(frame.height),
+            "evaluated_expectations": MetadataValue.int(int(stats.get("evaluated_expectations", 0))),
+            "successful_expectations": MetadataValue.int(int(stats.get("successful_expectations", 0))),
+            "failures": MetadataValue.json(failures),
+        },
+    )

@@ -1,0 +1,258 @@
+"""Account aggregates for one as-of day: score, users, adoption, activation, trend, health, PQL.
+
+Definitions (REFERENCE section 1, and the README's "Engagement model"):
+
+- score (`model.account_score`): `average` - mean score of the account's active users
+  (the category's default; it favours small accounts); `size_aware` - mean over all of
+  its users seen in `total_users_days`, inactive ones counting 0, so unused seats pull
+  it down; `total` - the account's raw points normalized against the same percentile
+  of all accounts' raw points.
+- active users: users with a scored event in the window; total users: any event in
+  the last `total_users_days` (90).
+- adoption rate: share of the scored events the account used in the window.
+- activation: share of checklist steps done by anyone in the account up to the day;
+  `activated_at` is the day the last missing step was first done.
+- trend: score minus the score `trend.lookback_days` earlier (one window by default),
+  computed from the aggregate so it does not depend on the order days were run.
+- churn_risk: a transparent logistic formula over recent activity against the
+  account's own baseline, recency, breadth and trend (see `churn_risk_expr`).
+- health, in order: `churned` (billing or traits say so), `inactive` (no event in the
+  window), `at_risk` (paying, and low score, cooling, quiet for `quiet_days` or
+  churn_risk over the threshold), `new` (younger than one window), `expansion_ready`
+  (high score and most users active, or heating), else `healthy`.
+- PQL: a trial or free account, activated (unless not required), active on at least
+  `min_active_days` of the last `recent_days`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+from engagement_pipeline.config import Config
+from engagement_pipeline.scoring import benchmark, normalize_expr, score_users, scored_counts, window_bounds
+
+UNPAID_PLANS = ("free", "trial")
+
+
+def account_scores_from(pair_scores: pl.DataFrame, users: pl.DataFrame, method: str, config: Config) -> pl.DataFrame:
+    """Roll user x account scores up to accounts (see the module docstring for the methods)."""
+    total = users.group_by("account_id").agg(pl.col("user_id").n_unique().cast(pl.Int64).alias("total_users"))
+    active = pair_scores.group_by("account_id").agg(
+        pl.col("user_id").n_unique().cast(pl.Int64).alias("active_users"),
+        pl.col("raw_score").sum().alias("raw_score"),
+        pl.col("score").sum().alias("_score_sum"),
+        pl.col("score").mean().alias("_score_mean"),
+    )
+    out = total.join(active, on="account_id", how="full", coalesce=True).with_columns(
+        pl.col("active_users").fill_null(0),
+        pl.col("raw_score").fill_null(0.0),
+        pl.max_horizontal(pl.col("total_users").fill_null(0), pl.col("active_users").fill_null(0)).alias("total_users"),
+    )
+    if method == "total":
+        bench = benchmark(out["raw_score"], config.model.normalization.percentile)
+        norm = config.model.normalization
+        score = normalize_expr(pl.col("raw_score"), bench, norm.method, norm.curve)
+    elif method == "size_aware":
+        score = (pl.col("_score_sum").fill_null(0.0) / pl.col("total_users")).round(1)
+    else:
+        score = pl.col("_score_mean").fill_null(0.0).round(1)
+    return out.with_columns(score.alias("score")).drop("_score_sum", "_score_mean")
+
+
+def _user_accounts(counts: pl.DataFrame, as_of: dt.date, days: int) -> pl.DataFrame:
+    start, _ = window_bounds(as_of, days)
+    return (
+        counts.filter(pl.col("event_date").is_between(start, as_of) & pl.col("account_id").is_not_null()
+                      & pl.col("user_id").is_not_null())
+        .select("user_id", "account_id").unique()
+    )
+
+
+def score_accounts_at(counts: pl.DataFrame, as_of: dt.date, config: Config) -> tuple[pl.DataFrame, float]:
+    """Account score, raw score, active and total users for one as-of day, from the aggregate."""
+    model = config.model
+    day = score_users(
+        counts, model.weights, as_of, model.window_days, model.total_users_days,
+        model.normalization.method, model.normalization.percentile, model.normalization.curve,
+    )
+    pairs = day.pair_raw.filter(pl.col("account_id").is_not_null())
+    accounts = account_scores_from(pairs, _user_accounts(counts, as_of, model.total_users_days), model.account_score, config)
+    return accounts, day.benchmark
+
+
+def feature_usage(counts: pl.DataFrame, config: Config, as_of: dt.date, first_used: pl.DataFrame) -> pl.DataFrame:
+    """Account x scored event in the window: events and distinct users; first use ever."""
+    scored = scored_counts(counts.filter(pl.col("account_id").is_not_null()), config.model.weights, as_of,
+                           config.model.window_days)
+    features = pl.DataFrame(
+        {"event": list(config.model.events), "feature": [s.feature for s in config.model.events.values()]},
+        schema={"event": pl.String, "feature": pl.String},
+    )
+    return (
+        scored.group_by("account_id", "event").agg(
+            pl.col("event_count").sum().cast(pl.Int64).alias("event_count"),
+            pl.col("user_id").n_unique().cast(pl.Int64).alias("user_count"),
+        )
+        .join(features, on="event", how="left")
+        .join(first_used, on=["account_id", "event"], how="left")
+        .with_columns(pl.lit(as_of).alias("as_of_date"))
+        .sort("account_id", "event")
+    )
+
+
+def activation(first_used: pl.DataFrame, config: Config) -> pl.DataFrame:
+    """Per account: % of checklist steps done and the day the checklist was completed."""
+    steps = [s.event for s in config.model.activation.steps]
+    done = first_used.filter(pl.col("event").is_in(steps))
+    return done.group_by("account_id").agg(
+        (pl.col("event").n_unique() / len(steps) * 100.0).round(1).alias("activation_pct"),
+        pl.when(pl.col("event").n_unique() == len(steps)).then(pl.col("first_used").max()).alias("activated_at"),
+    )
+
+
+def churn_risk_expr(days_quiet: pl.Expr, recent_rate: pl.Expr, baseline_rate: pl.Expr, pct_active: pl.Expr,
+                    trend_delta: pl.Expr) -> pl.Expr:
+    """A transparent logistic score; each term is a plain-words signal.
+
+    z = -3 + 3 x drop + 3 x quiet + 1 x idle_seats + 0.03 x max(0, -trend_delta)
+    where drop = 1 - recent daily rate / baseline daily rate (clipped 0..1), quiet =
+    days since last active / 30 (clipped 0..1) and idle_seats = 1 - share of users active.
+    """
+    drop = pl.when(baseline_rate > 0).then((1 - recent_rate / baseline_rate).clip(0.0, 1.0)).otherwise(0.0)
+    quiet = (days_quiet.cast(pl.Float64) / 30.0).clip(0.0, 1.0)
+    z = -3.0 + 3.0 * drop + 3.0 * quiet + 1.0 * (1 - pct_active) + 0.03 * (-trend_delta).clip(lower_bound=0.0)
+    return (1.0 / (1.0 + (-z).exp())).round(3)
+
+
+def account_day(
+    counts: pl.DataFrame,
+    first_used: pl.DataFrame,
+    attributes: pl.DataFrame,
+    as_of: dt.date,
+    config: Config,
+) -> tuple[pl.DataFrame, pl.DataFrame, float]:
+    """All account aggregates for one as-of day.
+
+    `counts`: the daily aggregate covering at least `total_users_days` + the trend
+    look-back before `as_of`. `first_used`: account x event -> first_used date up to the
+    day. `attributes`: account_id, name, plan, status, mrr, created_date as of the day.
+    Returns (account_scores, feature_usage, benchmark).
+    """
+    model = config.model
+    now, bench = score_accounts_at(counts, as_of, config)
+    lookback = model.trend_lookback_days
+    before, _ = score_accounts_at(counts, as_of - dt.timedelta(days=lookback), config)
+
+    scored = scored_counts(counts.filter(pl.col("account_id").is_not_null()), model.weights, as_of,
+                           max(model.window_days, 37))
+    recent_start = as_of - dt.timedelta(days=6)
+    base_start, base_end = as_of - dt.timedelta(days=36), as_of - dt.timedelta(days=7)
+    pql_start = as_of - dt.timedelta(days=model.pql.recent_days - 1)
+    activity = scored.group_by("account_id").agg(
+        pl.col("event_date").max().alias("last_active_date"),
+        pl.col("event_date").filter(pl.col("event_date") >= window_bounds(as_of, model.window_days)[0])
+        .n_unique().cast(pl.Int64).alias("active_days"),
+        pl.col("event_date").filter(pl.col("event_date") >= pql_start).n_unique().alias("_recent_active_days"),
+        (pl.col("event_count").filter(pl.col("event_date") >= recent_start).sum() / 7.0).alias("_recent_rate"),
+        (pl.col("event_count").filter(pl.col("event_date").is_between(base_start, base_end)).sum() / 30.0)
+        .alias("_baseline_rate"),
+    )
+    usage = feature_usage(counts, config, as_of, first_used)
+    adoption = usage.group_by("account_id").agg(
+        (pl.col("event").n_unique() / len(model.events)).round(3).alias("adoption_rate")
+    )
+    act = activation(first_used, config)
+
+    frame = (
+        now.join(before.select("account_id", pl.col("score").alias("previous_score")), on="account_id", how="left")
+        .join(activity, on="account_id", how="left")
+        .join(adoption, on="account_id", how="left")
+        .join(act, on="account_id", how="left")
+        .join(attributes, on="account_id", how="left")
+        .with_columns(
+            pl.lit(as_of).alias("as_of_date"),
+            pl.col("previous_score").fill_null(0.0),
+            pl.col("adoption_rate").fill_null(0.0),
+            pl.col("activation_pct").fill_null(0.0),
+            pl.col("active_days").fill_null(0),
+            pl.col("_recent_active_days").fill_null(0),
+            pl.when(pl.col("total_users") > 0).then((pl.col("active_users") / pl.col("total_users")).round(3))
+            .otherwise(0.0).alias("pct_active"),
+            ((pl.col("status") == "active") & ~pl.col("plan").is_in(UNPAID_PLANS)).fill_null(False).alias("is_paying"),
+        )
+        .with_columns(
+            (pl.col("score") - pl.col("previous_score")).round(1).alias("trend_delta"),
+            (pl.lit(as_of) - pl.col("activated_at")).dt.total_days().alias("_since_act"),
+            (pl.col("activated_at") - pl.col("created_date")).dt.total_days().clip(lower_bound=0)
+            .alias("days_to_activation"),
+            (pl.lit(as_of) - pl.col("last_active_date")).dt.total_days().fill_null(10_000).alias("_days_quiet"),
+            (pl.lit(as_of) - pl.col("created_date")).dt.total_days().alias("_tenure_days"),
+        )
+        .with_columns(
+            pl.when(pl.col("trend_delta") >= model.trend.heating_points).then(pl.lit("heating"))
+            .when(pl.col("trend_delta") <= model.trend.cooling_points).then(pl.lit("cooling"))
+            .otherwise(pl.lit("steady")).alias("trend"),
+            churn_risk_expr(pl.col("_days_quiet"), pl.col("_recent_rate").fill_null(0.0),
+                            pl.col("_baseline_rate").fill_null(0.0), pl.col("pct_active"),
+                            pl.col("trend_delta")).alias("churn_risk"),
+        )
+    )
+    frame = frame.with_columns(*_health_exprs(config)).with_columns(*_pql_exprs(config))
+    frame = frame.drop([c for c in frame.columns if c.startswith("_")]).sort("account_id")
+    return frame, usage, bench
+
+
+def _health_exprs(config: Config) -> list[pl.Expr]:
+    h, m = config.model.health, config.model
+    quiet = pl.col("_days_quiet")
+    low = pl.col("score") < h.low_score
+    cooling = pl.col("trend") == "cooling"
+    risky = pl.col("churn_risk") >= h.at_risk_churn_risk
+    went_quiet = quiet >= h.quiet_days
+    reason_parts = pl.concat_str(
+        [
+            pl.when(low).then(pl.format("score {} is below {}", pl.col("score"), pl.lit(h.low_score))),
+            pl.when(cooling).then(pl.format("score fell {} points in {} days", -pl.col("trend_delta"),
+                                             pl.lit(m.trend_lookback_days))),
+            pl.when(went_quiet).then(pl.format("last active {} days ago", quiet)),
+            pl.when(risky).then(pl.format("churn risk {}", pl.col("churn_risk"))),
+        ],
+        separator="; ", ignore_nulls=True,
+    )
+    health = (
+        pl.when(pl.col("status") == "churned").then(pl.lit("churned"))
+        .when(quiet >= m.window_days).then(pl.lit("inactive"))
+        .when(pl.col("is_paying") & (low | cooling | went_quiet | risky)).then(pl.lit("at_risk"))
+        .when(pl.col("_tenure_days").fill_null(0) < m.window_days).then(pl.lit("new"))
+        .when((pl.col("score") >= h.expansion_score)
+              & ((pl.col("pct_active") >= h.expansion_active_share) | (pl.col("trend") == "heating")))
+        .then(pl.lit("expansion_ready"))
+        .otherwise(pl.lit("healthy"))
+    )
+    reason = (
+        pl.when(health == "churned").then(pl.lit("billing status is churned"))
+        .when(health == "inactive").then(pl.format("no event in the last {} days", pl.lit(m.window_days)))
+        .when(health == "at_risk").then(reason_parts)
+        .when(health == "new").then(pl.format("created {} days ago", pl.col("_tenure_days")))
+        .when(health == "expansion_ready").then(
+            pl.format("score {}, {} of {} users active, trend {}", pl.col("score"), pl.col("active_users"),
+                      pl.col("total_users"), pl.col("trend")))
+        .otherwise(pl.format("score {}, trend {}", pl.col("score"), pl.col("trend")))
+    )
+    return [health.alias("health"), reason.alias("health_reason")]
+
+
+def _pql_exprs(config: Config) -> list[pl.Expr]:
+    p = config.model.pql
+    unpaid = (pl.col("plan").is_in(UNPAID_PLANS) | (pl.col("status") == "trial")).fill_null(False)
+    activated = pl.col("activated_at").is_not_null() if p.require_activation else pl.lit(True)
+    engaged = pl.col("_recent_active_days") >= p.min_active_days
+    is_pql = unpaid & activated & engaged & (pl.col("status") != "churned").fill_null(True)
+    reason = pl.when(is_pql).then(pl.format(
+        "{} plan; activated {} ({} days after signup); active {} of the last {} days; {} of {} users active",
+        pl.col("plan"), pl.col("activated_at"), pl.col("days_to_activation"), pl.col("_recent_active_days"),
+        pl.lit(p.recent_days), pl.col("active_users"), pl.col("total_users"),
+    ))
+    return [is_pql.alias("is_pql"), reason.alias("pql_reason")]

@@ -1,0 +1,231 @@
+"""The `engagement-pipeline` command: demo, generate, run, ui.
+
+Every failure a user can fix ends with one sentence on stderr and exit code 2 (1 for
+a failed blocking check), never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import shutil
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table as RichTable
+
+from engagement_pipeline.config import CONFIG_ENV_VAR, Config, load_config
+from engagement_pipeline.errors import CheckFailedError, PipelineError
+
+DEMO_MARKER = ".engagement-demo"
+console = Console(stderr=False, highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date in YYYY-MM-DD form") from None
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", help=f"config file (default: ${CONFIG_ENV_VAR} or ./engagement.yaml)")
+    parser = argparse.ArgumentParser(
+        prog="engagement-pipeline",
+        description="Account-level product engagement from Segment events, on Dagster and DuckDB.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", parents=[common], help="generate demo data, run every day, write the exports")
+    demo.add_argument("--days", type=_positive, help="days of demo data (default: demo.days, 60)")
+    demo.add_argument("--accounts", type=_positive, help="number of accounts (default: demo.accounts, 250)")
+    demo.add_argument("--seed", type=int, help="random seed (default: demo.seed)")
+
+    gen = sub.add_parser("generate", parents=[common], help="write demo events only")
+    gen.add_argument("--landing", type=Path, required=True, help="landing folder to write day folders into")
+    gen.add_argument("--start", type=_date, required=True, help="first day, YYYY-MM-DD")
+    gen.add_argument("--days", type=_positive, required=True)
+    gen.add_argument("--accounts", type=_positive, required=True)
+    gen.add_argument("--seed", type=int, default=42)
+    gen.add_argument("--billing", type=Path, help="billing folder (default: billing/ beside the landing folder)")
+
+    run = sub.add_parser("run", parents=[common], help="materialize every asset for daily partitions")
+    run.add_argument("--date", type=_date, help="one day")
+    run.add_argument("--start", type=_date, help="first day of a range")
+    run.add_argument("--end", type=_date, help="last day of a range")
+
+    sub.add_parser("ui", parents=[common], help="start the Dagster UI on the same instance (make ui)")
+    return parser
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.fields[detail]}"), TimeElapsedColumn(), console=console, transient=False,
+    )
+
+
+def cmd_run(config: Config, date: dt.date | None, start: dt.date | None, end: dt.date | None) -> list:
+    from engagement_pipeline.runner import resolve_days, run_days
+
+    days = resolve_days(config, date, start, end)
+    with _progress() as progress:
+        task = progress.add_task("materializing", total=len(days), detail="")
+
+        def on_day(run) -> None:  # type: ignore[no-untyped-def]
+            rate = run.lines / run.seconds if run.seconds else 0.0
+            progress.update(task, advance=1, detail=f"{run.day}  {run.lines:,} lines  {rate:,.0f} lines/s")
+
+        runs = run_days(config, days, on_day)
+    total = sum(r.seconds for r in runs)
+    console.print(f"Materialized {len(runs)} day(s) ({days[0]} .. {days[-1]}) in {total:.1f} s; "
+                  f"runs recorded in {config.paths.dagster_home}.")
+    return runs
+
+
+def _generate(landing: Path, start: dt.date, days: int, accounts: int, seed: int, billing: Path | None):  # type: ignore[no-untyped-def]
+    from engagement_pipeline.synthetic import generate_demo
+
+    started = time.perf_counter()
+    summary = generate_demo(landing, start, days, accounts=accounts, seed=seed, billing_dir=billing)
+    console.print(
+        f"Generated {summary.lines:,} lines ({summary.track_events:,} track events, {summary.duplicates:,} duplicates, "
+        f"{summary.malformed:,} malformed, {summary.late:,} late) for {summary.accounts} accounts and "
+        f"{summary.users} users over {days} days into {landing} in {time.perf_counter() - started:.1f} s."
+    )
+    return summary
+
+
+def _reset_demo_outputs(config: Config) -> None:
+    """Clear what an earlier demo wrote; refuse to touch a landing folder the demo did not create."""
+    landing = config.paths.landing
+    marker = landing / DEMO_MARKER
+    if landing.exists() and any(landing.iterdir()) and not marker.exists():
+        raise PipelineError(
+            f"landing folder {landing} holds data the demo did not write: point paths.landing (and the other "
+            f"paths) at an empty folder for the demo, e.g. with a separate config file."
+        )
+    if not marker.exists():
+        return
+    for path in (landing, landing.parent / "ground_truth", config.paths.exports, config.paths.billing):
+        if path is not None and path.exists():
+            shutil.rmtree(path)
+    for suffix in ("", ".wal"):
+        Path(str(config.paths.warehouse) + suffix).unlink(missing_ok=True)
+
+
+def cmd_demo(config: Config, days: int | None, accounts: int | None, seed: int | None) -> None:
+    days = days or config.demo.days
+    accounts = accounts or config.demo.accounts
+    seed = config.demo.seed if seed is None else seed
+    _reset_demo_outputs(config)
+    config.paths.landing.mkdir(parents=True, exist_ok=True)
+    (config.paths.landing / DEMO_MARKER).write_text("written by `engagement-pipeline demo`\n")
+    started = time.perf_counter()
+    _generate(config.paths.landing, config.start_date, days, accounts, seed, config.paths.billing)
+    end = config.start_date + dt.timedelta(days=days - 1)
+    cmd_run(config, None, config.start_date, end)
+    print_summary(config, end)
+    console.print(f"Demo finished in {time.perf_counter() - started:.0f} s.")
+
+
+def print_summary(config: Config, day: dt.date) -> None:
+    """Top accounts, PQLs and at-risk accounts of the day, where the CSVs are, how to open the UI."""
+    from engagement_pipeline.warehouse import connect
+
+    con = connect(config.paths.warehouse, read_only=True)
+    try:
+        product = con.execute("SELECT * FROM snapshots.product_daily WHERE date = ?", [day]).pl()
+        scores = con.execute("SELECT * FROM accounts.account_scores WHERE as_of_date = ?", [day]).pl()
+    finally:
+        con.close()
+    if product.height:
+        p = product.row(0, named=True)
+        console.print(
+            f"\n[bold]{day}[/bold]: product score {p['product_score']}, {p['active_accounts']} of "
+            f"{p['total_accounts']} accounts active, {p['active_users']} active users; "
+            f"{p['heating_accounts']} heating, {p['cooling_accounts']} cooling; "
+            f"{p['pql_accounts']} PQLs, {p['at_risk_accounts']} at risk."
+        )
+
+    def table(title: str, rows: list[dict], columns: list[str]) -> None:
+        t = RichTable(title=title, title_justify="left")
+        for c in columns:
+            t.add_column(c)
+        for r in rows:
+            t.add_row(*["" if r[c] is None else str(r[c]) for c in columns])
+        console.print(t)
+
+    import polars as pl
+
+    top = scores.sort(["score", "account_id"], descending=[True, False]).head(5)
+    table("Top accounts", top.to_dicts(), ["account_id", "name", "score", "active_users", "trend", "health"])
+    pql = scores.filter(pl.col("is_pql")).sort("score", descending=True).head(5)
+    table(f"Product-qualified leads ({scores['is_pql'].sum()})", pql.to_dicts(), ["account_id", "name", "score", "pql_reason"])
+    risk = scores.filter(pl.col("health") == "at_risk").with_columns(
+        (pl.col("churn_risk") * pl.col("mrr")).round(0).alias("mrr_at_risk")
+    ).sort("mrr_at_risk", descending=True).head(5)
+    table(f"At-risk accounts ({risk.height if risk.height < 5 else (scores['health'] == 'at_risk').sum()})",
+          risk.to_dicts(), ["account_id", "name", "mrr", "churn_risk", "health_reason"])
+    latest = config.paths.exports / "latest"
+    console.print(f"Exports: {latest} -> {os.path.realpath(latest)}")
+    console.print("Open the Dagster UI with `make ui` (http://127.0.0.1:3000): lineage, runs, checks, metadata.")
+
+
+def cmd_ui(config: Config) -> None:
+    from engagement_pipeline.runner import prepare_instance
+
+    prepare_instance(config)
+    workspace = Path.cwd() / "workspace.yaml"
+    if not workspace.exists():
+        raise PipelineError(f"{workspace} not found: run `make ui` from the repository root.")
+    dagster = shutil.which("dagster") or str(Path(sys.executable).parent / "dagster")
+    os.execv(dagster, [dagster, "dev", "-w", str(workspace), "-h", os.environ.get("UI_HOST", "127.0.0.1"),
+                       "-p", os.environ.get("UI_PORT", "3000")])
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "generate":
+            billing = args.billing or args.landing.parent / "billing"
+            _generate(args.landing.resolve(), args.start, args.days, args.accounts, args.seed, billing.resolve())
+            return 0
+        config = load_config(args.config)
+        if args.command == "demo":
+            cmd_demo(config, args.days, args.accounts, args.seed)
+        elif args.command == "run":
+            cmd_run(config, args.date, args.start, args.end)
+        elif args.command == "ui":
+            cmd_ui(config)
+        return 0
+    except CheckFailedError as exc:
+        err_console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+        return 1
+    except PipelineError as exc:
+        err_console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+        return 2
+    except KeyboardInterrupt:
+        err_console.print("interrupted: the day being written was rolled back; run the same command again.")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

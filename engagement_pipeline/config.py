@@ -1,0 +1,242 @@
+"""The typed configuration (`engagement.yaml`) and its loader.
+
+Every section forbids unknown keys, so a typo is an error that names the key rather
+than a setting silently ignored. Relative paths are resolved against the folder of
+the configuration file, so a command gives the same result from any working folder.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from engagement_pipeline.errors import ConfigError
+
+DEFAULT_CONFIG_NAME = "engagement.yaml"
+CONFIG_ENV_VAR = "ENGAGEMENT_CONFIG"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Paths(_Strict):
+    landing: Path = Path("data/landing")
+    warehouse: Path = Path("data/warehouse.duckdb")
+    exports: Path = Path("data/exports")
+    billing: Path | None = None
+    dagster_home: Path | None = Field(
+        default=None,
+        description="Persistent Dagster instance shared by the CLI and `make ui`; "
+        "defaults to `dagster_home/` beside the warehouse file.",
+    )
+
+    def resolved(self, base: Path) -> Paths:
+        def absolute(p: Path | None) -> Path | None:
+            if p is None:
+                return None
+            p = p.expanduser()
+            return p if p.is_absolute() else (base / p).resolve()
+
+        warehouse = absolute(self.warehouse)
+        assert warehouse is not None
+        home = absolute(self.dagster_home) or warehouse.parent / "dagster_home"
+        return Paths(
+            landing=absolute(self.landing),  # type: ignore[arg-type]
+            warehouse=warehouse,
+            exports=absolute(self.exports),  # type: ignore[arg-type]
+            billing=absolute(self.billing),
+            dagster_home=home,
+        )
+
+    @property
+    def data_dir(self) -> Path:
+        return self.warehouse.parent
+
+
+class Normalization(_Strict):
+    method: Literal["exponential", "linear"] = "exponential"
+    percentile: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.90
+    curve: Annotated[float, Field(gt=0.0, le=10.0)] = Field(
+        default=2.0,
+        description="Steepness k of the exponential spread: score = 1 + 99 * "
+        "(exp(k*x) - 1) / (exp(k) - 1) with x = min(raw, benchmark) / benchmark.",
+    )
+
+
+class EventSpec(_Strict):
+    weight: Annotated[int, Field(ge=1, le=10)]
+    feature: str | None = Field(default=None, description="Feature this event belongs to.")
+
+
+class ActivationStep(_Strict):
+    name: str
+    event: str
+
+
+class Activation(_Strict):
+    steps: Annotated[list[ActivationStep], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Activation:
+        names = [s.name for s in self.steps]
+        if len(set(names)) != len(names):
+            raise ValueError("activation step names must be unique")
+        return self
+
+
+class Trend(_Strict):
+    lookback_days: Annotated[int, Field(ge=1, le=365)] | None = Field(
+        default=None, description="Compare with the score this many days earlier; "
+        "defaults to one window (model.window_days)."
+    )
+    heating_points: Annotated[float, Field(gt=0)] = 10.0
+    cooling_points: Annotated[float, Field(lt=0)] = -10.0
+
+
+class Health(_Strict):
+    low_score: Annotated[float, Field(ge=0, le=100)] = 25.0
+    expansion_score: Annotated[float, Field(ge=0, le=100)] = 75.0
+    expansion_active_share: Annotated[float, Field(ge=0, le=1)] = 0.5
+    at_risk_churn_risk: Annotated[float, Field(ge=0, le=1)] = 0.5
+    quiet_days: Annotated[int, Field(ge=1, le=30)] = 7
+
+
+class PQL(_Strict):
+    recent_days: Annotated[int, Field(ge=1, le=60)] = 7
+    min_active_days: Annotated[int, Field(ge=1, le=60)] = 4
+    require_activation: bool = True
+
+    @model_validator(mode="after")
+    def _fits(self) -> PQL:
+        if self.min_active_days > self.recent_days:
+            raise ValueError("min_active_days cannot exceed recent_days")
+        return self
+
+
+class Model(_Strict):
+    window_days: Annotated[int, Field(ge=1, le=365)] = 30
+    total_users_days: Annotated[int, Field(ge=1, le=730)] = 90
+    normalization: Normalization = Normalization()
+    account_score: Literal["average", "total", "size_aware"] = "average"
+    events: Annotated[dict[str, EventSpec], Field(min_length=1)]
+    activation: Activation
+    trend: Trend = Trend()
+    health: Health = Health()
+    pql: PQL = PQL()
+
+    @property
+    def trend_lookback_days(self) -> int:
+        return self.trend.lookback_days or self.window_days
+
+    @property
+    def weights(self) -> dict[str, int]:
+        return {name: spec.weight for name, spec in self.events.items()}
+
+
+class Staging(_Strict):
+    dedupe_lookback_days: Annotated[int, Field(ge=0, le=60)] = 7
+    max_id_length: Annotated[int, Field(ge=8, le=10_000)] = 100
+    quarantine_warn_share: Annotated[float, Field(ge=0, le=1)] = 0.05
+    unresolved_account_warn_share: Annotated[float, Field(ge=0, le=1)] = 0.10
+
+
+class Exports(_Strict):
+    top_account_share: Annotated[float, Field(gt=0, le=1)] = 0.10
+    min_user_score: Annotated[float, Field(ge=0, le=100)] = 50.0
+    min_tenure_days: Annotated[int, Field(ge=0)] = 0
+    paid_only: bool = False
+    min_segment_accounts: Annotated[int, Field(ge=1)] = 5
+
+
+class Demo(_Strict):
+    days: Annotated[int, Field(ge=1, le=3650)] = 60
+    accounts: Annotated[int, Field(ge=1)] = 250
+    seed: int = 42
+
+
+class Config(_Strict):
+    start_date: dt.date
+    paths: Paths = Paths()
+    model: Model
+    staging: Staging = Staging()
+    exports: Exports = Exports()
+    demo: Demo = Demo()
+    source: Path | None = Field(default=None, exclude=True)
+
+    @model_validator(mode="after")
+    def _activation_events_known(self) -> Config:
+        unknown = [s.event for s in self.model.activation.steps if s.event not in self.model.events]
+        if unknown:
+            raise ValueError(
+                f"activation step event {unknown[0]!r} is not a scored event in model.events"
+            )
+        return self
+
+    @property
+    def model_version(self) -> str:
+        """A short hash of everything that changes scores, so exports say which model made them."""
+        payload = json.dumps(self.model.model_dump(mode="json"), sort_keys=True)
+        return hashlib.sha256(payload.encode()).hexdigest()[:12]
+
+
+def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """The config file to use: the explicit one, else $ENGAGEMENT_CONFIG, else ./engagement.yaml."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get(CONFIG_ENV_VAR)
+    return Path(env) if env else Path.cwd() / DEFAULT_CONFIG_NAME
+
+
+def _describe(error: dict[str, Any]) -> str:
+    location = ".".join(str(part) for part in error["loc"]) or "(top level)"
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return f"unknown key '{location}'; remove it or check its spelling against the README's configuration reference"
+    if kind == "missing":
+        return f"required key '{location}' is missing"
+    message = error["msg"]
+    message = message[0].lower() + message[1:] if message else message
+    return f"'{location}' {message} (got {error.get('input')!r})"
+
+
+def parse_config(data: Any, source: Path | None = None) -> Config:
+    """Validate a parsed YAML document; raise ConfigError with one readable sentence."""
+    name = str(source) if source else "config"
+    if not isinstance(data, dict):
+        raise ConfigError(f"{name} must be a YAML mapping of settings, not {type(data).__name__}.")
+    try:
+        config = Config.model_validate({**data, "source": source})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        more = len(exc.errors()) - 1
+        suffix = f" ({more} more problem{'s' if more > 1 else ''} after this one)" if more else ""
+        raise ConfigError(f"{name}: {_describe(first)}{suffix}.") from None
+    base = source.parent.resolve() if source else Path.cwd()
+    return config.model_copy(update={"paths": config.paths.resolved(base)})
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> Config:
+    """Read and validate the configuration; every failure is a ConfigError naming the fix."""
+    file = config_path(path)
+    if not file.exists():
+        raise ConfigError(
+            f"config file {file} does not exist: create it (copy engagement.yaml from the "
+            f"repository) or pass --config / set ${CONFIG_ENV_VAR}."
+        )
+    try:
+        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{file} is not valid YAML{where}: fix the syntax and run again.") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {file} cannot be read ({exc}).") from None
+    return parse_config(data, file)

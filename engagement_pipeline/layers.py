@@ -1,0 +1,157 @@
+"""One function per layer and day: read the warehouse, call the domain functions, write back.
+
+These are what the Dagster assets call; they need no Dagster, so tests and the
+benchmark can run a layer directly on a DuckDB connection. Each write replaces the
+day's rows in one transaction, so a re-run gives the same rows and a crash changes
+nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from engagement_pipeline import accounts as acc
+from engagement_pipeline import exports as exp
+from engagement_pipeline import snapshots as snap
+from engagement_pipeline.config import Config
+from engagement_pipeline.ingest import read_landed_day
+from engagement_pipeline.scoring import ScoreDay, score_users, window_bounds
+from engagement_pipeline.staging import (
+    ACCOUNTS_SQL, MEMBERSHIPS_SQL, USERS_SQL, StagingResult, account_attributes, read_billing, stage_day,
+)
+from engagement_pipeline.warehouse import (
+    ACCOUNT_FEATURE_USAGE, ACCOUNT_HISTORY, ACCOUNT_SCORES, ACCOUNTS, BENCHMARKS, BILLING, DAILY_EVENT_COUNTS,
+    DUPLICATES, EVENTS, EXPORT_RUNS, LANDED_LINES, MEMBERSHIPS, PRODUCT_DAILY, QUARANTINE, USER_SCORES, USERS,
+    replace_rows, transaction,
+)
+
+DAY = "received_date = ?"
+
+
+def land_raw(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> pl.DataFrame:
+    """Copy the day's landed lines verbatim into raw.landed_lines; returns them."""
+    lines = read_landed_day(config.paths.landing, day)
+    with transaction(con):
+        replace_rows(con, LANDED_LINES, lines, DAY, [day])
+    return lines
+
+
+@dataclass
+class StagedDay:
+    result: StagingResult
+    users: int
+    accounts: int
+    memberships: int
+    billing_rows: int
+    billing_warnings: list[str]
+
+
+def stage(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> StagedDay:
+    lines = con.execute(
+        "SELECT * FROM raw.landed_lines WHERE received_date = ? ORDER BY source_file, line_number", [day]
+    ).pl()
+    result = stage_day(con, day, lines, config)
+    billing, warnings = read_billing(con, config.paths.billing)
+    with transaction(con):
+        replace_rows(con, EVENTS, result.events, DAY, [day])
+        replace_rows(con, QUARANTINE, result.quarantine, DAY, [day])
+        replace_rows(con, DUPLICATES, result.duplicates, DAY, [day])
+        replace_rows(con, DAILY_EVENT_COUNTS, result.counts, DAY, [day])
+        users = replace_rows(con, USERS, con.execute(USERS_SQL).pl(), None)
+        accounts = replace_rows(con, ACCOUNTS, con.execute(ACCOUNTS_SQL).pl(), None)
+        memberships = replace_rows(con, MEMBERSHIPS, con.execute(MEMBERSHIPS_SQL).pl(), None)
+        billing_rows = replace_rows(con, BILLING, billing, None)
+    return StagedDay(result, users, accounts, memberships, billing_rows, warnings)
+
+
+def counts_between(con: duckdb.DuckDBPyConnection, start: dt.date, end: dt.date) -> pl.DataFrame:
+    """The daily aggregate for event dates start..end, summed over received days."""
+    return con.execute(
+        """SELECT event_date, user_id, account_id, type, event, sum(event_count)::BIGINT AS event_count
+           FROM staging.daily_event_counts WHERE event_date BETWEEN ? AND ?
+           GROUP BY ALL""",
+        [start, end],
+    ).pl()
+
+
+def score(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> ScoreDay:
+    m = config.model
+    start, _ = window_bounds(day, m.total_users_days)
+    result = score_users(
+        counts_between(con, start, day), m.weights, day, m.window_days, m.total_users_days,
+        m.normalization.method, m.normalization.percentile, m.normalization.curve,
+    )
+    active = result.scores.filter(pl.col("score") > 0).height
+    bench = pl.DataFrame([{
+        "as_of_date": day, "window_days": m.window_days, "method": m.normalization.method,
+        "percentile": m.normalization.percentile, "benchmark_raw": result.benchmark,
+        "active_users": active, "total_users": result.scores.height,
+    }])
+    with transaction(con):
+        replace_rows(con, USER_SCORES, result.scores, "as_of_date = ?", [day])
+        replace_rows(con, BENCHMARKS, bench, "as_of_date = ?", [day])
+    return result
+
+
+def first_used(con: duckdb.DuckDBPyConnection, day: dt.date) -> pl.DataFrame:
+    return con.execute(
+        """SELECT account_id, event, min(event_date) AS first_used FROM staging.daily_event_counts
+           WHERE type = 'track' AND account_id IS NOT NULL AND event_date <= ? GROUP BY ALL""",
+        [day],
+    ).pl()
+
+
+def account_layer(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> tuple[pl.DataFrame, pl.DataFrame]:
+    m = config.model
+    span = m.total_users_days + m.trend_lookback_days + 40
+    counts = counts_between(con, day - dt.timedelta(days=span), day)
+    scores, usage, _ = acc.account_day(counts, first_used(con, day), account_attributes(con, day), day, config)
+    with transaction(con):
+        replace_rows(con, ACCOUNT_SCORES, scores, "as_of_date = ?", [day])
+        replace_rows(con, ACCOUNT_FEATURE_USAGE, usage, "as_of_date = ?", [day])
+    return scores, usage
+
+
+def snapshot_layer(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> tuple[pl.DataFrame, pl.DataFrame]:
+    scores = con.execute("SELECT * FROM accounts.account_scores WHERE as_of_date = ?", [day]).pl()
+    users = con.execute("SELECT * FROM scores.user_scores WHERE as_of_date = ?", [day]).pl()
+    bench = con.execute("SELECT benchmark_raw FROM scores.benchmarks WHERE as_of_date = ?", [day]).fetchone()
+    history = snap.account_history(scores.drop("name"), scores.select("account_id", "name"))
+    product = snap.product_daily(scores, users, bench[0] if bench else None, day, config.model.window_days)
+    with transaction(con):
+        replace_rows(con, ACCOUNT_HISTORY, history, "date = ?", [day])
+        replace_rows(con, PRODUCT_DAILY, product, "date = ?", [day])
+    return history, product
+
+
+@dataclass
+class ExportedDay:
+    folder: Path
+    bundle: exp.ExportBundle
+    problems: list[str]
+
+
+def export_layer(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> ExportedDay:
+    scores = con.execute("SELECT * FROM accounts.account_scores WHERE as_of_date = ?", [day]).pl()
+    user_scores = con.execute("SELECT * FROM scores.user_scores WHERE as_of_date = ?", [day]).pl()
+    accounts = con.execute("SELECT * FROM staging.accounts").pl()
+    users = con.execute("SELECT * FROM staging.users").pl()
+    bundle = exp.build_exports(day, scores, accounts, users, user_scores, first_used(con, day), config)
+    root = config.paths.exports
+    exp.clean_stale_temporaries(root)
+    folder = exp.write_export_folder(root, bundle, config.model_version)
+    problems = exp.verify_export_folder(folder)
+    manifest_sha = exp.sha256_file(folder / exp.MANIFEST)
+    row = pl.DataFrame([{
+        "as_of_date": day, "folder": str(folder), "model_version": config.model_version,
+        "files": len(bundle.files) + 1, "manifest_sha256": manifest_sha, "warnings": len(bundle.warnings),
+        "written_at": dt.datetime.now(dt.UTC).replace(tzinfo=None),
+    }])
+    with transaction(con):
+        replace_rows(con, EXPORT_RUNS, row, "as_of_date = ?", [day])
+    return ExportedDay(folder, bundle, problems)

@@ -1,0 +1,46 @@
+"""Standard asset metadata: row count, column schema and a small markdown preview."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+from dagster import MetadataValue, TableColumn, TableSchema
+
+from engagement_pipeline.warehouse import Table
+
+
+def markdown_table(frame: pl.DataFrame, limit: int = 8) -> str:
+    """A frame's first rows as a markdown table (values shortened to keep the UI readable)."""
+    head = frame.head(limit)
+    if not head.columns:
+        return "_empty_"
+    lines = ["| " + " | ".join(head.columns) + " |", "|" + "---|" * len(head.columns)]
+    for row in head.iter_rows():
+        cells = ["" if v is None else str(v)[:40].replace("|", "\\|").replace("\n", " ") for v in row]
+        lines.append("| " + " | ".join(cells) + " |")
+    if frame.height > limit:
+        lines.append(f"\n_{limit} of {frame.height} rows_")
+    return "\n".join(lines)
+
+
+def table_metadata(table: Table, frame: pl.DataFrame, preview: pl.DataFrame | None = None) -> dict[str, Any]:
+    """`dagster/row_count`, `dagster/column_schema`, the table name and an optional preview.
+
+    Pass `preview=None` for tables that hold personal data: their rows never reach the UI.
+    """
+    meta: dict[str, Any] = {
+        "dagster/row_count": MetadataValue.int(frame.height),
+        "dagster/column_schema": TableSchema(columns=[TableColumn(name, kind) for name, kind in table.columns]),
+        "dagster/table_name": MetadataValue.text(f"warehouse.{table.qualified}"),
+    }
+    if preview is not None:
+        meta["preview"] = MetadataValue.md(markdown_table(preview))
+    return meta
+
+
+def counts_markdown(counts: dict[str, int], key: str = "reason", value: str = "lines") -> MetadataValue:
+    if not counts:
+        return MetadataValue.md("_none_")
+    rows = [f"| {key} | {value} |", "|---|---|"] + [f"| {k} | {v} |" for k, v in counts.items()]
+    return MetadataValue.md("\n".join(rows))

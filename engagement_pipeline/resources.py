@@ -1,0 +1,42 @@
+"""Dagster resources: the validated config and the DuckDB warehouse connection."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from functools import lru_cache
+from pathlib import Path
+
+import duckdb
+from dagster import ConfigurableResource
+from dagster_duckdb import DuckDBResource
+
+from engagement_pipeline.config import Config, load_config
+from engagement_pipeline.warehouse import ensure_schema
+
+
+@lru_cache(maxsize=8)
+def _cached_config(path: str, mtime_ns: int) -> Config:
+    return load_config(path)
+
+
+class EngagementConfig(ConfigurableResource):
+    """Points at `engagement.yaml`; the file is re-read only when it changes."""
+
+    path: str
+
+    def load(self) -> Config:
+        return _cached_config(self.path, Path(self.path).stat().st_mtime_ns)
+
+
+def warehouse_resource(config: Config) -> DuckDBResource:
+    return DuckDBResource(database=str(config.paths.warehouse), connection_config={"TimeZone": "UTC"})
+
+
+@contextlib.contextmanager
+def open_warehouse(resource: DuckDBResource) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection with every table created; dagster-duckdb retries while another writer holds the lock."""
+    Path(resource.database).parent.mkdir(parents=True, exist_ok=True)
+    with resource.get_connection() as con:
+        ensure_schema(con)
+        yield con

@@ -1,0 +1,160 @@
+"""Materialize daily partitions through the persistent Dagster instance, day by day.
+
+Runs are recorded in the same instance `make ui` opens (DAGSTER_HOME under the data
+folder), so every materialization, check result and metadata value shows in the UI.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from dagster import DagsterEventType, DagsterInstance, ExecuteInProcessResult
+
+from engagement_pipeline.config import CONFIG_ENV_VAR, Config
+from engagement_pipeline.errors import CheckFailedError, PipelineError
+from engagement_pipeline.ingest import day_folder
+
+INSTANCE_YAML = """\
+# Written by engagement-pipeline: the instance shared by the CLI and `make ui`.
+telemetry:
+  enabled: false
+"""
+QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
+def prepare_instance(config: Config) -> DagsterInstance:
+    """Point DAGSTER_HOME at the configured folder (creating it) and open that instance."""
+    home = config.paths.dagster_home
+    assert home is not None
+    home.mkdir(parents=True, exist_ok=True)
+    settings = home / "dagster.yaml"
+    if not settings.exists():
+        settings.write_text(INSTANCE_YAML, encoding="utf-8")
+    os.environ["DAGSTER_HOME"] = str(home)
+    if config.source is not None:
+        os.environ[CONFIG_ENV_VAR] = str(config.source.resolve())
+    return DagsterInstance.get()
+
+
+def landed_days(landing: Path) -> list[dt.date]:
+    days = []
+    if landing.is_dir():
+        for path in landing.iterdir():
+            try:
+                days.append(dt.date.fromisoformat(path.name))
+            except ValueError:
+                continue
+    return sorted(days)
+
+
+def resolve_days(config: Config, date: dt.date | None, start: dt.date | None, end: dt.date | None) -> list[dt.date]:
+    """The days to run: one date, a range, or (neither) start_date through the newest landed day."""
+    landing = config.paths.landing
+    if not landing.is_dir():
+        raise PipelineError(
+            f"landing folder {landing} does not exist: generate demo data with `engagement-pipeline generate` "
+            f"or set paths.landing in {config.source or 'the config'}."
+        )
+    if date is not None:
+        start = end = date
+    if start is None and end is None:
+        landed = landed_days(landing)
+        if not landed:
+            raise PipelineError(f"landing folder {landing} has no day folders (YYYY-MM-DD): land some data first.")
+        start, end = config.start_date, landed[-1]
+    if start is None or end is None:
+        raise PipelineError("give both --start and --end, or --date, or neither (to run every landed day).")
+    if end < start:
+        raise PipelineError(f"--end {end} is before --start {start}: swap them.")
+    if start < config.start_date:
+        raise PipelineError(
+            f"{start} is before start_date {config.start_date}: choose a later day or move start_date in the config."
+        )
+    days = [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
+    missing = [d for d in days if not day_folder(landing, d).is_dir()]
+    if missing:
+        more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
+        raise PipelineError(
+            f"no landing folder for {missing[0]}{more} in {landing}: land those days' files or run a range that has data."
+        )
+    return days
+
+
+@dataclass(frozen=True)
+class DayRun:
+    day: dt.date
+    run_id: str
+    seconds: float
+    lines: int
+
+
+def _user_message(error: object) -> str | None:
+    """The message of the first PipelineError in a serialized error's cause chain."""
+    while error is not None:
+        cls_name = getattr(error, "cls_name", "") or ""
+        if cls_name.endswith(("PipelineError", "InputError", "ConfigError", "CheckFailedError")):
+            return str(getattr(error, "message", "")).split(": ", 1)[-1].strip()
+        error = getattr(error, "cause", None) or getattr(error, "context", None)
+    return None
+
+
+def explain_failure(result: ExecuteInProcessResult, day: dt.date) -> PipelineError:
+    """One sentence for a failed run: the blocking check that failed, or the step's error."""
+    for evaluation in result.get_asset_check_evaluations():
+        if not evaluation.passed and evaluation.severity.value == "ERROR":
+            key = evaluation.asset_check_key
+            description = evaluation.description or "see the check's metadata in the UI"
+            return CheckFailedError(
+                f"blocking check '{key.name}' on {key.asset_key.to_user_string()} failed for {day}: {description}; "
+                f"downstream assets were not materialized (open `make ui` for the failing sample)."
+            )
+    for event in result.all_events:
+        if event.event_type == DagsterEventType.STEP_FAILURE and event.step_failure_data is not None:
+            error = event.step_failure_data.error
+            message = _user_message(error)
+            if message:
+                return PipelineError(message)
+            first = (getattr(error, "message", "") or "unknown error").strip().splitlines()[0]
+            return PipelineError(f"step {event.step_key} failed for {day}: {first} (run {result.run_id} in the UI).")
+    return PipelineError(f"the run for {day} failed (run {result.run_id}); open `make ui` to see why.")
+
+
+def run_days(
+    config: Config,
+    days: list[dt.date],
+    on_day: Callable[[DayRun], None] | None = None,
+) -> list[DayRun]:
+    """Materialize every asset for each day in order; stop at the first failed day."""
+    from engagement_pipeline.definitions import DAILY_JOB, build_definitions
+
+    instance = prepare_instance(config)
+    job = build_definitions(config).resolve_job_def(DAILY_JOB)
+    done = []
+    for day in days:
+        started = time.perf_counter()
+        result = job.execute_in_process(
+            partition_key=day.isoformat(), instance=instance, raise_on_error=False, run_config=QUIET_RUN_CONFIG,
+            tags={"engagement/source": "cli"},
+        )
+        if not result.success:
+            raise explain_failure(result, day)
+        lines = _lines_landed(result)
+        run = DayRun(day, result.run_id, time.perf_counter() - started, lines)
+        done.append(run)
+        if on_day:
+            on_day(run)
+    return done
+
+
+def _lines_landed(result: ExecuteInProcessResult) -> int:
+    for event in result.get_asset_materialization_events():
+        mat = event.step_materialization_data.materialization
+        if mat.asset_key.path == ["raw", "landed_lines"]:
+            value = mat.metadata.get("dagster/row_count")
+            return int(value.value) if value is not None else 0
+    return 0

@@ -1,0 +1,248 @@
+"""The DuckDB warehouse: declared table schemas and atomic partition writes.
+
+Every table is declared here once, with its column types. Writes go through
+`replace_rows`, which deletes a partition's rows and inserts the new ones BY NAME in
+one transaction: a crash leaves the old rows or the new rows, never half of each, a
+re-run replaces instead of appending, and a frame whose column order differs cannot
+write values into the wrong columns (the pitfall of positional inserts).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from engagement_pipeline.errors import PipelineError
+
+
+@dataclass(frozen=True)
+class Table:
+    schema: str
+    name: str
+    columns: tuple[tuple[str, str], ...]
+    description: str
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c for c, _ in self.columns]
+
+    def ddl(self) -> str:
+        cols = ", ".join(f'"{c}" {t}' for c, t in self.columns)
+        return f"CREATE TABLE IF NOT EXISTS {self.qualified} ({cols})"
+
+    def polars_schema(self) -> dict[str, pl.DataType]:
+        return {c: _POLARS_TYPES[t] for c, t in self.columns}
+
+
+_POLARS_TYPES: dict[str, pl.DataType] = {
+    "VARCHAR": pl.String(),
+    "DATE": pl.Date(),
+    "TIMESTAMP": pl.Datetime("us"),
+    "BIGINT": pl.Int64(),
+    "INTEGER": pl.Int32(),
+    "DOUBLE": pl.Float64(),
+    "BOOLEAN": pl.Boolean(),
+}
+
+
+def _t(schema: str, name: str, description: str, *columns: tuple[str, str]) -> Table:
+    return Table(schema, name, tuple(columns), description)
+
+
+V, D, TS, I, F, B = "VARCHAR", "DATE", "TIMESTAMP", "BIGINT", "DOUBLE", "BOOLEAN"
+
+LANDED_LINES = _t(
+    "raw", "landed_lines", "Every landed line verbatim, with its file and 1-based line number.",
+    ("received_date", D), ("source_file", V), ("line_number", I), ("line", V), ("read_error", V),
+)
+EVENTS = _t(
+    "staging", "events", "Accepted, de-duplicated messages of every type, identity resolved.",
+    ("message_id", V), ("type", V), ("event", V), ("name", V), ("user_id", V),
+    ("anonymous_id", V), ("account_id", V), ("account_source", V), ("stitched", B),
+    ("timestamp", TS), ("event_date", D), ("received_date", D), ("traits", V),
+    ("group_id", V), ("previous_id", V), ("source_file", V), ("line_number", I),
+)
+QUARANTINE = _t(
+    "staging", "quarantine", "Rejected input lines with the reason; payload kept for replay.",
+    ("received_date", D), ("source_file", V), ("line_number", I), ("reason", V),
+    ("detail", V), ("payload", V),
+)
+DUPLICATES = _t(
+    "staging", "duplicates", "Lines dropped as repeats of an earlier messageId (first received wins).",
+    ("received_date", D), ("source_file", V), ("line_number", I), ("message_id", V),
+    ("first_received_date", D),
+)
+DAILY_EVENT_COUNTS = _t(
+    "staging", "daily_event_counts",
+    "The compact aggregate all scoring reads: user x account x event x event day -> count.",
+    ("received_date", D), ("event_date", D), ("user_id", V), ("account_id", V),
+    ("type", V), ("event", V), ("event_count", I),
+)
+USERS = _t(
+    "staging", "users", "One row per user with the latest value of each trait.",
+    ("user_id", V), ("email", V), ("first_name", V), ("last_name", V), ("phone", V),
+    ("title", V), ("city", V), ("state", V), ("zip", V), ("country", V),
+    ("unsubscribed", B), ("created_at", TS), ("first_seen", D), ("last_seen", D),
+)
+ACCOUNTS = _t(
+    "staging", "accounts", "One row per account with the latest value of each trait.",
+    ("account_id", V), ("name", V), ("website", V), ("industry", V), ("employees", I),
+    ("plan", V), ("status", V), ("created_at", TS), ("city", V), ("state", V), ("zip", V),
+    ("country", V), ("first_seen", D), ("last_seen", D),
+)
+MEMBERSHIPS = _t(
+    "staging", "memberships", "User x account, from group calls and group context.",
+    ("user_id", V), ("account_id", V), ("first_seen", D), ("last_seen", D), ("group_calls", I),
+)
+BILLING = _t(
+    "staging", "billing", "Billing changes (account x day), from the optional billing input.",
+    ("account_id", V), ("date", D), ("plan", V), ("mrr", F), ("status", V), ("source_file", V),
+)
+BENCHMARKS = _t(
+    "scores", "benchmarks", "The day's normalization benchmark (raw score at the percentile).",
+    ("as_of_date", D), ("window_days", I), ("method", V), ("percentile", F),
+    ("benchmark_raw", F), ("active_users", I), ("total_users", I),
+)
+USER_SCORES = _t(
+    "scores", "user_scores", "User x as-of day: weighted event count in the window, 1..100 score.",
+    ("as_of_date", D), ("user_id", V), ("account_id", V), ("raw_score", F), ("score", F),
+    ("active_days", I), ("scored_events", I), ("last_active_date", D),
+)
+ACCOUNT_SCORES = _t(
+    "accounts", "account_scores", "Account x as-of day: score, users, activation, trend, health, PQL.",
+    ("as_of_date", D), ("account_id", V), ("name", V), ("created_date", D), ("score", F),
+    ("raw_score", F), ("active_users", I), ("total_users", I), ("pct_active", F), ("active_days", I),
+    ("adoption_rate", F), ("previous_score", F), ("trend", V), ("trend_delta", F),
+    ("activation_pct", F), ("activated_at", D), ("days_to_activation", I),
+    ("last_active_date", D), ("plan", V), ("status", V), ("mrr", F), ("is_paying", B),
+    ("health", V), ("health_reason", V), ("is_pql", B), ("pql_reason", V), ("churn_risk", F),
+)
+ACCOUNT_FEATURE_USAGE = _t(
+    "accounts", "account_feature_usage", "Account x scored event x as-of day: use in the window.",
+    ("as_of_date", D), ("account_id", V), ("event", V), ("feature", V), ("event_count", I),
+    ("user_count", I), ("first_used", D),
+)
+ACCOUNT_HISTORY = _t(
+    "snapshots", "account_history", "Account x day, every materialized day: scores and states.",
+    ("date", D), ("account_id", V), ("name", V), ("score", F), ("score_band", V),
+    ("active_users", I), ("total_users", I), ("trend", V), ("trend_delta", F),
+    ("activation_pct", F), ("health", V), ("is_pql", B), ("churn_risk", F), ("plan", V),
+    ("status", V), ("mrr", F),
+)
+PRODUCT_DAILY = _t(
+    "snapshots", "product_daily", "One row per day: the product as a whole.",
+    ("date", D), ("product_score", F), ("median_account_score", F), ("active_accounts", I),
+    ("total_accounts", I), ("active_users", I), ("total_users", I), ("benchmark_raw", F),
+    ("new_accounts_30d", I), ("activated_new_accounts_30d", I), ("activation_rate_30d", F),
+    ("median_days_to_activation", F), ("heating_accounts", I), ("cooling_accounts", I),
+    ("at_risk_accounts", I), ("expansion_ready_accounts", I), ("healthy_accounts", I),
+    ("new_health_accounts", I), ("inactive_accounts", I), ("pql_accounts", I),
+    ("band_75_plus", I), ("band_50_74", I), ("band_25_49", I), ("band_below_25", I),
+)
+EXPORT_RUNS = _t(
+    "exports", "export_runs", "One row per exported day: folder, files, row counts, checksums.",
+    ("as_of_date", D), ("folder", V), ("model_version", V), ("files", I), ("manifest_sha256", V),
+    ("warnings", I), ("written_at", TS),
+)
+
+ALL_TABLES: tuple[Table, ...] = (
+    LANDED_LINES, EVENTS, QUARANTINE, DUPLICATES, DAILY_EVENT_COUNTS, USERS, ACCOUNTS,
+    MEMBERSHIPS, BILLING, BENCHMARKS, USER_SCORES, ACCOUNT_SCORES, ACCOUNT_FEATURE_USAGE,
+    ACCOUNT_HISTORY, PRODUCT_DAILY, EXPORT_RUNS,
+)
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create every schema and table that does not exist yet (idempotent)."""
+    for schema in sorted({t.schema for t in ALL_TABLES}):
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    for table in ALL_TABLES:
+        con.execute(table.ddl())
+
+
+def conform(frame: pl.DataFrame, table: Table) -> pl.DataFrame:
+    """Select and cast a frame to the table's declared columns, in order.
+
+    A missing column is an error (it is a bug upstream), never silently null.
+    """
+    missing = [c for c in table.column_names if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{table.qualified}: frame lacks columns {missing}")
+    return frame.select(
+        [pl.col(c).cast(t, strict=False) for c, t in table.polars_schema().items()]
+    )
+
+
+def replace_rows(
+    con: duckdb.DuckDBPyConnection,
+    table: Table,
+    frame: pl.DataFrame,
+    where: str | None,
+    params: Sequence[object] = (),
+) -> int:
+    """Delete the rows matching `where` (None: all rows) and insert `frame`, in one transaction.
+
+    Runs inside the caller's transaction when one is open (see `transaction`).
+    """
+    data = conform(frame, table)
+    con.execute(f"DELETE FROM {table.qualified}" + (f" WHERE {where}" if where else ""), params)
+    if data.height:
+        con.register("_incoming", data.to_arrow())
+        try:
+            con.execute(f"INSERT INTO {table.qualified} BY NAME SELECT * FROM _incoming")
+        finally:
+            con.unregister("_incoming")
+    return data.height
+
+
+@contextlib.contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+def connect(path: Path, read_only: bool = False, wait_seconds: float = 30.0) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse; wait for another writer for a while, then say so in one sentence."""
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            con = duckdb.connect(str(path), read_only=read_only)
+            break
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                raise PipelineError(
+                    f"the warehouse {path} is locked by another process (another `run`, "
+                    f"`demo` or the Dagster UI's run): wait for it to finish and try again."
+                ) from None
+            time.sleep(0.5)
+    con.execute("SET TimeZone = 'UTC'")
+    if not read_only:
+        ensure_schema(con)
+    return con
+
+
+def fetch_frame(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[object] | Mapping[str, object] = ()) -> pl.DataFrame:
+    """Run a query and return a polars frame."""
+    return con.execute(sql, params).pl()
+
+
+def date_range(start: dt.date, end: dt.date) -> list[dt.date]:
+    return [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
