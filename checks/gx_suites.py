@@ -28,6 +28,10 @@ def _batch_definition() -> Any:
     return asset.add_batch_definition_whole_dataframe("whole_frame")
 
 
+def _midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time())
+
+
 def events_suite(day: dt.date, lookback_days: int) -> gx.ExpectationSuite:
     e = gx.expectations
     return gx.ExpectationSuite(name="staging_events", expectations=[
@@ -37,9 +41,9 @@ def events_suite(day: dt.date, lookback_days: int) -> gx.ExpectationSuite:
         e.ExpectColumnValuesToBeInSet(column="type", value_set=["track", "identify", "group", "page", "screen", "alias"]),
         e.ExpectColumnValuesToNotBeNull(column="timestamp"),
         e.ExpectColumnValuesToNotBeNull(column="event_date"),
-        e.ExpectColumnValuesToBeBetween(column="event_date", min_value="2000-01-01",
-                                        max_value=(day + dt.timedelta(days=1)).isoformat()),
-        e.ExpectColumnValuesToBeInSet(column="received_date", value_set=[day.isoformat()]),
+        e.ExpectColumnValuesToBeBetween(column="event_date", min_value=dt.datetime(2000, 1, 1),
+                                        max_value=_midnight(day + dt.timedelta(days=1))),
+        e.ExpectColumnValuesToBeBetween(column="received_date", min_value=_midnight(day), max_value=_midnight(day)),
         e.ExpectColumnValuesToBeInSet(column="account_source", value_set=[
             "context", "group_call", "membership", "membership_next", "unresolved", "anonymous"]),
         e.ExpectColumnValueLengthsToBeBetween(column="message_id", min_value=1, max_value=10_000),
@@ -58,8 +62,8 @@ def user_scores_suite() -> gx.ExpectationSuite:
 
 
 def validate(frame: pl.DataFrame, suite: gx.ExpectationSuite, asset_key: AssetKey, check_name: str) -> AssetCheckResult:
-    """Run a suite on a polars frame; dates are compared as ISO strings."""
-    data = frame.with_columns(pl.col(pl.Date).dt.to_string("%Y-%m-%d")).to_pandas()
+    """Run a suite on a polars frame; DATE columns become midnight datetimes, which GX compares."""
+    data = frame.with_columns(pl.col(pl.Date).cast(pl.Datetime("us"))).to_pandas()
     result = _batch_definition().get_batch(batch_parameters={"dataframe": data}).validate(suite)
     failures = []
     for r in result.results:
@@ -70,6 +74,7 @@ def validate(frame: pl.DataFrame, suite: gx.ExpectationSuite, asset_key: AssetKe
                 "column": cfg.kwargs.get("column"),
                 "unexpected_count": (r.result or {}).get("unexpected_count"),
                 "sample": [str(v)[:60] for v in (r.result or {}).get("partial_unexpected_list", [])[:5]],
+                "error": (r.exception_info or {}).get("exception_message"),
             })
     stats = result.statistics
     return AssetCheckResult(

@@ -30,7 +30,7 @@ class EngagementConfig(ConfigurableResource):
 
 
 def warehouse_resource(config: Config) -> DuckDBResource:
-    return DuckDBResource(database=str(config.paths.warehouse), connection_config={"TimeZone": "UTC"})
+    return DuckDBResource(database=str(config.paths.warehouse))
 
 
 @contextlib.contextmanager
@@ -38,5 +38,7 @@ def open_warehouse(resource: DuckDBResource) -> Iterator[duckdb.DuckDBPyConnecti
     """A connection with every table created; dagster-duckdb retries while another writer holds the lock."""
     Path(resource.database).parent.mkdir(parents=True, exist_ok=True)
     with resource.get_connection() as con:
+        # Set per connection: as a connect-time option DuckDB rejects it before ICU is loaded.
+        con.execute("SET TimeZone = 'UTC'")
         ensure_schema(con)
         yield con

@@ -24,7 +24,8 @@ INSTANCE_YAML = """\
 telemetry:
   enabled: false
 """
-QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+# The CLI explains a failure in one sentence itself; the full logs stay in the instance for the UI.
+QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
 def prepare_instance(config: Config) -> DagsterInstance:

@@ -1,0 +1,150 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+
+from engagement_pipeline.accounts import account_day
+from engagement_pipeline.config import parse_config
+from tests.conftest import base_config
+
+DAY = dt.date(2026, 3, 31)
+
+
+def _config(**model):  # type: ignore[no-untyped-def]
+    data = base_config()
+    data["model"].update(model)
+    return parse_config(data)
+
+
+def _counts(rows):  # type: ignore[no-untyped-def]
+    return pl.DataFrame(
+        [{"event_date": d, "user_id": u, "account_id": a, "type": "track", "event": e, "event_count": n}
+         for d, u, a, e, n in rows],
+        schema={"event_date": pl.Date, "user_id": pl.String, "account_id": pl.String, "type": pl.String,
+                "event": pl.String, "event_count": pl.Int64},
+    )
+
+
+def _first_used(counts: pl.DataFrame) -> pl.DataFrame:
+    return counts.group_by("account_id", "event").agg(pl.col("event_date").min().alias("first_used"))
+
+
+def _attributes(*rows):  # type: ignore[no-untyped-def]
+    return pl.DataFrame(
+        [{"account_id": a, "name": f"{a} Inc", "plan": p, "status": s, "mrr": m, "created_date": c}
+         for a, p, s, m, c in rows],
+        schema={"account_id": pl.String, "name": pl.String, "plan": pl.String, "status": pl.String,
+                "mrr": pl.Float64, "created_date": pl.Date},
+    )
+
+
+def test_hand_made_account_aggregates() -> None:
+    d = DAY
+    counts = _counts([
+        (d, "u1", "acme", "Document Created", 1),
+        (d, "u2", "acme", "Document Created", 1),
+        (d, "u3", "acme", "File Uploaded", 3),
+        (d, "u1", "acme", "Document Edited", 3),
+        (d, "u2", "acme", "Document Edited", 2),
+        (d, "u3", "acme", "Document Edited", 1),
+    ])
+    scores, usage, _ = account_day(counts, _first_used(counts),
+                                   _attributes(("acme", "pro", "active", 500.0, dt.date(2025, 1, 1))), d, _config())
+    row = scores.row(0, named=True)
+    totals = dict(usage.select("event", "event_count").iter_rows())
+    assert totals == {"Document Created": 2, "File Uploaded": 3, "Document Edited": 6}
+    users = dict(usage.select("event", "user_count").iter_rows())
+    assert users == {"Document Created": 2, "File Uploaded": 1, "Document Edited": 3}
+    assert row["active_users"] == 3 and row["total_users"] == 3
+    # raw = 2x5 + 3x3 + 6x2 = 31 points in the account
+    assert row["raw_score"] == 31.0
+    assert row["adoption_rate"] == pytest.approx(3 / 10, abs=1e-3)
+
+
+def test_activation_needs_every_step_and_counts_several_users() -> None:
+    d = DAY
+    rows = [
+        (d - dt.timedelta(days=10), "u1", "acme", "Document Created", 1),
+        (d - dt.timedelta(days=8), "u2", "acme", "Teammate Invited", 1),
+        (d - dt.timedelta(days=5), "u3", "acme", "Integration Connected", 1),
+        (d - dt.timedelta(days=10), "v1", "solo", "Document Created", 1),
+    ]
+    counts = _counts(rows)
+    attrs = _attributes(("acme", "trial", "trial", 0.0, d - dt.timedelta(days=12)),
+                        ("solo", "trial", "trial", 0.0, d - dt.timedelta(days=12)))
+    scores, _, _ = account_day(counts, _first_used(counts), attrs, d, _config())
+    by = {r["account_id"]: r for r in scores.to_dicts()}
+    assert by["acme"]["activation_pct"] == 75.0 and by["acme"]["activated_at"] is None
+    counts = _counts(rows + [(d - dt.timedelta(days=3), "u1", "acme", "Document Shared", 1)])
+    scores, _, _ = account_day(counts, _first_used(counts), attrs, d, _config())
+    by = {r["account_id"]: r for r in scores.to_dicts()}
+    assert by["acme"]["activation_pct"] == 100.0
+    assert by["acme"]["activated_at"] == d - dt.timedelta(days=3)
+    assert by["acme"]["days_to_activation"] == 9
+    assert by["solo"]["activation_pct"] == 25.0
+
+
+def _daily(account: str, users: list[str], start: dt.date, end: dt.date, per_day: int):  # type: ignore[no-untyped-def]
+    rows, d = [], start
+    while d <= end:
+        for u in users:
+            rows.append((d, u, account, "Document Created", per_day))
+        d += dt.timedelta(days=1)
+    return rows
+
+
+def test_heating_and_cooling_against_one_window_earlier() -> None:
+    d = DAY
+    early_start, early_end = d - dt.timedelta(days=59), d - dt.timedelta(days=30)
+    late_start = d - dt.timedelta(days=29)
+    rows = (
+        _daily("grow", ["g1"], early_start, early_end, 1) + _daily("grow", ["g1", "g2", "g3"], late_start, d, 5)
+        + _daily("fall", ["f1", "f2", "f3"], early_start, early_end, 5) + _daily("fall", ["f1"], late_start, d - dt.timedelta(days=20), 1)
+        + _daily("flat", ["s1", "s2"], early_start, d, 3)
+    )
+    counts = _counts(rows)
+    attrs = _attributes(*[(a, "pro", "active", 100.0, dt.date(2025, 1, 1)) for a in ("grow", "fall", "flat")])
+    scores, _, _ = account_day(counts, _first_used(counts), attrs, d, _config())
+    by = {r["account_id"]: r for r in scores.to_dicts()}
+    assert by["grow"]["trend"] == "heating" and by["grow"]["trend_delta"] >= 10
+    assert by["fall"]["trend"] == "cooling" and by["fall"]["trend_delta"] <= -10
+    assert by["flat"]["trend"] == "steady"
+    assert by["fall"]["health"] == "at_risk"
+    assert by["fall"]["churn_risk"] > by["flat"]["churn_risk"]
+
+
+def test_pql_rules() -> None:
+    d = DAY
+    steps = ["Document Created", "Teammate Invited", "Integration Connected", "Document Shared"]
+    rows = []
+    for account in ("trial_ok", "trial_idle", "paid_ok", "trial_unactivated"):
+        events = steps if account != "trial_unactivated" else steps[:2]
+        for e in events:
+            rows.append((d - dt.timedelta(days=20), "u_" + account, account, e, 1))
+        if account != "trial_idle":
+            rows += _daily(account, ["u_" + account], d - dt.timedelta(days=6), d, 2)
+    counts = _counts(rows)
+    attrs = _attributes(
+        ("trial_ok", "trial", "trial", 0.0, d - dt.timedelta(days=25)),
+        ("trial_idle", "trial", "trial", 0.0, d - dt.timedelta(days=25)),
+        ("paid_ok", "pro", "active", 300.0, d - dt.timedelta(days=25)),
+        ("trial_unactivated", "free", "active", 0.0, d - dt.timedelta(days=25)),
+    )
+    scores, _, _ = account_day(counts, _first_used(counts), attrs, d, _config())
+    pql = {r["account_id"]: r["is_pql"] for r in scores.to_dicts()}
+    assert pql == {"trial_ok": True, "trial_idle": False, "paid_ok": False, "trial_unactivated": False}
+    reason = scores.filter(pl.col("account_id") == "trial_ok")["pql_reason"][0]
+    assert "activated" in reason and "7 of the last 7 days" in reason
+
+
+def test_inactive_and_churned_health() -> None:
+    d = DAY
+    counts = _counts([(d - dt.timedelta(days=45), "u", "old", "Logged In", 3),
+                      (d - dt.timedelta(days=2), "w", "gone", "Logged In", 3)])
+    attrs = _attributes(("old", "pro", "active", 100.0, dt.date(2025, 1, 1)),
+                        ("gone", "pro", "churned", 0.0, dt.date(2025, 1, 1)))
+    scores, _, _ = account_day(counts, _first_used(counts), attrs, d, _config())
+    health = {r["account_id"]: r["health"] for r in scores.to_dicts()}
+    assert health == {"old": "inactive", "gone": "churned"}

@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from engagement_pipeline.cli import main
+from engagement_pipeline.config import load_config
+from engagement_pipeline.errors import ConfigError
+from tests.conftest import REPO, base_config, write_config
+
+
+def test_repository_config_loads_and_resolves_paths_beside_the_file() -> None:
+    config = load_config(REPO / "engagement.yaml")
+    assert config.paths.warehouse == REPO / "data" / "warehouse.duckdb"
+    assert config.paths.dagster_home == REPO / "data" / "dagster_home"
+    assert config.model.weights["Document Created"] == 5
+    assert len(config.model_version) == 12
+
+
+def _error_for(tmp_path: Path, mutate) -> str:  # type: ignore[no-untyped-def]
+    data = base_config()
+    mutate(data)
+    with pytest.raises(ConfigError) as info:
+        load_config(write_config(tmp_path, data))
+    return str(info.value)
+
+
+def test_unknown_key_is_named(tmp_path: Path) -> None:
+    message = _error_for(tmp_path, lambda d: d["model"].update(windw_days=7))
+    assert "unknown key 'model.windw_days'" in message
+
+
+def test_weight_of_eleven_is_rejected(tmp_path: Path) -> None:
+    message = _error_for(tmp_path, lambda d: d["model"]["events"]["Document Created"].update(weight=11))
+    assert "model.events.Document Created.weight" in message and "less than or equal to 10" in message
+
+
+def test_activation_step_must_be_a_scored_event(tmp_path: Path) -> None:
+    def mutate(d):  # type: ignore[no-untyped-def]
+        d["model"]["activation"]["steps"].append({"name": "Paid", "event": "Invoice Paid"})
+    assert "Invoice Paid" in _error_for(tmp_path, mutate)
+
+
+def test_bad_method_and_missing_file(tmp_path: Path) -> None:
+    message = _error_for(tmp_path, lambda d: d["model"]["normalization"].update(method="cubic"))
+    assert "model.normalization.method" in message
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "nope.yaml")
+
+
+def test_invalid_yaml_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "engagement.yaml"
+    path.write_text("start_date: 2026-01-01\nmodel: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML at line"):
+        load_config(path)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [
+        (lambda d: d.update(colour="blue"), "unknown key 'colour'"),
+        (lambda d: d["model"]["events"]["Logged In"].update(weight=11), "weight"),
+    ],
+)
+def test_cli_exits_non_zero_with_one_sentence(tmp_path: Path, capsys, mutate, expected) -> None:  # type: ignore[no-untyped-def]
+    data = base_config()
+    mutate(data)
+    path = write_config(tmp_path, data)
+    code = main(["run", "--config", str(path)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert expected in err
+    assert "Traceback" not in err
+    assert err.strip().count("\n") <= 2  # one sentence (rich may wrap it)
+
+
+def test_missing_landing_folder_is_one_clear_sentence(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    code = main(["run", "--config", str(write_config(tmp_path))])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "landing folder" in err and "does not exist" in err and "Traceback" not in err

@@ -1,0 +1,147 @@
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from engagement_pipeline import layers
+from engagement_pipeline.config import load_config
+from engagement_pipeline.ingest import read_landed_day
+from engagement_pipeline.warehouse import connect
+from tests.conftest import group, identify, track, write_config, write_day
+
+D1, D2 = dt.date(2026, 1, 5), dt.date(2026, 1, 6)
+TS = "2026-01-05T10:00:00Z"
+
+
+@pytest.fixture
+def env(tmp_path: Path):  # type: ignore[no-untyped-def]
+    config = load_config(write_config(tmp_path))
+    con = connect(config.paths.warehouse)
+    yield config, con
+    con.close()
+
+
+def _stage(con, config, day):  # type: ignore[no-untyped-def]
+    layers.land_raw(con, day, config)
+    return layers.stage(con, day, config).result
+
+
+GOOD = track("ok", "u1", "Logged In", TS, "acc")
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        ("this is not json", "not_json"),
+        ("[1, 2, 3]", "not_an_object"),
+        ("42", "not_an_object"),
+        ("   ", "empty_line"),
+        ('{"messageId": "x", "userId": "u"}', "missing_type"),
+        ('{"type": "bogus", "userId": "u", "timestamp": "2026-01-05T00:00:00Z"}', "unknown_type"),
+        ('{"type": "track", "event": "E", "timestamp": "2026-01-05T00:00:00Z"}', "missing_identity"),
+        ('{"type": "track", "userId": "u", "timestamp": "2026-01-05T00:00:00Z"}', "missing_event"),
+        ('{"type": "group", "userId": "u", "timestamp": "2026-01-05T00:00:00Z"}', "missing_group_id"),
+        ('{"type": "alias", "userId": "u", "timestamp": "2026-01-05T00:00:00Z"}', "missing_previous_id"),
+        ('{"type": "track", "userId": "u", "event": "E", "timestamp": "not-a-date"}', "bad_timestamp"),
+        ('{"type": "track", "userId": "u", "event": "E", "timestamp": "1999-12-31T00:00:00Z"}', "timestamp_out_of_range"),
+        ('{"type": "track", "userId": "u", "event": "E", "timestamp": "2026-01-08T00:00:00Z"}', "timestamp_out_of_range"),
+        ('{"type": "track", "userId": "u", "event": "E"}', "missing_timestamp"),
+        ('{"type": "track", "userId": ["u"], "event": "E", "timestamp": "2026-01-05T00:00:00Z"}', "wrong_field_type"),
+        ('{"type": "track", "userId": "u", "event": 7, "timestamp": "2026-01-05T00:00:00Z"}', "wrong_field_type"),
+        ('{"type": "track", "userId": "u", "event": "E", "properties": [], "timestamp": "2026-01-05T00:00:00Z"}', "wrong_field_type"),
+        ('{"type": "track", "userId": "' + "u" * 500 + '", "event": "E", "timestamp": "2026-01-05T00:00:00Z"}', "id_too_long"),
+    ],
+)
+def test_each_quarantine_reason_and_the_good_line_beside_it(env, line: str, reason: str) -> None:  # type: ignore[no-untyped-def]
+    config, con = env
+    write_day(config.paths.landing, D1, [GOOD, line])
+    r = _stage(con, config, D1)
+    assert r.quarantine["reason"].to_list() == [reason]
+    assert r.quarantine["payload"][0] == line
+    assert r.events["message_id"].to_list() == ["ok"]
+    assert r.reconciles
+
+
+def test_invalid_utf8_and_truncated_gzip_keep_the_good_lines(env) -> None:  # type: ignore[no-untyped-def]
+    config, con = env
+    folder = config.paths.landing / D1.isoformat()
+    folder.mkdir(parents=True)
+    import json
+    good = [json.dumps(track(f"m{i}", "u1", "Logged In", TS, "acc")) for i in range(50)]
+    (folder / "a.jsonl").write_bytes(("\ufeff" + good[0] + "\n").encode() + b'{"bad": "\xff\xfe"}\n' + (good[1] + "\n").encode())
+    blob = gzip.compress(("\n".join(good[2:]) + "\n").encode(), mtime=0)
+    (folder / "b.jsonl.gz").write_bytes(blob[: len(blob) - 30])
+    r = _stage(con, config, D1)
+    reasons = r.quarantine["reason"].to_list()
+    assert reasons.count("invalid_utf8") == 1 and reasons.count("truncated_file") == 1
+    assert r.accepted >= 3  # BOM line, the line after the bad bytes, and the readable part of the gzip
+    assert "m0" in r.events["message_id"].to_list() and "m1" in r.events["message_id"].to_list()
+    assert r.reconciles
+
+
+def test_duplicates_within_and_across_days_first_received_wins(env) -> None:  # type: ignore[no-untyped-def]
+    config, con = env
+    write_day(config.paths.landing, D1, [GOOD, GOOD, track("other", "u1", "Logged In", TS, "acc")])
+    r1 = _stage(con, config, D1)
+    assert r1.accepted == 2 and r1.duplicates.height == 1
+    write_day(config.paths.landing, D2, [GOOD, track("new", "u1", "Logged In", "2026-01-06T10:00:00Z", "acc")])
+    r2 = _stage(con, config, D2)
+    assert r2.events["message_id"].to_list() == ["new"]
+    assert r2.duplicates["first_received_date"].to_list() == [D1]
+    # Re-running the first day gives the same rows (idempotent).
+    again = _stage(con, config, D1)
+    assert again.events.equals(r1.events)
+    assert con.execute("SELECT count(*) FROM staging.events").fetchone()[0] == 3
+
+
+def test_clock_skew_corrected_and_client_timestamp_kept(env) -> None:  # type: ignore[no-untyped-def]
+    config, con = env
+    skewed = {"type": "track", "messageId": "s", "userId": "u", "event": "E",
+              "originalTimestamp": "2026-01-05T08:00:00.000Z", "sentAt": "2026-01-05T08:00:10.000Z",
+              "receivedAt": "2026-01-05T11:00:10.000Z"}  # device clock 3 hours slow
+    kept = {"type": "track", "messageId": "k", "userId": "u", "event": "E", "timestamp": "2026-01-04T23:30:00-02:00",
+            "originalTimestamp": "2026-01-05T08:00:00.000Z", "receivedAt": "2026-01-05T11:00:10.000Z"}
+    write_day(config.paths.landing, D1, [skewed, kept])
+    r = _stage(con, config, D1)
+    ts = dict(r.events.select("message_id", "timestamp").iter_rows())
+    assert ts["s"] == dt.datetime(2026, 1, 5, 11, 0)
+    assert ts["k"] == dt.datetime(2026, 1, 5, 1, 30)
+    assert r.events.filter(pl.col("message_id") == "k")["event_date"][0] == D1
+
+
+def test_stitching_membership_as_of_event_time_and_context_precedence(env) -> None:  # type: ignore[no-untyped-def]
+    config, con = env
+    write_day(config.paths.landing, D1, [
+        track("anon1", None, "Document Created", "2026-01-05T09:00:00Z", anonymous="a-1"),
+        identify("id1", "u1", "2026-01-05T09:05:00Z", anonymous="a-1", email="u1@x.com"),
+        group("g1", "u1", "acc_a", "2026-01-05T09:10:00Z"),
+        track("t1", "u1", "Logged In", "2026-01-05T10:00:00Z"),
+        group("g2", "u1", "acc_b", "2026-01-05T12:00:00Z"),
+        track("t2", "u1", "Logged In", "2026-01-05T13:00:00Z"),
+        track("t3", "u1", "Logged In", "2026-01-05T14:00:00Z", account="acc_a"),
+        track("t4", "nobody", "Logged In", "2026-01-05T14:00:00Z"),
+    ])
+    r = _stage(con, config, D1)
+    rows = {m: (u, a, s) for m, u, a, s in r.events.select("message_id", "user_id", "account_id", "account_source").iter_rows()}
+    assert rows["anon1"] == ("u1", "acc_a", "membership_next")  # stitched, attributed to the account joined next
+    assert r.events.filter(pl.col("message_id") == "anon1")["stitched"][0] is True
+    assert rows["t1"] == ("u1", "acc_a", "membership")
+    assert rows["t2"] == ("u1", "acc_b", "membership")        # latest group call before the event
+    assert rows["t3"] == ("u1", "acc_a", "context")           # context.groupId wins
+    assert rows["t4"] == ("nobody", None, "unresolved")       # kept, counted, not lost
+    assert r.unresolved == 1
+    members = con.execute("SELECT user_id, account_id FROM staging.memberships ORDER BY 1, 2").fetchall()
+    assert members == [("u1", "acc_a"), ("u1", "acc_b")]
+
+
+def test_raw_keeps_every_line_verbatim_with_position(env) -> None:  # type: ignore[no-untyped-def]
+    config, con = env
+    write_day(config.paths.landing, D1, [GOOD, "garbage"])
+    lines = read_landed_day(config.paths.landing, D1)
+    assert lines["line_number"].to_list() == [1, 2]
+    assert lines["line"][1] == "garbage"
+    assert lines["source_file"][0] == f"{D1.isoformat()}/events-000.jsonl.gz"
