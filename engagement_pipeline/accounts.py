@@ -185,7 +185,9 @@ def account_day(
         .with_columns(
             (pl.col("score") - pl.col("previous_score")).round(1).alias("trend_delta"),
             (pl.lit(as_of) - pl.col("activated_at")).dt.total_days().alias("_since_act"),
-            (pl.col("activated_at") - pl.col("created_date")).dt.total_days().clip(lower_bound=0)
+            # Unknown for accounts created before tracking began: their early steps are not in the data.
+            pl.when(pl.col("created_date") >= config.start_date)
+            .then((pl.col("activated_at") - pl.col("created_date")).dt.total_days().clip(lower_bound=0))
             .alias("days_to_activation"),
             (pl.lit(as_of) - pl.col("last_active_date")).dt.total_days().fill_null(10_000).alias("_days_quiet"),
             (pl.lit(as_of) - pl.col("created_date")).dt.total_days().alias("_tenure_days"),
@@ -250,9 +252,13 @@ def _pql_exprs(config: Config) -> list[pl.Expr]:
     activated = pl.col("activated_at").is_not_null() if p.require_activation else pl.lit(True)
     engaged = pl.col("_recent_active_days") >= p.min_active_days
     is_pql = unpaid & activated & engaged & (pl.col("status") != "churned").fill_null(True)
+    activated_text = pl.when(pl.col("days_to_activation").is_not_null()).then(
+        pl.format("activated {} ({} days after signup)", pl.col("activated_at"), pl.col("days_to_activation"))
+    ).when(pl.col("activated_at").is_not_null()).then(pl.format("activated {}", pl.col("activated_at"))) \
+        .otherwise(pl.lit("not yet activated"))
     reason = pl.when(is_pql).then(pl.format(
-        "{} plan; activated {} ({} days after signup); active {} of the last {} days; {} of {} users active",
-        pl.col("plan"), pl.col("activated_at"), pl.col("days_to_activation"), pl.col("_recent_active_days"),
+        "{} plan; {}; active {} of the last {} days; {} of {} users active",
+        pl.col("plan"), activated_text, pl.col("_recent_active_days"),
         pl.lit(p.recent_days), pl.col("active_users"), pl.col("total_users"),
     ))
     return [is_pql.alias("is_pql"), reason.alias("pql_reason")]

@@ -65,9 +65,9 @@ class Normalization(_Strict):
     method: Literal["exponential", "linear"] = "exponential"
     percentile: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.90
     curve: Annotated[float, Field(gt=0.0, le=10.0)] = Field(
-        default=2.0,
+        default=3.0,
         description="Steepness k of the exponential spread: score = 1 + 99 * "
-        "(exp(k*x) - 1) / (exp(k) - 1) with x = min(raw, benchmark) / benchmark.",
+        "(1 - exp(-k*x)) / (1 - exp(-k)) with x = min(raw, benchmark) / benchmark.",
     )
 
 

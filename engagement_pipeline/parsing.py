@@ -55,28 +55,35 @@ _TIME_FIELDS = {
 }
 
 
-def _present(path: str) -> str:
-    return f"(json_type(j, '{path}') IS NOT NULL AND json_type(j, '{path}') <> 'NULL')"
-
-
 def _parse_sql(max_id_length: int) -> str:
+    # Every field is pulled out in ONE json_extract over a list of paths, so each line is
+    # parsed once; json_type and ->> then work on the small extracted values.
+    paths = [*_ID_FIELDS.values(), *_TEXT_FIELDS.values(), *_OBJECT_FIELDS.values(), *_TIME_FIELDS.values()]
+    index = {path: i + 1 for i, path in enumerate(paths)}
+
+    def value(path: str) -> str:
+        return f"v[{index[path]}]"
+
+    def present(path: str) -> str:
+        return f"(json_type({value(path)}) IS NOT NULL AND json_type({value(path)}) <> 'NULL')"
+
     extracted = []
     wrong_type_tests = []
     for col, path in {**_ID_FIELDS, **_TEXT_FIELDS}.items():
-        extracted.append(f"NULLIF(trim(j->>'{path}'), '') AS {col}")
+        extracted.append(f"NULLIF(trim({value(path)}->>'$'), '') AS {col}")
         allowed = _ID_TYPES if col in _ID_FIELDS else "('VARCHAR')"
         wrong_type_tests.append(
-            f"WHEN {_present(path)} AND json_type(j, '{path}') NOT IN {allowed} THEN '{path[2:]}'"
+            f"WHEN {present(path)} AND json_type({value(path)}) NOT IN {allowed} THEN '{path[2:]}'"
         )
     for col, path in _OBJECT_FIELDS.items():
-        extracted.append(f"CASE WHEN json_type(j, '{path}') = 'OBJECT' THEN json_extract(j, '{path}')::VARCHAR END AS {col}")
+        extracted.append(f"CASE WHEN json_type({value(path)}) = 'OBJECT' THEN {value(path)}::VARCHAR END AS {col}")
         wrong_type_tests.append(
-            f"WHEN {_present(path)} AND json_type(j, '{path}') <> 'OBJECT' THEN '{path[2:]}'"
+            f"WHEN {present(path)} AND json_type({value(path)}) <> 'OBJECT' THEN '{path[2:]}'"
         )
     for col, path in _TIME_FIELDS.items():
-        extracted.append(f"j->>'{path}' AS {col}_text")
+        extracted.append(f"{value(path)}->>'$' AS {col}_text")
         wrong_type_tests.append(
-            f"WHEN {_present(path)} AND json_type(j, '{path}') <> 'VARCHAR' THEN '{path[2:]}'"
+            f"WHEN {present(path)} AND json_type({value(path)}) <> 'VARCHAR' THEN '{path[2:]}'"
         )
     times = ",\n".join(
         f"TRY_CAST({col}_text AS TIMESTAMPTZ) AS {col}" for col in _TIME_FIELDS
@@ -88,6 +95,7 @@ def _parse_sql(max_id_length: int) -> str:
     long_id_tests = " ".join(
         f"WHEN length({col}) > {int(max_id_length)} THEN '{col}'" for col in _ID_FIELDS
     )
+    path_list = ", ".join(f"'{p}'" for p in paths)
     types = ", ".join(f"'{t}'" for t in MESSAGE_TYPES)
     return f"""
     WITH src AS (
@@ -95,11 +103,16 @@ def _parse_sql(max_id_length: int) -> str:
                CASE WHEN read_error IS NULL AND json_valid(line) THEN line::JSON END AS j
         FROM _lines
     ),
-    fields AS (
+    extracted AS (
         SELECT *, json_type(j) AS json_kind,
+               CASE WHEN json_type(j) = 'OBJECT' THEN json_extract(j, [{path_list}]) END AS v
+        FROM src
+    ),
+    fields AS (
+        SELECT *,
                {", ".join(extracted)},
                CASE {" ".join(wrong_type_tests)} END AS wrong_type_field
-        FROM src
+        FROM extracted
     ),
     timed AS (
         SELECT *, {times} FROM fields

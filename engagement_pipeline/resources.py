@@ -36,7 +36,8 @@ def warehouse_resource(config: Config) -> DuckDBResource:
 @contextlib.contextmanager
 def open_warehouse(resource: DuckDBResource) -> Iterator[duckdb.DuckDBPyConnection]:
     """A connection with every table created; dagster-duckdb retries while another writer holds the lock."""
-    Path(resource.database).parent.mkdir(parents=True, exist_ok=True)
+    path = Path(resource.database)
+    path.parent.mkdir(parents=True, exist_ok=True)
     with resource.get_connection() as con:
         # Set per connection: as a connect-time option DuckDB rejects it before ICU is loaded.
         con.execute("SET TimeZone = 'UTC'")

@@ -6,10 +6,11 @@ scores of active users, linearly interpolated like numpy's default. Then:
 
 - `linear`: score = raw / benchmark x 100, capped at 100.
 - `exponential`: winsorize at the benchmark, x = min(raw, benchmark) / benchmark in
-  (0, 1], then score = 1 + 99 x (exp(k x) - 1) / (exp(k) - 1), k = `curve` (2.0). The
-  convex curve spreads the scores near the top (where the valuable users are) and
-  compresses the long tail of light users; it is monotone, maps the benchmark and
-  above to 100 and any activity to at least 1.
+  (0, 1], then score = 1 + 99 x (1 - exp(-k x)) / (1 - exp(-k)), k = `curve` (3.0).
+  Raw scores are heavy-tailed: on a linear scale most users bunch near 0 and only a
+  few reach the top. The exponential saturation spreads them up the scale (a user at
+  a fifth of the benchmark scores 48, not 20) while keeping the order: it is
+  monotone, maps the benchmark and above to 100 and any activity to at least 1.
 
 Inactive users (no scored event in the window) score 0. Scores are rounded to one
 decimal, so the published example reads as published (101 -> 48.5).
@@ -37,7 +38,7 @@ def benchmark(raw_scores: pl.Series | np.ndarray | list[float], percentile: floa
     return float(np.quantile(values, percentile, method="linear"))
 
 
-def normalize_expr(raw: pl.Expr, bench: float, method: Method, curve: float = 2.0) -> pl.Expr:
+def normalize_expr(raw: pl.Expr, bench: float, method: Method, curve: float = 3.0) -> pl.Expr:
     """The 0..100 score of a raw-score column against a benchmark (see the module docstring)."""
     if bench <= 0:
         return pl.lit(0.0)
@@ -45,7 +46,7 @@ def normalize_expr(raw: pl.Expr, bench: float, method: Method, curve: float = 2.
         scaled = (raw / bench * 100.0).clip(upper_bound=100.0)
     else:
         x = raw.clip(upper_bound=bench) / bench
-        scaled = 1.0 + 99.0 * ((x * curve).exp() - 1.0) / (math.exp(curve) - 1.0)
+        scaled = 1.0 + 99.0 * (1.0 - (-x * curve).exp()) / (1.0 - math.exp(-curve))
     return (
         pl.when(raw <= 0).then(0.0)
         .otherwise(scaled.clip(lower_bound=1.0, upper_bound=100.0).round(1))
@@ -53,7 +54,7 @@ def normalize_expr(raw: pl.Expr, bench: float, method: Method, curve: float = 2.
     )
 
 
-def normalize(raw: pl.Series | list[float], bench: float, method: Method, curve: float = 2.0) -> pl.Series:
+def normalize(raw: pl.Series | list[float], bench: float, method: Method, curve: float = 3.0) -> pl.Series:
     series = pl.Series("raw", raw, dtype=pl.Float64)
     return pl.select(normalize_expr(pl.lit(series), bench, method, curve)).to_series().alias("score")
 

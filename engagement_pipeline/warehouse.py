@@ -164,7 +164,14 @@ ALL_TABLES: tuple[Table, ...] = (
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create every schema and table that does not exist yet (idempotent)."""
+    """Create every schema and table that does not exist yet (idempotent, one query when all exist)."""
+    existing = {
+        f"{schema}.{name}" for schema, name in con.execute(
+            "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = current_database()"
+        ).fetchall()
+    }
+    if all(t.qualified in existing for t in ALL_TABLES):
+        return
     for schema in sorted({t.schema for t in ALL_TABLES}):
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
     for table in ALL_TABLES:

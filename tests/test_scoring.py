@@ -32,11 +32,14 @@ def test_benchmark_maps_to_100_inactive_to_0_active_to_at_least_1(method: str) -
     assert scores.to_list()[3:] == [100.0, 100.0]
 
 
-def test_exponential_spreads_the_top_more_than_the_bottom() -> None:
+def test_exponential_lifts_the_heavy_tail_up_the_scale() -> None:
     bench = 100.0
-    s = normalize([10, 20, 80, 90], bench, "exponential").to_list()
-    assert (s[3] - s[2]) > (s[1] - s[0])  # convex: equal raw steps count more near the benchmark
-    assert s == sorted(s)
+    exp = normalize([10, 20, 50, 80, 90], bench, "exponential").to_list()
+    lin = normalize([10, 20, 50, 80, 90], bench, "linear").to_list()
+    assert exp == sorted(exp)
+    assert all(e > l for e, l in zip(exp, lin))   # every user below the benchmark scores higher
+    assert exp[1] == 48.0  # a fifth of the benchmark: 48, not 20
+    assert (exp[1] - exp[0]) > (exp[4] - exp[3])   # steps at the bottom are spread, the top compressed
 
 
 @settings(max_examples=200, deadline=None)

@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from pathlib import Path
+
+import polars as pl
+
+from engagement_pipeline import audiences, layers
+from engagement_pipeline.config import load_config
+from engagement_pipeline.exports import EXPORT_FILES, MANIFEST, clean_stale_temporaries, verify_export_folder
+from engagement_pipeline.warehouse import connect
+from tests.conftest import base_config, group, identify, track, write_config, write_day
+
+DAYS = [dt.date(2026, 1, 1) + dt.timedelta(days=i) for i in range(3)]
+EVENTS = ["Document Created", "Teammate Invited", "Integration Connected", "Document Shared", "Logged In"]
+
+
+def _land(config) -> None:  # type: ignore[no-untyped-def]
+    for i, day in enumerate(DAYS):
+        lines = []
+        for a in range(4):
+            for u in range(3):
+                uid, acc = f"usr_{a}{u}", f"acc_{a}"
+                ts = f"{day.isoformat()}T1{u}:00:00Z"
+                if i == 0:
+                    lines.append(identify(f"i{uid}", uid, ts, email=f"User{u}@Acme{a}.com", firstName="=Zoë",
+                                          lastName="Smith Jr.", phone="+44 (0)20 7946 095" + str(u),
+                                          title="CTO", address={"country": "United Kingdom", "postalCode": "SW1A 1AA"}))
+                    lines.append(group(f"g{uid}", uid, acc, ts, plan="pro" if a else "trial",
+                                       status="active" if a else "trial", industry="Software", employees="80",
+                                       website=f"https://www.acme{a}.com", createdAt="2025-12-01T00:00:00Z"))
+                for k, event in enumerate(EVENTS[: 5 - a]):
+                    lines.append(track(f"t{day}{uid}{k}", uid, event, ts, acc))
+        write_day(config.paths.landing, day, lines)
+
+
+def _run_all(config) -> Path:  # type: ignore[no-untyped-def]
+    con = connect(config.paths.warehouse)
+    try:
+        for day in DAYS:
+            layers.land_raw(con, day, config)
+            layers.stage(con, day, config)
+            layers.score(con, day, config)
+            layers.account_layer(con, day, config)
+            layers.snapshot_layer(con, day, config)
+            done = layers.export_layer(con, day, config)
+            assert done.problems == []
+    finally:
+        con.close()
+    return config.paths.exports
+
+
+def test_export_folders_manifest_latest_and_byte_identical_rerun(tmp_path: Path) -> None:
+    config = load_config(write_config(tmp_path))
+    _land(config)
+    root = _run_all(config)
+    assert sorted(p.name for p in root.iterdir()) == [d.isoformat() for d in DAYS] + ["latest"]
+    assert os.readlink(root / "latest") == DAYS[-1].isoformat()
+    folder = root / DAYS[-1].isoformat()
+    assert sorted(p.name for p in folder.iterdir()) == sorted([*EXPORT_FILES, MANIFEST])
+    manifest = json.loads((folder / MANIFEST).read_text())
+    assert manifest["model_version"] == config.model_version
+    assert any("below the platform minimum" in w for w in manifest["warnings"])
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+
+    # Re-export an older day: latest must not move back; re-export the newest: identical bytes.
+    con = connect(config.paths.warehouse)
+    try:
+        layers.export_layer(con, DAYS[0], config)
+        assert os.readlink(root / "latest") == DAYS[-1].isoformat()
+        layers.export_layer(con, DAYS[-1], config)
+    finally:
+        con.close()
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+    assert oct(folder.stat().st_mode & 0o777) == "0o700"
+
+
+def test_audience_files_are_hashed_and_lists_neutralized(tmp_path: Path) -> None:
+    data = base_config()
+    data["model"]["pql"] = {"recent_days": 7, "min_active_days": 3}
+    config = load_config(write_config(tmp_path, data))
+    _land(config)
+    folder = _run_all(config) / "latest"
+    google = pl.read_csv(folder / "lookalike_google.csv", infer_schema=False)
+    assert tuple(google.columns) == audiences.GOOGLE_HEADER
+    assert google["Email"].str.contains(r"^[0-9a-f]{64}$").all()
+    assert google["Country"].unique().to_list() == ["gb"] and google["Zip"][0] == "sw1a1aa"
+    raw_text = b"".join(p.read_bytes() for p in folder.iterdir())
+    assert b"@acme" not in raw_text.lower()  # no clear-text email in any export file
+    pql = pl.read_csv(folder / "pql_accounts.csv", infer_schema=False)
+    assert pql.columns[:2] == ["account_id", "name"] and pql["account_id"].to_list() == ["acc_0"]
+    assert verify_export_folder(folder.resolve()) == []
+
+
+def test_a_crashed_export_leaves_no_visible_half_day(tmp_path: Path) -> None:
+    root = tmp_path / "exports"
+    (root / ".2026-01-02.tmp-999").mkdir(parents=True)
+    (root / ".2026-01-02.tmp-999" / "lookalike_google.csv").write_text("Email\n")
+    assert clean_stale_temporaries(root) == [".2026-01-02.tmp-999"]
+    assert list(root.iterdir()) == []
