@@ -15,6 +15,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import polars as pl
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
@@ -173,17 +174,16 @@ def print_summary(config: Config, day: dt.date) -> None:
             t.add_row(*["" if r[c] is None else str(r[c]) for c in columns])
         console.print(t)
 
-    import polars as pl
 
     top = scores.sort(["score", "account_id"], descending=[True, False]).head(5)
     table("Top accounts", top.to_dicts(), ["account_id", "name", "score", "active_users", "trend", "health"])
-    pql = scores.filter(pl.col("is_pql")).sort("score", descending=True).head(5)
-    table(f"Product-qualified leads ({scores['is_pql'].sum()})", pql.to_dicts(), ["account_id", "name", "score", "pql_reason"])
-    risk = scores.filter(pl.col("health") == "at_risk").with_columns(
+    pql = scores.filter(pl.col("is_pql")).sort(["score", "account_id"], descending=[True, False])
+    table(f"Product-qualified leads ({pql.height})", pql.head(5).to_dicts(), ["account_id", "name", "score", "pql_reason"])
+    at_risk = scores.filter(pl.col("health") == "at_risk").with_columns(
         (pl.col("churn_risk") * pl.col("mrr")).round(0).alias("mrr_at_risk")
-    ).sort("mrr_at_risk", descending=True).head(5)
-    table(f"At-risk accounts ({risk.height if risk.height < 5 else (scores['health'] == 'at_risk').sum()})",
-          risk.to_dicts(), ["account_id", "name", "mrr", "churn_risk", "health_reason"])
+    ).sort(["mrr_at_risk", "account_id"], descending=[True, False])
+    table(f"At-risk accounts ({at_risk.height}), by MRR at risk", at_risk.head(5).to_dicts(),
+          ["account_id", "name", "mrr", "churn_risk", "health_reason"])
     latest = config.paths.exports / "latest"
     console.print(f"Exports: {latest} -> {os.path.realpath(latest)}")
     console.print("Open the Dagster UI with `make ui` (http://127.0.0.1:3000): lineage, runs, checks, metadata.")
