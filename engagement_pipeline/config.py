@@ -143,6 +143,7 @@ class Model(_Strict):
 
 class Staging(_Strict):
     dedupe_lookback_days: Annotated[int, Field(ge=0, le=60)] = 7
+    membership_fallback: Literal["latest_before", "first_joined"] = "latest_before"
     max_id_length: Annotated[int, Field(ge=8, le=10_000)] = 100
     quarantine_warn_share: Annotated[float, Field(ge=0, le=1)] = 0.05
     unresolved_account_warn_share: Annotated[float, Field(ge=0, le=1)] = 0.10

@@ -22,12 +22,13 @@ from engagement_pipeline.config import Config
 from engagement_pipeline.ingest import read_landed_day
 from engagement_pipeline.scoring import ScoreDay, score_users, window_bounds
 from engagement_pipeline.staging import (
-    ACCOUNTS_SQL, MEMBERSHIPS_SQL, USERS_SQL, StagingResult, account_attributes, read_billing, stage_day,
+    ACCOUNT_HISTORY_SQL, ACCOUNTS_SQL, MEMBERSHIPS_SQL, USER_HISTORY_SQL, USERS_SQL, StagingResult,
+    account_attributes, read_billing, stage_day,
 )
 from engagement_pipeline.warehouse import (
-    ACCOUNT_FEATURE_USAGE, ACCOUNT_HISTORY, ACCOUNT_SCORES, ACCOUNTS, BENCHMARKS, BILLING, DAILY_EVENT_COUNTS,
-    DUPLICATES, EVENTS, EXPORT_RUNS, LANDED_LINES, MEMBERSHIPS, PRODUCT_DAILY, QUARANTINE, USER_SCORES, USERS,
-    replace_rows, transaction,
+    ACCOUNT_FEATURE_USAGE, ACCOUNT_HISTORY, ACCOUNT_SCORES, ACCOUNT_TRAITS_HISTORY, ACCOUNTS, BENCHMARKS, BILLING,
+    DAILY_EVENT_COUNTS, DUPLICATES, EVENTS, EXPORT_RUNS, LANDED_LINES, MEMBERSHIPS, PRODUCT_DAILY, QUARANTINE,
+    USER_SCORES, USER_TRAITS_HISTORY, USERS, conform, replace_rows, transaction,
 )
 
 DAY = "received_date = ?"
@@ -52,6 +53,7 @@ class StagedDay:
 
 
 def stage(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> StagedDay:
+    """Stage a received day, restate the neighbour days it changes, refresh users and accounts."""
     lines = con.execute(
         "SELECT * FROM raw.landed_lines WHERE received_date = ? ORDER BY source_file, line_number", [day]
     ).pl()
@@ -62,11 +64,50 @@ def stage(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> Stage
         replace_rows(con, QUARANTINE, result.quarantine, DAY, [day])
         replace_rows(con, DUPLICATES, result.duplicates, DAY, [day])
         replace_rows(con, DAILY_EVENT_COUNTS, result.counts, DAY, [day])
+        _restate(con, result)
+        replace_rows(con, USER_TRAITS_HISTORY, con.execute(USER_HISTORY_SQL).pl(), None)
+        replace_rows(con, ACCOUNT_TRAITS_HISTORY, con.execute(ACCOUNT_HISTORY_SQL).pl(), None)
         users = replace_rows(con, USERS, con.execute(USERS_SQL).pl(), None)
         accounts = replace_rows(con, ACCOUNTS, con.execute(ACCOUNTS_SQL).pl(), None)
         memberships = replace_rows(con, MEMBERSHIPS, con.execute(MEMBERSHIPS_SQL).pl(), None)
         billing_rows = replace_rows(con, BILLING, billing, None)
     return StagedDay(result, users, accounts, memberships, billing_rows, warnings)
+
+
+def _restate(con: duckdb.DuckDBPyConnection, result: StagingResult) -> None:
+    """Apply a staging's changes to neighbour days and rebuild their daily aggregates."""
+    if not result.restated_days:
+        return
+    keys = pl.concat([
+        result.restated.select("received_date", "message_id"),
+        result.later_duplicates.select("received_date", "message_id"),
+    ])
+    con.register("_keys", keys.to_arrow())
+    try:
+        con.execute("DELETE FROM staging.events e USING _keys k "
+                    "WHERE e.received_date = k.received_date AND e.message_id = k.message_id")
+    finally:
+        con.unregister("_keys")
+    if result.restated.height:
+        con.register("_restated", conform(result.restated, EVENTS).to_arrow())
+        try:
+            con.execute("INSERT INTO staging.events BY NAME SELECT * FROM _restated")
+        finally:
+            con.unregister("_restated")
+    if result.later_duplicates.height:
+        con.register("_moved", conform(result.later_duplicates, DUPLICATES).to_arrow())
+        try:
+            con.execute("INSERT INTO staging.duplicates BY NAME SELECT * FROM _moved")
+        finally:
+            con.unregister("_moved")
+    days = result.restated_days
+    con.execute("DELETE FROM staging.daily_event_counts WHERE list_contains(?, received_date)", [days])
+    con.execute(
+        """INSERT INTO staging.daily_event_counts BY NAME
+           SELECT received_date, event_date, user_id, account_id, type, event, count(*)::BIGINT AS event_count
+           FROM staging.events WHERE list_contains(?, received_date) AND user_id IS NOT NULL GROUP BY ALL""",
+        [days],
+    )
 
 
 def counts_between(con: duckdb.DuckDBPyConnection, start: dt.date, end: dt.date) -> pl.DataFrame:

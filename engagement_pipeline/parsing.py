@@ -20,6 +20,9 @@ REASONS: dict[str, str] = {
     "nul_byte": "the line contains a NUL byte",
     "truncated_file": "the file ends in the middle of this line (truncated or corrupt gzip)",
     "unsupported_file_type": "the file type is not a supported input format",
+    "unreadable_file": "the file cannot be read at all (e.g. corrupt Parquet)",
+    "bad_csv": "the CSV record cannot be parsed",
+    "csv_wrong_field_count": "the CSV record has more or fewer fields than the header",
     "empty_line": "the line is empty",
     "not_json": "the line is not valid JSON",
     "not_an_object": "the JSON value is not an object",
@@ -99,7 +102,7 @@ def _parse_sql(max_id_length: int) -> str:
     types = ", ".join(f"'{t}'" for t in MESSAGE_TYPES)
     return f"""
     WITH src AS (
-        SELECT received_date, source_file, line_number, line, read_error,
+        SELECT received_date, source_file, line_number, line, encoding, read_error,
                CASE WHEN read_error IS NULL AND json_valid(line) THEN line::JSON END AS j
         FROM _lines
     ),
@@ -132,7 +135,7 @@ def _parse_sql(max_id_length: int) -> str:
         FROM timed
     )
     SELECT
-        received_date, source_file, line_number, line,
+        received_date, source_file, line_number, line, encoding,
         CASE
             WHEN read_error IS NOT NULL THEN read_error
             WHEN trim(line) = '' THEN 'empty_line'

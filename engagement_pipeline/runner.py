@@ -120,8 +120,13 @@ def explain_failure(result: ExecuteInProcessResult, day: dt.date) -> PipelineErr
             message = _user_message(error)
             if message:
                 return PipelineError(message)
-            first = (getattr(error, "message", "") or "unknown error").strip().splitlines()[0]
-            return PipelineError(f"step {event.step_key} failed for {day}: {first} (run {result.run_id} in the UI).")
+            root = error
+            while getattr(root, "cause", None) is not None:
+                root = root.cause
+            first = (getattr(root, "message", "") or "unknown error").strip().splitlines()[0]
+            return PipelineError(
+                f"step {event.step_key} failed for {day}: {first} (full error in run {result.run_id}, `make ui`)."
+            )
     return PipelineError(f"the run for {day} failed (run {result.run_id}); open `make ui` to see why.")
 
 

@@ -41,6 +41,17 @@ class StagingResult:
     duplicates: pl.DataFrame
     counts: pl.DataFrame
     reasons: dict[str, int] = field(default_factory=dict)
+    restated: pl.DataFrame = field(default_factory=pl.DataFrame)          # neighbour events re-attributed
+    later_duplicates: pl.DataFrame = field(default_factory=pl.DataFrame)  # later copies of this day's messages
+
+    @property
+    def restated_days(self) -> list[dt.date]:
+        """Received days (other than this one) whose rows this staging changed."""
+        days: set[dt.date] = set()
+        for frame in (self.restated, self.later_duplicates):
+            if frame.height:
+                days.update(frame["received_date"].to_list())
+        return sorted(days)
 
     @property
     def accepted(self) -> int:
@@ -56,9 +67,14 @@ class StagingResult:
 
     @property
     def late_event_dates(self) -> list[dt.date]:
-        """Event dates before the received day: the as-of days whose scores this day changes."""
-        dates = self.events.filter(pl.col("event_date") < self.day)["event_date"].unique().sort()
-        return dates.to_list()
+        """Event dates before the received day that this staging added or changed.
+
+        Every as-of day from the earliest of these to the day before this one is stale
+        until re-materialized (within one window of the event).
+        """
+        frames = [self.events.filter(pl.col("event_date") < self.day).select("event_date")]
+        frames += [f.select("event_date") for f in (self.restated, self.later_duplicates) if f.height]
+        return pl.concat(frames)["event_date"].unique().sort().to_list()
 
     @property
     def reconciles(self) -> bool:
@@ -106,23 +122,35 @@ def stitch(messages: pl.DataFrame, links: pl.DataFrame) -> pl.DataFrame:
     ).drop("linked_user_id")
 
 
-def resolve_accounts(messages: pl.DataFrame, group_calls: pl.DataFrame) -> pl.DataFrame:
-    """Attach `account_id` and `account_source` to every message (see the module docstring)."""
+def resolve_accounts(messages: pl.DataFrame, group_calls: pl.DataFrame,
+                     fallback: str = "latest_before") -> pl.DataFrame:
+    """Attach `account_id` and `account_source` to every message (see the module docstring).
+
+    `fallback` decides the account of a message without `context.groupId` (users in
+    several accounts): `latest_before` - the latest group call at or before it, else the
+    first after it; `first_joined` - the first account the user ever joined.
+    """
     calls = (
         group_calls.select("user_id", pl.col("group_id").alias("_gid"), pl.col("timestamp").alias("_gts"))
         .drop_nulls()
-        .sort("_gts")
+        .sort("_gts", "_gid")
     )
-    indexed = messages.with_row_index("_row").sort("timestamp")
-    indexed = indexed.with_columns(pl.col("timestamp").fill_null(dt.datetime(1970, 1, 1)).alias("_ts"))
-    backward = indexed.join_asof(
-        calls, left_on="_ts", right_on="_gts", by="user_id", strategy="backward", check_sortedness=False
-    ).select("_row", pl.col("_gid").alias("_before"))
-    forward = indexed.join_asof(
-        calls, left_on="_ts", right_on="_gts", by="user_id", strategy="forward", check_sortedness=False
-    ).select("_row", pl.col("_gid").alias("_after"))
-    out = (
-        indexed.join(backward, on="_row", how="left").join(forward, on="_row", how="left")
+    indexed = messages.with_row_index("_row")
+    indexed = indexed.with_columns(pl.col("timestamp").fill_null(dt.datetime(1970, 1, 1)).alias("_ts")).sort("_ts")
+    if fallback == "first_joined":
+        first = calls.unique("user_id", keep="first", maintain_order=True).select("user_id", pl.col("_gid").alias("_first"))
+        candidates = indexed.join(first, on="user_id", how="left").select(
+            "_row", pl.col("_first").alias("_before"), pl.lit(None, dtype=pl.String).alias("_after"))
+    else:
+        backward = indexed.join_asof(
+            calls, left_on="_ts", right_on="_gts", by="user_id", strategy="backward", check_sortedness=False
+        ).select("_row", pl.col("_gid").alias("_before"))
+        forward = indexed.join_asof(
+            calls, left_on="_ts", right_on="_gts", by="user_id", strategy="forward", check_sortedness=False
+        ).select("_row", pl.col("_gid").alias("_after"))
+        candidates = backward.join(forward, on="_row", how="left")
+    return (
+        indexed.join(candidates, on="_row", how="left")
         .with_columns(
             pl.when(pl.col("context_group_id").is_not_null()).then(pl.lit("context"))
             .when((pl.col("type") == "group") & pl.col("group_id").is_not_null()).then(pl.lit("group_call"))
@@ -142,7 +170,6 @@ def resolve_accounts(messages: pl.DataFrame, group_calls: pl.DataFrame) -> pl.Da
         .sort("_row")
         .drop("_row", "_ts", "_before", "_after")
     )
-    return out
 
 
 def daily_counts(events: pl.DataFrame) -> pl.DataFrame:
@@ -155,34 +182,87 @@ def daily_counts(events: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _neighbour_events(con: duckdb.DuckDBPyConnection, day: dt.date, before: int, after: int) -> pl.DataFrame:
-    return con.execute(
-        """SELECT message_id, type, user_id, anonymous_id, group_id, previous_id, timestamp, received_date
-           FROM staging.events
-           WHERE received_date BETWEEN ? AND ? AND received_date <> ?
-             AND (anonymous_id IS NOT NULL OR type IN ('group', 'alias'))""",
-        [day - dt.timedelta(days=before), day + dt.timedelta(days=after), day],
-    ).pl()
+NEIGHBOUR_SQL = """
+SELECT * FROM staging.events
+WHERE received_date BETWEEN ? AND ? AND received_date <> ?
+  AND (anonymous_id IS NOT NULL OR type IN ('group', 'alias')
+       OR account_source IN ('membership', 'membership_next', 'unresolved'))
+"""
+
+
+def _original_ids(events: pl.DataFrame) -> pl.DataFrame:
+    """Staged events as they arrived: a stitched event had no userId of its own, and an
+    account that came from the event's context was its `context.groupId`."""
+    return events.with_columns(
+        pl.when(pl.col("stitched")).then(None).otherwise(pl.col("user_id")).alias("user_id"),
+        pl.when(pl.col("account_source") == "context").then(pl.col("account_id")).alias("context_group_id"),
+    )
+
+
+def _restate_neighbours(neighbours: pl.DataFrame, links: pl.DataFrame, group_calls: pl.DataFrame,
+                        touched_users: set[str], fallback: str) -> pl.DataFrame:
+    """Neighbour-day events whose user or account changes now that this day is staged.
+
+    Anonymous events linked by this day's identify/alias calls are stitched, and events
+    resolved through memberships of users with group calls this day are resolved again,
+    so the result does not depend on the order in which days are staged.
+    """
+    original = _original_ids(neighbours).with_columns(
+        neighbours["user_id"].alias("_old_user"), pl.col("account_id").alias("_old_account"),
+        pl.col("stitched").alias("_old_stitched"), pl.col("account_source").alias("_old_source"),
+    ).drop("stitched")
+    candidates = original.filter(
+        (pl.col("user_id").is_null() & pl.col("anonymous_id").is_in(links["anonymous_id"].implode()))
+        | (pl.col("_old_user").is_in(list(touched_users))
+           & pl.col("_old_source").is_in(["membership", "membership_next", "unresolved"]))
+    )
+    if candidates.is_empty():
+        return neighbours.clear()
+    redone = resolve_accounts(stitch(candidates, links), group_calls, fallback)
+    changed = redone.filter(
+        pl.col("user_id").ne_missing(pl.col("_old_user")) | pl.col("account_id").ne_missing(pl.col("_old_account"))
+        | pl.col("stitched").ne_missing(pl.col("_old_stitched"))
+        | pl.col("account_source").ne_missing(pl.col("_old_source"))
+    )
+    return conform(changed, EVENTS)
 
 
 def stage_day(con: duckdb.DuckDBPyConnection, day: dt.date, lines: pl.DataFrame, config: Config) -> StagingResult:
-    """Stage one received day's raw lines; reads earlier staged days for duplicates and identity."""
+    """Stage one received day's raw lines.
+
+    Reads the staged days within the look-back on both sides: earlier days decide
+    duplicates; identity links and group calls found on any side stitch and resolve
+    this day's events; and this day's messages restate the neighbours (later copies of
+    its messageIds become duplicates, anonymous events it links are stitched, memberships
+    re-resolved), so days staged out of order end the same as days staged in order.
+    """
     lookback = config.staging.dedupe_lookback_days
+    fallback = config.staging.membership_fallback
     parsed = parse_lines(con, lines, config.staging.max_id_length)
     rejected = parsed.filter(pl.col("reason").is_not_null())
     quarantine = conform(rejected.rename({"line": "payload"}), QUARANTINE)
     accepted = parsed.filter(pl.col("reason").is_null())
 
-    earlier = con.execute(
-        """SELECT e.message_id, e.received_date FROM staging.events e
-           WHERE e.received_date BETWEEN ? AND ?""",
-        [day - dt.timedelta(days=lookback), day - dt.timedelta(days=1)],
-    ).pl() if lookback else pl.DataFrame(schema={"message_id": pl.String, "received_date": pl.Date})
-    earlier = earlier.join(accepted.select("message_id"), on="message_id", how="semi")
+    window = [day - dt.timedelta(days=lookback), day + dt.timedelta(days=lookback)]
+    con.register("_today_ids", accepted.select("message_id").unique().to_arrow())
+    try:
+        same_ids = con.execute(
+            """SELECT e.* FROM staging.events e JOIN _today_ids t USING (message_id)
+               WHERE e.received_date BETWEEN ? AND ? AND e.received_date <> ?""",
+            [*window, day],
+        ).pl()
+    finally:
+        con.unregister("_today_ids")
+    earlier = same_ids.filter(pl.col("received_date") < day).select("message_id", "received_date")
     kept, duplicates = _dedupe(accepted, earlier)
+    later_copies = same_ids.filter(pl.col("received_date") > day).join(
+        kept.select("message_id"), on="message_id", how="semi")
 
-    neighbours = _neighbour_events(con, day, lookback, lookback)
-    links = identity_links(pl.concat([kept.select(neighbours.columns), neighbours], how="vertical_relaxed"))
+    neighbours = con.execute(NEIGHBOUR_SQL, [*window, day]).pl().join(
+        later_copies.select("message_id", "received_date"), on=["message_id", "received_date"], how="anti")
+    id_columns = ["type", "user_id", "anonymous_id", "previous_id", "timestamp"]
+    links = identity_links(pl.concat(
+        [kept.select(id_columns), _original_ids(neighbours).select(id_columns)], how="vertical_relaxed"))
     stitched = stitch(kept, links)
 
     group_calls = pl.concat(
@@ -195,12 +275,16 @@ def stage_day(con: duckdb.DuckDBPyConnection, day: dt.date, lines: pl.DataFrame,
         ],
         how="vertical_relaxed",
     )
-    resolved = resolve_accounts(stitched, group_calls)
-    events = conform(resolved, EVENTS)
+    events = conform(resolve_accounts(stitched, group_calls, fallback), EVENTS)
+    touched = set(stitched.filter(pl.col("type") == "group")["user_id"].drop_nulls().to_list())
+    restated = _restate_neighbours(neighbours, links, group_calls, touched, fallback)
+    moved = later_copies.select("received_date", "source_file", "line_number", "message_id", "event_date") \
+        .with_columns(pl.lit(day).alias("first_received_date"))
     reasons = dict(quarantine.group_by("reason").len().sort("reason").iter_rows())
     return StagingResult(
-        day=day, lines=lines.height, events=events, quarantine=quarantine,
-        duplicates=duplicates, counts=conform(daily_counts(events), DAILY_EVENT_COUNTS), reasons=reasons,
+        day=day, lines=lines.height, events=events, quarantine=quarantine, duplicates=duplicates,
+        counts=conform(daily_counts(events), DAILY_EVENT_COUNTS), reasons=reasons,
+        restated=restated, later_duplicates=moved,
     )
 
 
@@ -208,120 +292,122 @@ def _trait(*paths: str) -> str:
     return "coalesce(" + ", ".join(f"NULLIF(trim(traits::JSON->>'{p}'), '')" for p in paths) + ")"
 
 
+# Each trait column: its SQL over one identify/group call's `traits` (camelCase or snake_case).
+USER_TRAITS = {
+    "email": f"lower({_trait('$.email')})",
+    "first_name": _trait("$.firstName", "$.first_name"),
+    "last_name": _trait("$.lastName", "$.last_name"),
+    "phone": _trait("$.phone"),
+    "title": _trait("$.title"),
+    "city": _trait("$.address.city", "$.city"),
+    "state": _trait("$.address.state", "$.state"),
+    "zip": _trait("$.address.postalCode", "$.address.postal_code", "$.postalCode", "$.postal_code", "$.zip"),
+    "country": _trait("$.address.country", "$.country"),
+    "unsubscribed": f"TRY_CAST({_trait('$.unsubscribed')} AS BOOLEAN)",
+    "created_at": f"timezone('UTC', TRY_CAST({_trait('$.createdAt', '$.created_at')} AS TIMESTAMPTZ))",
+}
+ACCOUNT_TRAITS = {
+    "name": _trait("$.name"),
+    "website": _trait("$.website"),
+    "industry": _trait("$.industry"),
+    "employees": f"TRY_CAST(regexp_replace({_trait('$.employees', '$.employee_count')}, '[ ,_]', '', 'g') AS BIGINT)",
+    "plan": f"lower({_trait('$.plan')})",
+    "status": f"lower({_trait('$.status')})",
+    "created_at": f"timezone('UTC', TRY_CAST({_trait('$.createdAt', '$.created_at')} AS TIMESTAMPTZ))",
+    "city": _trait("$.address.city", "$.city"),
+    "state": _trait("$.address.state", "$.state"),
+    "zip": _trait("$.address.postalCode", "$.address.postal_code", "$.postalCode", "$.zip"),
+    "country": _trait("$.address.country", "$.country"),
+}
+
+
+def _history_sql(key: str, id_expr: str, message_type: str, traits: dict[str, str]) -> str:
+    """Point-in-time trait history (one row per change): each trait carries its latest
+    non-null value forward, so a call that omits a trait does not erase it."""
+    parsed = ", ".join(f"{sql} AS {name}" for name, sql in traits.items())
+    filled = ", ".join(f"last_value({name} IGNORE NULLS) OVER w AS {name}" for name in traits)
+    return f"""
+    WITH calls AS (
+        SELECT {id_expr} AS {key}, timestamp, message_id, {parsed}
+        FROM staging.events WHERE type = '{message_type}' AND {id_expr} IS NOT NULL AND traits IS NOT NULL
+    ),
+    filled AS (
+        SELECT {key}, timestamp AS valid_from, message_id, {filled}
+        FROM calls
+        WINDOW w AS (PARTITION BY {key} ORDER BY timestamp, message_id
+                     ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+    ),
+    per_instant AS (
+        SELECT * EXCLUDE (message_id) FROM filled
+        QUALIFY row_number() OVER (PARTITION BY {key}, valid_from ORDER BY message_id DESC) = 1
+    )
+    SELECT *, lead(valid_from) OVER (PARTITION BY {key} ORDER BY valid_from) AS valid_to
+    FROM per_instant ORDER BY {key}, valid_from
+    """
+
+
+USER_HISTORY_SQL = _history_sql("user_id", "user_id", "identify", USER_TRAITS)
+ACCOUNT_HISTORY_SQL = _history_sql("account_id", "group_id", "group", ACCOUNT_TRAITS)
+
 USERS_SQL = f"""
-WITH identified AS (
-    SELECT user_id, timestamp,
-        lower({_trait('$.email')}) AS email,
-        {_trait('$.firstName', '$.first_name')} AS first_name,
-        {_trait('$.lastName', '$.last_name')} AS last_name,
-        {_trait('$.phone')} AS phone,
-        {_trait('$.title')} AS title,
-        {_trait('$.address.city', '$.city')} AS city,
-        {_trait('$.address.state', '$.state')} AS state,
-        {_trait('$.address.postalCode', '$.address.postal_code', '$.postalCode', '$.postal_code', '$.zip')} AS zip,
-        {_trait('$.address.country', '$.country')} AS country,
-        TRY_CAST({_trait('$.unsubscribed')} AS BOOLEAN) AS unsubscribed,
-        TRY_CAST({_trait('$.createdAt', '$.created_at')} AS TIMESTAMPTZ) AS created_at
-    FROM staging.events WHERE type = 'identify' AND user_id IS NOT NULL AND traits IS NOT NULL
-),
-latest AS (
-    SELECT user_id,
-        arg_max(email, timestamp) FILTER (WHERE email IS NOT NULL) AS email,
-        arg_max(first_name, timestamp) FILTER (WHERE first_name IS NOT NULL) AS first_name,
-        arg_max(last_name, timestamp) FILTER (WHERE last_name IS NOT NULL) AS last_name,
-        arg_max(phone, timestamp) FILTER (WHERE phone IS NOT NULL) AS phone,
-        arg_max(title, timestamp) FILTER (WHERE title IS NOT NULL) AS title,
-        arg_max(city, timestamp) FILTER (WHERE city IS NOT NULL) AS city,
-        arg_max(state, timestamp) FILTER (WHERE state IS NOT NULL) AS state,
-        arg_max(zip, timestamp) FILTER (WHERE zip IS NOT NULL) AS zip,
-        arg_max(country, timestamp) FILTER (WHERE country IS NOT NULL) AS country,
-        arg_max(unsubscribed, timestamp) FILTER (WHERE unsubscribed IS NOT NULL) AS unsubscribed,
-        arg_max(created_at, timestamp) FILTER (WHERE created_at IS NOT NULL) AS created_at
-    FROM identified GROUP BY user_id
-),
-seen AS (
+WITH seen AS (
     SELECT user_id, min(event_date) AS first_seen, max(event_date) AS last_seen
     FROM staging.daily_event_counts GROUP BY user_id
 )
-SELECT s.user_id, l.email, l.first_name, l.last_name, l.phone, l.title, l.city, l.state, l.zip,
-       l.country, coalesce(l.unsubscribed, false) AS unsubscribed,
-       timezone('UTC', l.created_at) AS created_at, s.first_seen, s.last_seen
-FROM seen s LEFT JOIN latest l USING (user_id)
+SELECT s.user_id, {", ".join(f"h.{c}" for c in USER_TRAITS if c not in ("unsubscribed",))},
+       coalesce(h.unsubscribed, false) AS unsubscribed, s.first_seen, s.last_seen
+FROM seen s LEFT JOIN staging.user_traits_history h ON h.user_id = s.user_id AND h.valid_to IS NULL
 ORDER BY s.user_id
 """
 
-def _account_traits_sql(until_param: bool) -> str:
-    """Latest value of each account trait from group calls (up to a timestamp when asked)."""
-    until = "AND timestamp < ?" if until_param else ""
-    return f"""
-    grouped AS (
-        SELECT group_id AS account_id, timestamp,
-            {_trait('$.name')} AS name,
-            {_trait('$.website')} AS website,
-            {_trait('$.industry')} AS industry,
-            TRY_CAST(regexp_replace({_trait('$.employees', '$.employee_count')}, '[ ,_]', '', 'g') AS BIGINT) AS employees,
-            lower({_trait('$.plan')}) AS plan,
-            lower({_trait('$.status')}) AS status,
-            TRY_CAST({_trait('$.createdAt', '$.created_at')} AS TIMESTAMPTZ) AS created_at,
-            {_trait('$.address.city', '$.city')} AS city,
-            {_trait('$.address.state', '$.state')} AS state,
-            {_trait('$.address.postalCode', '$.address.postal_code', '$.postalCode', '$.zip')} AS zip,
-            {_trait('$.address.country', '$.country')} AS country
-        FROM staging.events WHERE type = 'group' AND group_id IS NOT NULL {until}
-    ),
-    latest AS (
-        SELECT account_id,
-            arg_max(name, timestamp) FILTER (WHERE name IS NOT NULL) AS name,
-            arg_max(website, timestamp) FILTER (WHERE website IS NOT NULL) AS website,
-            arg_max(industry, timestamp) FILTER (WHERE industry IS NOT NULL) AS industry,
-            arg_max(employees, timestamp) FILTER (WHERE employees IS NOT NULL) AS employees,
-            arg_max(plan, timestamp) FILTER (WHERE plan IS NOT NULL) AS plan,
-            arg_max(status, timestamp) FILTER (WHERE status IS NOT NULL) AS status,
-            arg_max(created_at, timestamp) FILTER (WHERE created_at IS NOT NULL) AS created_at,
-            arg_max(city, timestamp) FILTER (WHERE city IS NOT NULL) AS city,
-            arg_max(state, timestamp) FILTER (WHERE state IS NOT NULL) AS state,
-            arg_max(zip, timestamp) FILTER (WHERE zip IS NOT NULL) AS zip,
-            arg_max(country, timestamp) FILTER (WHERE country IS NOT NULL) AS country
-        FROM grouped GROUP BY account_id
-    )"""
-
-
 ACCOUNTS_SQL = f"""
-WITH {_account_traits_sql(False)},
-seen AS (
+WITH seen AS (
     SELECT account_id, min(event_date) AS first_seen, max(event_date) AS last_seen
     FROM staging.daily_event_counts WHERE account_id IS NOT NULL GROUP BY account_id
     UNION ALL
-    SELECT account_id, min(CAST(timestamp AS DATE)), max(CAST(timestamp AS DATE)) FROM grouped GROUP BY account_id
+    SELECT account_id, min(CAST(valid_from AS DATE)), max(CAST(valid_from AS DATE))
+    FROM staging.account_traits_history GROUP BY account_id
 ),
 ids AS (SELECT account_id, min(first_seen) AS first_seen, max(last_seen) AS last_seen FROM seen GROUP BY account_id)
-SELECT i.account_id, l.name, l.website, l.industry, l.employees, l.plan, l.status,
-       timezone('UTC', l.created_at) AS created_at, l.city, l.state, l.zip, l.country,
-       i.first_seen, i.last_seen
-FROM ids i LEFT JOIN latest l USING (account_id)
+SELECT i.account_id, {", ".join(f"h.{c}" for c in ACCOUNT_TRAITS)}, i.first_seen, i.last_seen
+FROM ids i LEFT JOIN staging.account_traits_history h ON h.account_id = i.account_id AND h.valid_to IS NULL
 ORDER BY i.account_id
 """
 
-# Point-in-time account attributes for an as-of day: group traits sent before the end
-# of the day, overridden by the latest billing row on or before the day.
-ACCOUNT_ATTRIBUTES_SQL = f"""
-WITH {_account_traits_sql(True)},
+# Point-in-time account attributes for an as-of day: the trait history as of the end of
+# the day, overridden by the latest billing row on or before the day.
+ACCOUNT_ATTRIBUTES_SQL = """
+WITH traits AS (
+    SELECT * FROM staging.account_traits_history
+    WHERE valid_from < $end AND (valid_to IS NULL OR valid_to >= $end)
+),
 bill AS (
     SELECT account_id, arg_max(plan, date) AS plan, arg_max(status, date) AS status,
            arg_max(mrr, date) AS mrr
-    FROM staging.billing WHERE date <= ? GROUP BY account_id
+    FROM staging.billing WHERE date <= $day GROUP BY account_id
 )
-SELECT a.account_id, coalesce(l.name, a.name) AS name,
-       coalesce(b.plan, l.plan) AS plan, coalesce(b.status, l.status) AS status,
+SELECT a.account_id, coalesce(t.name, a.name) AS name,
+       coalesce(b.plan, t.plan) AS plan, coalesce(b.status, t.status) AS status,
        coalesce(b.mrr, 0.0) AS mrr,
-       coalesce(CAST(timezone('UTC', l.created_at) AS DATE), a.first_seen) AS created_date
-FROM staging.accounts a LEFT JOIN latest l USING (account_id) LEFT JOIN bill b USING (account_id)
+       coalesce(CAST(t.created_at AS DATE), a.first_seen) AS created_date
+FROM staging.accounts a LEFT JOIN traits t USING (account_id) LEFT JOIN bill b USING (account_id)
 """
 
 
 def account_attributes(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> pl.DataFrame:
     """account_id, name, plan, status, mrr, created_date as known at the end of `as_of`."""
-    return con.execute(ACCOUNT_ATTRIBUTES_SQL, [as_of + dt.timedelta(days=1), as_of]).pl()
+    end = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time())
+    return con.execute(ACCOUNT_ATTRIBUTES_SQL, {"end": end, "day": as_of}).pl()
+
+
+def traits_as_of(con: duckdb.DuckDBPyConnection, table: str, as_of: dt.datetime) -> pl.DataFrame:
+    """Every user's (`user_traits_history`) or account's traits as known at `as_of`."""
+    if table not in ("user_traits_history", "account_traits_history"):
+        raise ValueError(f"not a trait history table: {table}")
+    return con.execute(
+        f"SELECT * FROM staging.{table} WHERE valid_from <= ? AND (valid_to IS NULL OR valid_to > ?)",
+        [as_of, as_of],
+    ).pl()
 
 
 MEMBERSHIPS_SQL = """

@@ -64,7 +64,8 @@ V, D, TS, I, F, B = "VARCHAR", "DATE", "TIMESTAMP", "BIGINT", "DOUBLE", "BOOLEAN
 
 LANDED_LINES = _t(
     "raw", "landed_lines", "Every landed line verbatim, with its file and 1-based line number.",
-    ("received_date", D), ("source_file", V), ("line_number", I), ("line", V), ("read_error", V),
+    ("received_date", D), ("source_file", V), ("line_number", I), ("line", V), ("encoding", V),
+    ("read_error", V),
 )
 EVENTS = _t(
     "staging", "events", "Accepted, de-duplicated messages of every type, identity resolved.",
@@ -76,7 +77,7 @@ EVENTS = _t(
 QUARANTINE = _t(
     "staging", "quarantine", "Rejected input lines with the reason; payload kept for replay.",
     ("received_date", D), ("source_file", V), ("line_number", I), ("reason", V),
-    ("detail", V), ("payload", V),
+    ("detail", V), ("payload", V), ("encoding", V),
 )
 DUPLICATES = _t(
     "staging", "duplicates", "Lines dropped as repeats of an earlier messageId (first received wins).",
@@ -100,6 +101,20 @@ ACCOUNTS = _t(
     ("account_id", V), ("name", V), ("website", V), ("industry", V), ("employees", I),
     ("plan", V), ("status", V), ("created_at", TS), ("city", V), ("state", V), ("zip", V),
     ("country", V), ("first_seen", D), ("last_seen", D),
+)
+USER_TRAITS_HISTORY = _t(
+    "staging", "user_traits_history",
+    "Point-in-time user traits: one row per change, valid from .. to (null = current).",
+    ("user_id", V), ("valid_from", TS), ("email", V), ("first_name", V), ("last_name", V), ("phone", V),
+    ("title", V), ("city", V), ("state", V), ("zip", V), ("country", V), ("unsubscribed", B),
+    ("created_at", TS), ("valid_to", TS),
+)
+ACCOUNT_TRAITS_HISTORY = _t(
+    "staging", "account_traits_history",
+    "Point-in-time account traits: one row per change, valid from .. to (null = current).",
+    ("account_id", V), ("valid_from", TS), ("name", V), ("website", V), ("industry", V), ("employees", I),
+    ("plan", V), ("status", V), ("created_at", TS), ("city", V), ("state", V), ("zip", V), ("country", V),
+    ("valid_to", TS),
 )
 MEMBERSHIPS = _t(
     "staging", "memberships", "User x account, from group calls and group context.",
@@ -158,24 +173,35 @@ EXPORT_RUNS = _t(
 
 ALL_TABLES: tuple[Table, ...] = (
     LANDED_LINES, EVENTS, QUARANTINE, DUPLICATES, DAILY_EVENT_COUNTS, USERS, ACCOUNTS,
-    MEMBERSHIPS, BILLING, BENCHMARKS, USER_SCORES, ACCOUNT_SCORES, ACCOUNT_FEATURE_USAGE,
+    MEMBERSHIPS, USER_TRAITS_HISTORY, ACCOUNT_TRAITS_HISTORY, BILLING, BENCHMARKS, USER_SCORES, ACCOUNT_SCORES, ACCOUNT_FEATURE_USAGE,
     ACCOUNT_HISTORY, PRODUCT_DAILY, EXPORT_RUNS,
 )
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create every schema and table that does not exist yet (idempotent, one query when all exist)."""
-    existing = {
-        f"{schema}.{name}" for schema, name in con.execute(
-            "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = current_database()"
-        ).fetchall()
-    }
-    if all(t.qualified in existing for t in ALL_TABLES):
+    """Create missing schemas and tables, and add columns a newer version declares.
+
+    Idempotent and one query when everything exists, so every connection can call it.
+    A warehouse written by an older version gains the new columns (null in old rows)
+    instead of failing the next insert.
+    """
+    present: dict[str, set[str]] = {}
+    for schema, table, column in con.execute(
+        "SELECT table_schema, table_name, column_name FROM information_schema.columns "
+        "WHERE table_catalog = current_database()"
+    ).fetchall():
+        present.setdefault(f"{schema}.{table}", set()).add(column)
+    if all(t.qualified in present and set(t.column_names) <= present[t.qualified] for t in ALL_TABLES):
         return
     for schema in sorted({t.schema for t in ALL_TABLES}):
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
     for table in ALL_TABLES:
-        con.execute(table.ddl())
+        if table.qualified not in present:
+            con.execute(table.ddl())
+            continue
+        for column, kind in table.columns:
+            if column not in present[table.qualified]:
+                con.execute(f'ALTER TABLE {table.qualified} ADD COLUMN "{column}" {kind}')
 
 
 def conform(frame: pl.DataFrame, table: Table) -> pl.DataFrame:
