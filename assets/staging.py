@@ -1,5 +1,7 @@
 """staging: parsed, de-duplicated, identity-resolved messages, quarantine and the daily aggregate."""
 
+import datetime as dt
+
 
 from dagster import (
     AssetExecutionContext, AssetSpec, MaterializeResult, MetadataValue, PartitionsDefinition, multi_asset,
@@ -12,10 +14,12 @@ from engagement_pipeline.metadata import counts_markdown, table_metadata
 from engagement_pipeline.partitions import partition_day
 from engagement_pipeline.resources import EngagementConfig, open_warehouse
 from engagement_pipeline.warehouse import (
-    ACCOUNTS, BILLING, DAILY_EVENT_COUNTS, DUPLICATES, EVENTS, MEMBERSHIPS, QUARANTINE, USERS, Table,
+    ACCOUNT_TRAITS_HISTORY, ACCOUNTS, BILLING, DAILY_EVENT_COUNTS, DUPLICATES, EVENTS, MEMBERSHIPS, QUARANTINE,
+    USER_TRAITS_HISTORY, USERS, Table,
 )
 
-TABLES: tuple[Table, ...] = (EVENTS, QUARANTINE, DUPLICATES, DAILY_EVENT_COUNTS, USERS, ACCOUNTS, MEMBERSHIPS, BILLING)
+TABLES: tuple[Table, ...] = (EVENTS, QUARANTINE, DUPLICATES, DAILY_EVENT_COUNTS, USERS, ACCOUNTS, MEMBERSHIPS,
+                             USER_TRAITS_HISTORY, ACCOUNT_TRAITS_HISTORY, BILLING)
 
 
 def build(partitions: PartitionsDefinition) -> list:
@@ -59,6 +63,11 @@ def build(partitions: PartitionsDefinition) -> list:
             "unresolved_account_events": MetadataValue.int(r.unresolved),
             "account_sources": MetadataValue.json(sources),
             "late_event_dates": MetadataValue.json([d.isoformat() for d in late]),
+            "stale_as_of_days": MetadataValue.text(
+                f"{late[0].isoformat()} .. {(day - dt.timedelta(days=1)).isoformat()}" if late else "none"),
+            "restated_received_days": MetadataValue.json([d.isoformat() for d in r.restated_days]),
+            "restated_events": MetadataValue.int(r.restated.height),
+            "later_copies_now_duplicates": MetadataValue.int(r.later_duplicates.height),
         })
         yield MaterializeResult(asset_key=specs.QUARANTINE, metadata={
             **table_metadata(QUARANTINE, r.quarantine, r.quarantine.select(
@@ -72,7 +81,8 @@ def build(partitions: PartitionsDefinition) -> list:
             "events_counted": MetadataValue.int(int(r.counts["event_count"].sum())),
         })
         for table, rows in ((USERS, staged.users), (ACCOUNTS, staged.accounts),
-                            (MEMBERSHIPS, staged.memberships), (BILLING, staged.billing_rows)):
+                            (MEMBERSHIPS, staged.memberships), (USER_TRAITS_HISTORY, staged.user_history),
+                            (ACCOUNT_TRAITS_HISTORY, staged.account_history), (BILLING, staged.billing_rows)):
             meta = {"dagster/row_count": MetadataValue.int(rows),
                     "dagster/table_name": MetadataValue.text(f"warehouse.{table.qualified}")}
             if table is BILLING:

@@ -7,6 +7,7 @@ from dagster import AssetCheckExecutionContext, AssetCheckResult, PartitionsDefi
 from dagster_duckdb import DuckDBResource
 
 from checks import gx_suites, specs
+from engagement_pipeline.parsing import REASONS
 from engagement_pipeline.resources import EngagementConfig, open_warehouse
 
 
@@ -24,6 +25,28 @@ def build(partitions: PartitionsDefinition) -> list:
         return gx_suites.validate(frame, gx_suites.events_suite(day, config.staging.dedupe_lookback_days),
                                   specs.EVENTS, "gx_staging_events")
 
+    @asset_check(asset=specs.QUARANTINE, name="gx_staging_quarantine", blocking=True, partitions_def=partitions,
+                 description=specs.CHECK_DESCRIPTIONS["gx_staging_quarantine"])
+    def gx_staging_quarantine(context: AssetCheckExecutionContext, duckdb: DuckDBResource) -> AssetCheckResult:
+        day = dt.date.fromisoformat(context.partition_key)
+        with open_warehouse(duckdb) as con:
+            frame = con.execute(
+                "SELECT received_date, source_file, line_number, reason, payload, encoding "
+                "FROM staging.quarantine WHERE received_date = ?", [day]).pl()
+        return gx_suites.validate(frame, gx_suites.quarantine_suite(day, list(REASONS)), specs.QUARANTINE,
+                                  "gx_staging_quarantine")
+
+    @asset_check(asset=specs.DAILY_COUNTS, name="gx_daily_event_counts", blocking=True, partitions_def=partitions,
+                 description=specs.CHECK_DESCRIPTIONS["gx_daily_event_counts"])
+    def gx_daily_event_counts(context: AssetCheckExecutionContext, duckdb: DuckDBResource) -> AssetCheckResult:
+        day = dt.date.fromisoformat(context.partition_key)
+        with open_warehouse(duckdb) as con:
+            frame = con.execute(
+                "SELECT event_date, user_id, account_id, type, event, event_count "
+                "FROM staging.daily_event_counts WHERE received_date = ?", [day]).pl()
+        return gx_suites.validate(frame, gx_suites.daily_counts_suite(day), specs.DAILY_COUNTS,
+                                  "gx_daily_event_counts")
+
     @asset_check(asset=specs.USER_SCORES, name="gx_user_scores", blocking=True, partitions_def=partitions,
                  description=specs.CHECK_DESCRIPTIONS["gx_user_scores"])
     def gx_user_scores(context: AssetCheckExecutionContext, duckdb: DuckDBResource) -> AssetCheckResult:
@@ -34,4 +57,4 @@ def build(partitions: PartitionsDefinition) -> list:
                 [day]).pl()
         return gx_suites.validate(frame, gx_suites.user_scores_suite(), specs.USER_SCORES, "gx_user_scores")
 
-    return [gx_staging_events, gx_user_scores]
+    return [gx_staging_events, gx_staging_quarantine, gx_daily_event_counts, gx_user_scores]

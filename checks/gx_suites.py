@@ -50,6 +50,32 @@ def events_suite(day: dt.date, lookback_days: int) -> gx.ExpectationSuite:
     ])
 
 
+def quarantine_suite(day: dt.date, reasons: list[str]) -> gx.ExpectationSuite:
+    e = gx.expectations
+    return gx.ExpectationSuite(name="staging_quarantine", expectations=[
+        e.ExpectColumnValuesToBeInSet(column="reason", value_set=reasons),
+        e.ExpectColumnValuesToNotBeNull(column="source_file"),
+        e.ExpectColumnValuesToNotBeNull(column="line_number"),
+        e.ExpectColumnValuesToBeBetween(column="line_number", min_value=1),
+        e.ExpectColumnValuesToNotBeNull(column="payload"),
+        e.ExpectColumnValuesToBeInSet(column="encoding", value_set=["utf-8", "base64"]),
+        e.ExpectCompoundColumnsToBeUnique(column_list=["source_file", "line_number"]),
+        e.ExpectColumnValuesToBeBetween(column="received_date", min_value=_midnight(day), max_value=_midnight(day)),
+    ])
+
+
+def daily_counts_suite(day: dt.date) -> gx.ExpectationSuite:
+    e = gx.expectations
+    return gx.ExpectationSuite(name="staging_daily_event_counts", expectations=[
+        e.ExpectColumnValuesToNotBeNull(column="user_id"),
+        e.ExpectColumnValuesToNotBeNull(column="event_date"),
+        e.ExpectColumnValuesToBeBetween(column="event_count", min_value=1),
+        e.ExpectColumnValuesToBeBetween(column="event_date", min_value=dt.datetime(2000, 1, 1),
+                                        max_value=_midnight(day + dt.timedelta(days=1))),
+        e.ExpectCompoundColumnsToBeUnique(column_list=["event_date", "user_id", "account_id", "type", "event"]),
+    ])
+
+
 def user_scores_suite() -> gx.ExpectationSuite:
     e = gx.expectations
     return gx.ExpectationSuite(name="user_scores", expectations=[

@@ -22,6 +22,10 @@ CHECK_DESCRIPTIONS = {
                                 "staging.unresolved_account_warn_share.",
     "gx_staging_events": "Great Expectations suite on the day's staging.events: keys not null and "
                          "unique, value sets, dates in range.",
+    "gx_staging_quarantine": "Great Expectations suite on the day's staging.quarantine: known reasons, "
+                             "positions unique, payload kept.",
+    "gx_daily_event_counts": "Great Expectations suite on the day's staging.daily_event_counts: counts "
+                             ">= 1, one row per event day, user, account and event.",
     "scores_in_range": "Scores are 0..100, 0 exactly when the raw score is 0, and one row per user.",
     "gx_user_scores": "Great Expectations suite on the day's scores.user_scores.",
     "one_row_per_account": "Exactly one row per account, with valid trend, health and 0..100 scores.",

@@ -181,7 +181,7 @@ def _single(file: LandedFile, error: str, text: str = "") -> pl.DataFrame:
 _TOP_LEVEL = {
     "id": "messageId", "message_id": "messageId", "type": "type", "user_id": "userId",
     "anonymous_id": "anonymousId", "group_id": "groupId", "previous_id": "previousId",
-    "event": "event", "name": "name", "timestamp": "timestamp",
+    "event": "event", "timestamp": "timestamp",
     "original_timestamp": "originalTimestamp", "sent_at": "sentAt", "received_at": "receivedAt",
 }
 _DROPPED = {"uuid", "uuid_ts", "loaded_at", "event_text", "channel", "version"}
@@ -229,6 +229,8 @@ def warehouse_rows_to_json(rows: pl.DataFrame, default_type: str | None) -> pl.S
     frame = frame.with_columns(type_expr.alias("_type"))
     top = [pl.col(c).alias(_TOP_LEVEL[c]) for c in columns if c in _TOP_LEVEL and c != "type"]
     top.append(pl.col("_type").alias("type"))
+    if "name" in columns:  # a page's or screen's own name; for identify and group it is a trait
+        top.append(pl.when(pl.col("_type").is_in(["page", "screen"])).then(pl.col("name")).alias("name"))
     context_cols = [c for c in columns if c.startswith("context_")]
     rest = [c for c in columns if c not in _TOP_LEVEL and not c.startswith("context_")]
     fields = list(top)

@@ -50,6 +50,8 @@ class StagedDay:
     memberships: int
     billing_rows: int
     billing_warnings: list[str]
+    user_history: int = 0
+    account_history: int = 0
 
 
 def stage(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> StagedDay:
@@ -65,13 +67,13 @@ def stage(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> Stage
         replace_rows(con, DUPLICATES, result.duplicates, DAY, [day])
         replace_rows(con, DAILY_EVENT_COUNTS, result.counts, DAY, [day])
         _restate(con, result)
-        replace_rows(con, USER_TRAITS_HISTORY, con.execute(USER_HISTORY_SQL).pl(), None)
-        replace_rows(con, ACCOUNT_TRAITS_HISTORY, con.execute(ACCOUNT_HISTORY_SQL).pl(), None)
+        user_history = replace_rows(con, USER_TRAITS_HISTORY, con.execute(USER_HISTORY_SQL).pl(), None)
+        account_history = replace_rows(con, ACCOUNT_TRAITS_HISTORY, con.execute(ACCOUNT_HISTORY_SQL).pl(), None)
         users = replace_rows(con, USERS, con.execute(USERS_SQL).pl(), None)
         accounts = replace_rows(con, ACCOUNTS, con.execute(ACCOUNTS_SQL).pl(), None)
         memberships = replace_rows(con, MEMBERSHIPS, con.execute(MEMBERSHIPS_SQL).pl(), None)
         billing_rows = replace_rows(con, BILLING, billing, None)
-    return StagedDay(result, users, accounts, memberships, billing_rows, warnings)
+    return StagedDay(result, users, accounts, memberships, billing_rows, warnings, user_history, account_history)
 
 
 def _restate(con: duckdb.DuckDBPyConnection, result: StagingResult) -> None:

@@ -145,3 +145,52 @@ def test_raw_keeps_every_line_verbatim_with_position(env) -> None:  # type: igno
     assert lines["line_number"].to_list() == [1, 2]
     assert lines["line"][1] == "garbage"
     assert lines["source_file"][0] == f"{D1.isoformat()}/events-000.jsonl.gz"
+
+
+def test_account_traits_are_point_in_time(env) -> None:  # type: ignore[no-untyped-def]
+    from engagement_pipeline.staging import account_attributes, traits_as_of
+
+    config, con = env
+    write_day(config.paths.landing, D1, [
+        group("g1", "u1", "acc", "2026-01-05T09:00:00Z", plan="trial", status="trial", industry="Retail"),
+        track("t1", "u1", "Logged In", "2026-01-05T10:00:00Z", "acc"),
+    ])
+    write_day(config.paths.landing, D2, [
+        group("g2", "u1", "acc", "2026-01-06T09:00:00Z", plan="pro", status="active"),  # industry not repeated
+    ])
+    _stage(con, config, D1)
+    _stage(con, config, D2)
+    day1 = account_attributes(con, D1).row(0, named=True)
+    day2 = account_attributes(con, D2).row(0, named=True)
+    assert (day1["plan"], day1["status"]) == ("trial", "trial")
+    assert (day2["plan"], day2["status"]) == ("pro", "active")
+    latest = con.execute("SELECT plan, industry FROM staging.accounts").fetchall()
+    assert latest == [("pro", "Retail")]  # a call that omits a trait does not erase it
+    early = traits_as_of(con, "account_traits_history", dt.datetime(2026, 1, 5, 12))
+    assert early["plan"].to_list() == ["trial"]
+
+
+def test_blocking_check_failure_stops_downstream_with_one_sentence(tmp_path: Path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    import duckdb
+    from dagster import AssetCheckResult
+
+    from checks import rules, specs
+    from engagement_pipeline.cli import main
+
+    config = load_config(write_config(tmp_path))
+    write_day(config.paths.landing, D1, [GOOD])
+
+    def failing(staged):  # type: ignore[no-untyped-def]
+        return AssetCheckResult(asset_key=specs.EVENTS, check_name="lines_reconcile", passed=False,
+                                description="lines do not add up (simulated)")
+
+    monkeypatch.setattr(rules, "lines_reconcile", failing)
+    monkeypatch.chdir(tmp_path)
+    code = main(["run", "--date", D1.isoformat()])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "blocking check 'lines_reconcile' on staging/events failed for 2026-01-05" in err
+    assert "Traceback" not in err
+    con = duckdb.connect(str(config.paths.warehouse), read_only=True)
+    assert con.execute("SELECT count(*) FROM scores.user_scores").fetchone()[0] == 0
+    con.close()

@@ -1,0 +1,98 @@
+"""Segment warehouse-style CSV and Parquet input, and what is kept of unreadable lines."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from engagement_pipeline import layers
+from engagement_pipeline.config import load_config
+from engagement_pipeline.ingest import read_landed_day
+from engagement_pipeline.warehouse import connect
+from tests.conftest import write_config
+
+DAY = dt.date(2026, 1, 5)
+
+
+@pytest.fixture
+def env(tmp_path: Path):  # type: ignore[no-untyped-def]
+    config = load_config(write_config(tmp_path))
+    folder = config.paths.landing / DAY.isoformat()
+    folder.mkdir(parents=True)
+    con = connect(config.paths.warehouse)
+    yield config, con, folder
+    con.close()
+
+
+def test_warehouse_csv_tables_become_segment_messages(env) -> None:  # type: ignore[no-untyped-def]
+    config, con, folder = env
+    (folder / "tracks.csv").write_text(
+        "id,user_id,anonymous_id,event,event_text,timestamp,received_at,context_group_id,context_library_name,plan_seen\n"
+        "t1,u1,,Document Created,Document Created,2026-01-05T10:00:00Z,2026-01-05T10:00:01Z,acc_1,analytics.js,pro\n"
+        "t2,u1,,Logged In,Logged In,2026-01-05T11:00:00Z,2026-01-05T11:00:01Z,,analytics.js,\n"
+        "t3,u1,,too,many,fields,here,x,y,z,extra\n"
+    )
+    (folder / "identifies.csv").write_text(
+        "id,user_id,anonymous_id,timestamp,email,first_name\n"
+        "i1,u1,a1,2026-01-05T09:00:00Z,U1@Example.com,Ann\n"
+    )
+    (folder / "groups.csv").write_text(
+        "id,user_id,group_id,timestamp,name,plan,employees\n"
+        "g1,u1,acc_1,2026-01-05T09:30:00Z,Acme,pro,120\n"
+    )
+    layers.land_raw(con, DAY, config)
+    result = layers.stage(con, DAY, config).result
+    assert result.reconciles and result.lines == 5
+    assert result.quarantine["reason"].to_list() == ["csv_wrong_field_count"]
+    assert result.quarantine["line_number"].to_list() == [4]
+    rows = {r["message_id"]: r for r in result.events.to_dicts()}
+    assert rows["t1"]["type"] == "track" and rows["t1"]["account_id"] == "acc_1"
+    assert rows["t1"]["account_source"] == "context"
+    assert rows["t2"]["account_id"] == "acc_1" and rows["t2"]["account_source"] == "membership"
+    assert rows["i1"]["type"] == "identify" and rows["g1"]["type"] == "group"
+    users = con.execute("SELECT email, first_name FROM staging.users").fetchall()
+    accounts = con.execute("SELECT name, plan, employees FROM staging.accounts").fetchall()
+    assert users == [("u1@example.com", "Ann")]
+    assert accounts == [("Acme", "pro", 120)]
+
+
+def test_parquet_rows_with_typed_columns(env) -> None:  # type: ignore[no-untyped-def]
+    config, con, folder = env
+    pl.DataFrame({
+        "id": ["p1", "p2"], "type": ["track", "track"], "user_id": ["u9", None], "event": ["Logged In", "Logged In"],
+        "timestamp": [dt.datetime(2026, 1, 5, 8), dt.datetime(2026, 1, 5, 9)], "context_group_id": ["acc_9", "acc_9"],
+        "seats": [3, 4],
+    }).write_parquet(folder / "events.parquet")
+    (folder / "broken.parquet").write_bytes(b"PAR1 this is not parquet")
+    layers.land_raw(con, DAY, config)
+    result = layers.stage(con, DAY, config).result
+    assert result.events["message_id"].to_list() == ["p1"]
+    assert sorted(result.quarantine["reason"].to_list()) == ["missing_identity", "unreadable_file"]
+    assert result.reconciles
+
+
+def test_unreadable_lines_keep_their_original_bytes_for_replay(env) -> None:  # type: ignore[no-untyped-def]
+    config, con, folder = env
+    bad = b'{"type": "track", "userId": "u\xff", "event": "E"}'
+    nul = b'{"type": "track", "userId": "u\x00", "event": "E"}'
+    (folder / "a.jsonl").write_bytes(bad + b"\n" + nul + b"\n")
+    (folder / "notes.txt").write_text("hello")
+    layers.land_raw(con, DAY, config)
+    result = layers.stage(con, DAY, config).result
+    q = {r["reason"]: r for r in result.quarantine.to_dicts()}
+    assert set(q) == {"invalid_utf8", "nul_byte", "unsupported_file_type"}
+    assert base64.b64decode(q["invalid_utf8"]["payload"]) == bad and q["invalid_utf8"]["encoding"] == "base64"
+    assert base64.b64decode(q["nul_byte"]["payload"]) == nul
+
+
+def test_empty_files_and_bom_and_crlf(env) -> None:  # type: ignore[no-untyped-def]
+    config, _, folder = env
+    (folder / "empty.jsonl").write_bytes(b"")
+    (folder / "bom.jsonl").write_bytes(b'\xef\xbb\xbf{"a": 1}\r\n{"b": 2}\r\n')
+    lines = read_landed_day(config.paths.landing, DAY)
+    assert lines["line"].to_list() == ['{"a": 1}', '{"b": 2}']
+    assert lines["line_number"].to_list() == [1, 2]
