@@ -7,13 +7,13 @@ from dagster import (
 )
 from dagster_duckdb import DuckDBResource
 
-from checks import rules, specs
+from checks import gx_suites, rules, specs
 from engagement_pipeline import layers
 from engagement_pipeline.metadata import counts_markdown, table_metadata
 from engagement_pipeline.partitions import partition_day
 from engagement_pipeline.resources import EngagementConfig, open_warehouse
 from engagement_pipeline.scoring import histogram
-from engagement_pipeline.warehouse import BENCHMARKS, USER_SCORES
+from engagement_pipeline.warehouse import BENCHMARKS, USER_SCORES, USER_WINDOW_SCORES
 
 
 def build(partitions: PartitionsDefinition) -> list:
@@ -24,9 +24,12 @@ def build(partitions: PartitionsDefinition) -> list:
                       description=USER_SCORES.description, kinds={"duckdb", "polars"}, owners=["team:data"]),
             AssetSpec(["scores", "benchmarks"], deps=[specs.DAILY_COUNTS], group_name="scores",
                       description=BENCHMARKS.description, kinds={"duckdb"}, owners=["team:data"]),
+            AssetSpec(["scores", "user_window_scores"], deps=[specs.DAILY_COUNTS], group_name="scores",
+                      description=USER_WINDOW_SCORES.description, kinds={"duckdb", "polars"}, owners=["team:data"]),
         ],
         partitions_def=partitions,
-        check_specs=[specs.spec("scores_in_range", specs.USER_SCORES)],
+        check_specs=[specs.spec("scores_in_range", specs.USER_SCORES),
+                     specs.spec("gx_user_scores", specs.USER_SCORES)],
     )
     def scores_day(context: AssetExecutionContext, engagement: EngagementConfig, duckdb: DuckDBResource):
         config = engagement.load()
@@ -46,6 +49,11 @@ def build(partitions: PartitionsDefinition) -> list:
             "benchmark_raw": MetadataValue.float(result.benchmark),
             "method": MetadataValue.text(config.model.normalization.method),
         })
+        yield MaterializeResult(asset_key=["scores", "user_window_scores"], metadata={
+            "windows": MetadataValue.json(sorted(set(config.model.extra_windows))),
+        })
         yield rules.scores_in_range(s)
+        yield gx_suites.validate(s.select("as_of_date", "user_id", "raw_score", "score"),
+                                 gx_suites.user_scores_suite(), specs.USER_SCORES, "gx_user_scores")
 
     return [scores_day]

@@ -8,9 +8,10 @@ from dagster import (
 )
 from dagster_duckdb import DuckDBResource
 
-from checks import rules, specs
+from checks import gx_suites, rules, specs
 from engagement_pipeline import layers
 from engagement_pipeline.metadata import counts_markdown, table_metadata
+from engagement_pipeline.parsing import REASONS
 from engagement_pipeline.partitions import partition_day
 from engagement_pipeline.resources import EngagementConfig, open_warehouse
 from engagement_pipeline.warehouse import (
@@ -33,6 +34,9 @@ def build(partitions: PartitionsDefinition) -> list:
         partitions_def=partitions,
         check_specs=[
             specs.spec("lines_reconcile", specs.EVENTS),
+            specs.spec("gx_staging_events", specs.EVENTS),
+            specs.spec("gx_staging_quarantine", specs.QUARANTINE),
+            specs.spec("gx_daily_event_counts", specs.DAILY_COUNTS),
             specs.spec("quarantine_share", specs.EVENTS, blocking=False),
             specs.spec("unresolved_account_share", specs.EVENTS, blocking=False),
         ],
@@ -89,6 +93,12 @@ def build(partitions: PartitionsDefinition) -> list:
                 meta["warnings"] = MetadataValue.json(staged.billing_warnings)
             yield MaterializeResult(asset_key=["staging", table.name], metadata=meta)
         yield rules.lines_reconcile(r)
+        yield gx_suites.validate(r.events, gx_suites.events_suite(day, config.staging.dedupe_lookback_days),
+                                 specs.EVENTS, "gx_staging_events")
+        yield gx_suites.validate(r.quarantine, gx_suites.quarantine_suite(day, list(REASONS)), specs.QUARANTINE,
+                                 "gx_staging_quarantine")
+        yield gx_suites.validate(r.counts, gx_suites.daily_counts_suite(day), specs.DAILY_COUNTS,
+                                 "gx_daily_event_counts")
         yield rules.quarantine_share(r, config.staging.quarantine_warn_share)
         yield rules.unresolved_account_share(r, config.staging.unresolved_account_warn_share)
 

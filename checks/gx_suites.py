@@ -1,8 +1,11 @@
 """Great Expectations 1.x suites, run on a day's frame (GX takes pandas, not polars).
 
 `dagster-ge` pins GX below 1.0, so the suites run through GX's own API: an ephemeral
-context, a pandas dataframe asset, `batch.validate(suite)`. The results become
-Dagster check results with each failing expectation and a sample of its bad values.
+context, a pandas dataframe asset, `batch.validate(suite)`. Each suite runs inside the
+asset that wrote the table, on the frame it just wrote, and its result is that asset's
+check result (blocking: a failing suite stops downstream assets), with each failing
+expectation and a sample of its bad values. Running them in the asset's own step
+rather than as separate check ops saves Dagster's per-step overhead on every day.
 """
 
 from __future__ import annotations
@@ -73,6 +76,22 @@ def daily_counts_suite(day: dt.date) -> gx.ExpectationSuite:
         e.ExpectColumnValuesToBeBetween(column="event_date", min_value=dt.datetime(2000, 1, 1),
                                         max_value=_midnight(day + dt.timedelta(days=1))),
         e.ExpectCompoundColumnsToBeUnique(column_list=["event_date", "user_id", "account_id", "type", "event"]),
+    ])
+
+
+def account_scores_suite() -> gx.ExpectationSuite:
+    e = gx.expectations
+    return gx.ExpectationSuite(name="account_scores", expectations=[
+        e.ExpectColumnValuesToNotBeNull(column="account_id"),
+        e.ExpectColumnValuesToBeUnique(column="account_id"),
+        e.ExpectColumnValuesToBeBetween(column="score", min_value=0, max_value=100),
+        e.ExpectColumnValuesToBeBetween(column="activation_pct", min_value=0, max_value=100),
+        e.ExpectColumnValuesToBeBetween(column="churn_risk", min_value=0, max_value=1),
+        e.ExpectColumnValuesToBeInSet(column="trend", value_set=["heating", "cooling", "steady"]),
+        e.ExpectColumnValuesToBeInSet(column="health", value_set=[
+            "at_risk", "expansion_ready", "healthy", "new", "inactive", "churned"]),
+        e.ExpectColumnValuesToNotBeNull(column="is_pql"),
+        e.ExpectColumnPairValuesAToBeGreaterThanB(column_A="total_users", column_B="active_users", or_equal=True),
     ])
 
 

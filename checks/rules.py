@@ -107,6 +107,25 @@ def consistent_with_users(accounts: pl.DataFrame, user_scores: pl.DataFrame) -> 
     return _result(specs.ACCOUNT_SCORES, "consistent_with_users", problems, bad, accounts=accounts.height)
 
 
+def score_distribution_shift(today: pl.DataFrame, yesterday: pl.DataFrame,
+                             max_median_shift: float = 10.0, max_p90_shift: float = 15.0) -> AssetCheckResult:
+    """WARN when the active accounts' median or p90 score moved sharply since the previous day."""
+    def stats(frame: pl.DataFrame) -> tuple[float, float] | None:
+        active = frame.filter(pl.col("active_users") > 0)["score"]
+        return (float(active.median()), float(active.quantile(0.9, "linear"))) if active.len() else None
+
+    now, before = stats(today), stats(yesterday)
+    problems = []
+    figures: dict[str, float] = {}
+    if now and before:
+        figures = {"median": now[0], "median_previous_day": before[0], "p90": now[1], "p90_previous_day": before[1]}
+        if abs(now[0] - before[0]) > max_median_shift:
+            problems.append(f"median account score moved {now[0] - before[0]:+.1f} points in a day")
+        if abs(now[1] - before[1]) > max_p90_shift:
+            problems.append(f"p90 account score moved {now[1] - before[1]:+.1f} points in a day")
+    return _result(specs.ACCOUNT_SCORES, "score_distribution_shift", problems, warn=True, **figures)
+
+
 def history_matches_accounts(history: pl.DataFrame, accounts: pl.DataFrame) -> AssetCheckResult:
     a, h = set(accounts["account_id"].to_list()), history["account_id"].to_list()
     problems = []

@@ -30,6 +30,10 @@ CHECK_DESCRIPTIONS = {
     "gx_user_scores": "Great Expectations suite on the day's scores.user_scores.",
     "one_row_per_account": "Exactly one row per account, with valid trend, health and 0..100 scores.",
     "consistent_with_users": "Every active user in scores.user_scores is counted active in their account.",
+    "score_distribution_shift": "WARN when the median or p90 account score moves more than 10 / 15 points "
+                                "from the previous day (a model, data or tracking change).",
+    "gx_account_scores": "Great Expectations suite on the day's accounts.account_scores: one row per "
+                         "account, scores, trends, health states and probabilities in range.",
     "history_matches_accounts": "The day's history has exactly the accounts of accounts.account_scores.",
     "one_product_row": "snapshots.product_daily has exactly one row for the day.",
     "files_valid": "Export headers exact, hashed values SHA-256 hex, no duplicate identifiers, "

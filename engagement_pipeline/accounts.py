@@ -9,7 +9,14 @@ Definitions (REFERENCE section 1, and the README's "Engagement model"):
   of all accounts' raw points.
 - active users: users with a scored event in the window; total users: any event in
   the last `total_users_days` (90).
-- adoption rate: share of the scored events the account used in the window.
+- adoption rate: share of the scored events the account used in the window
+  (`adoption_rate`) and ever (`adoption_rate_all_time`); key events (weight 5+) never
+  used are listed in `never_used_key_events`.
+- explanations: `top_contributors` (events and users that earned most of the points)
+  and `change_drivers` (what moved most since one trend look-back earlier), from
+  `accounts.account_contributions`.
+- segments: score band, recently inactive (last event 30-60 days ago), new, mature
+  (older than `mature_days`), active today, multi-user.
 - activation: share of checklist steps done by anyone in the account up to the day;
   `activated_at` is the day the last missing step was first done.
 - trend: score minus the score `trend.lookback_days` earlier (one window by default),
@@ -27,6 +34,7 @@ Definitions (REFERENCE section 1, and the README's "Engagement model"):
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 import polars as pl
 
@@ -103,13 +111,99 @@ def feature_usage(counts: pl.DataFrame, config: Config, as_of: dt.date, first_us
 
 
 def activation(first_used: pl.DataFrame, config: Config) -> pl.DataFrame:
-    """Per account: % of checklist steps done and the day the checklist was completed."""
-    steps = [s.event for s in config.model.activation.steps]
+    """Per account: % of checklist steps done and the day the checklist was completed.
+
+    `first_used` rows are account x step key (an event name, or `trait:<key>` for a
+    trait step) with the first day it was done.
+    """
+    steps = [s.key for s in config.model.activation.steps]
     done = first_used.filter(pl.col("event").is_in(steps))
     return done.group_by("account_id").agg(
         (pl.col("event").n_unique() / len(steps) * 100.0).round(1).alias("activation_pct"),
         pl.when(pl.col("event").n_unique() == len(steps)).then(pl.col("first_used").max()).alias("activated_at"),
     )
+
+
+def contributions(counts: pl.DataFrame, as_of: dt.date, config: Config) -> pl.DataFrame:
+    """Points per account by event and by user, now and one trend look-back earlier.
+
+    This is what explains a score and its change: `points` in the current window,
+    `previous_points` in the window ending `trend.lookback_days` before, `delta`.
+    """
+    model = config.model
+    earlier = as_of - dt.timedelta(days=model.trend_lookback_days)
+    frames = []
+    for kind, key in (("event", "event"), ("user", "user_id")):
+        parts = []
+        for label, day in (("points", as_of), ("previous_points", earlier)):
+            scored = scored_counts(counts.filter(pl.col("account_id").is_not_null()), model.weights, day,
+                                   model.window_days)
+            parts.append(scored.group_by("account_id", key).agg(pl.col("points").sum().alias(label)))
+        both = parts[0].join(parts[1], on=["account_id", key], how="full", coalesce=True).with_columns(
+            pl.col("points").fill_null(0.0), pl.col("previous_points").fill_null(0.0))
+        frames.append(both.select(
+            pl.lit(as_of).alias("as_of_date"), "account_id", pl.lit(kind).alias("kind"),
+            pl.col(key).alias("key"), "points", "previous_points",
+            (pl.col("points") - pl.col("previous_points")).alias("delta"),
+        ))
+    return pl.concat(frames).sort("account_id", "kind", "key")
+
+
+def explanations(contrib: pl.DataFrame, top: int = 3) -> pl.DataFrame:
+    """Per account, in words: what earned most of its points, and what moved them most."""
+    shares = contrib.with_columns(
+        (pl.col("points") / pl.col("points").sum().over("account_id", "kind") * 100).round(0).alias("_share"))
+    top_now = (
+        shares.filter((pl.col("points") > 0))
+        .sort(["account_id", "kind", "points", "key"], descending=[False, False, True, False])
+        .group_by("account_id", "kind", maintain_order=True).head(top)
+        .group_by("account_id", maintain_order=True)
+        .agg(pl.format("{} {}%", "key", pl.col("_share").cast(pl.Int64)).str.join(", ").alias("top_contributors"))
+    )
+    movers = (
+        contrib.filter(pl.col("delta") != 0)
+        .with_columns(pl.col("delta").abs().alias("_abs"))
+        .sort(["account_id", "_abs", "kind", "key"], descending=[False, True, False, False])
+        .group_by("account_id", maintain_order=True).head(top)
+        .group_by("account_id", maintain_order=True)
+        .agg(pl.format("{} {} pts", "key",
+                       pl.when(pl.col("delta") > 0).then(pl.format("+{}", pl.col("delta").round(0).cast(pl.Int64)))
+                       .otherwise(pl.col("delta").round(0).cast(pl.Int64).cast(pl.String)))
+             .str.join(", ").alias("change_drivers"))
+    )
+    return top_now.join(movers, on="account_id", how="full", coalesce=True)
+
+
+def activation_detail(step_firsts: pl.DataFrame, config: Config, as_of: dt.date) -> pl.DataFrame:
+    """Account x checklist step: when it was first done, by whom, and by how many users.
+
+    `step_firsts` has account_id, step_key (event name or `trait:<key>`), first_done,
+    first_user_id, users_done, as computed up to the as-of day.
+    """
+    steps = pl.DataFrame(
+        {"step": [s.name for s in config.model.activation.steps],
+         "step_key": [s.key for s in config.model.activation.steps]},
+        schema={"step": pl.String, "step_key": pl.String},
+    )
+    return step_firsts.join(steps, on="step_key", how="inner").with_columns(
+        pl.lit(as_of).alias("as_of_date")).sort("account_id", "step")
+
+
+def segments_expr(as_of: dt.date, window_days: int, mature_days: int) -> pl.Expr:
+    """The category's suggested segments, as a comma-separated list per account."""
+    tenure = pl.col("_tenure_days").fill_null(0)
+    quiet_any = (pl.lit(as_of) - pl.col("_last_seen_any")).dt.total_days()
+    parts = [
+        pl.format("band {}", pl.when(pl.col("score") >= 75).then(pl.lit("75+"))
+                  .when(pl.col("score") >= 50).then(pl.lit("50-74"))
+                  .when(pl.col("score") >= 25).then(pl.lit("25-49")).otherwise(pl.lit("<25"))),
+        pl.when(quiet_any.is_between(30, 60)).then(pl.lit("recently inactive")),
+        pl.when(tenure < window_days).then(pl.lit("new")),
+        pl.when(tenure > mature_days).then(pl.lit("mature")),
+        pl.when(pl.col("last_active_date") == as_of).then(pl.lit("active today")),
+        pl.when(pl.col("active_users") >= 2).then(pl.lit("multi-user")),
+    ]
+    return pl.concat_str(parts, separator=", ", ignore_nulls=True)
 
 
 def churn_risk_expr(days_quiet: pl.Expr, recent_rate: pl.Expr, baseline_rate: pl.Expr, pct_active: pl.Expr,
@@ -126,19 +220,26 @@ def churn_risk_expr(days_quiet: pl.Expr, recent_rate: pl.Expr, baseline_rate: pl
     return (1.0 / (1.0 + (-z).exp())).round(3)
 
 
+@dataclass(frozen=True)
+class AccountDay:
+    scores: pl.DataFrame          # accounts.account_scores rows
+    usage: pl.DataFrame           # accounts.account_feature_usage rows
+    contributions: pl.DataFrame   # accounts.account_contributions rows
+    benchmark: float
+
+
 def account_day(
     counts: pl.DataFrame,
     first_used: pl.DataFrame,
     attributes: pl.DataFrame,
     as_of: dt.date,
     config: Config,
-) -> tuple[pl.DataFrame, pl.DataFrame, float]:
+) -> AccountDay:
     """All account aggregates for one as-of day.
 
     `counts`: the daily aggregate covering at least `total_users_days` + the trend
     look-back before `as_of`. `first_used`: account x event -> first_used date up to the
     day. `attributes`: account_id, name, plan, status, mrr, created_date as of the day.
-    Returns (account_scores, feature_usage, benchmark).
     """
     model = config.model
     now, bench = score_accounts_at(counts, as_of, config)
@@ -163,18 +264,39 @@ def account_day(
     adoption = usage.group_by("account_id").agg(
         (pl.col("event").n_unique() / len(model.events)).round(3).alias("adoption_rate")
     )
+    adoption_ever = first_used.filter(pl.col("event").is_in(list(model.events))).group_by("account_id").agg(
+        (pl.col("event").n_unique() / len(model.events)).round(3).alias("adoption_rate_all_time")
+    )
+    key_events = sorted(e for e, spec in model.events.items() if spec.weight >= 5)
+    never = (
+        now.select("account_id")
+        .join(pl.DataFrame({"event": key_events}, schema={"event": pl.String}), how="cross")
+        .join(first_used.select("account_id", "event"), on=["account_id", "event"], how="anti")
+        .sort("account_id", "event")
+        .group_by("account_id", maintain_order=True)
+        .agg(pl.col("event").str.join(", ").alias("never_used_key_events"))
+    )
+    last_seen_any = counts.filter(pl.col("account_id").is_not_null() & (pl.col("event_date") <= as_of)) \
+        .group_by("account_id").agg(pl.col("event_date").max().alias("_last_seen_any"))
+    contrib = contributions(counts, as_of, config)
     act = activation(first_used, config)
 
     frame = (
         now.join(before.select("account_id", pl.col("score").alias("previous_score")), on="account_id", how="left")
         .join(activity, on="account_id", how="left")
         .join(adoption, on="account_id", how="left")
+        .join(adoption_ever, on="account_id", how="left")
+        .join(never, on="account_id", how="left")
+        .join(last_seen_any, on="account_id", how="left")
+        .join(explanations(contrib), on="account_id", how="left")
         .join(act, on="account_id", how="left")
         .join(attributes, on="account_id", how="left")
         .with_columns(
             pl.lit(as_of).alias("as_of_date"),
             pl.col("previous_score").fill_null(0.0),
             pl.col("adoption_rate").fill_null(0.0),
+            pl.col("adoption_rate_all_time").fill_null(0.0),
+            pl.col("never_used_key_events").fill_null(""),
             pl.col("activation_pct").fill_null(0.0),
             pl.col("active_days").fill_null(0),
             pl.col("_recent_active_days").fill_null(0),
@@ -201,9 +323,10 @@ def account_day(
                             pl.col("trend_delta")).alias("churn_risk"),
         )
     )
-    frame = frame.with_columns(*_health_exprs(config)).with_columns(*_pql_exprs(config))
+    frame = frame.with_columns(*_health_exprs(config)).with_columns(*_pql_exprs(config)).with_columns(
+        segments_expr(as_of, model.window_days, model.mature_days).alias("segments"))
     frame = frame.drop([c for c in frame.columns if c.startswith("_")]).sort("account_id")
-    return frame, usage, bench
+    return AccountDay(frame, usage, contrib, bench)
 
 
 def _health_exprs(config: Config) -> list[pl.Expr]:

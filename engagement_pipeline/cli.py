@@ -72,6 +72,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--start", type=_date, help="first day of a range")
     run.add_argument("--end", type=_date, help="last day of a range")
 
+    sug = sub.add_parser("suggest-weights", parents=[common],
+                         help="propose event weights from the staged data (rarer events weigh more)")
+    sug.add_argument("--days", type=_positive, help="only the last N days of events (default: all staged days)")
+
     sub.add_parser("ui", parents=[common], help="start the Dagster UI on the same instance (make ui)")
     return parser
 
@@ -189,16 +193,41 @@ def print_summary(config: Config, day: dt.date) -> None:
     console.print("Open the Dagster UI with `make ui` (http://127.0.0.1:3000): lineage, runs, checks, metadata.")
 
 
-def cmd_ui(config: Config) -> None:
-    from engagement_pipeline.runner import prepare_instance
+def cmd_suggest_weights(config: Config, days: int | None) -> None:
+    from engagement_pipeline.warehouse import connect
+    from engagement_pipeline.weights import suggest_weights, yaml_block
 
-    prepare_instance(config)
+    if not config.paths.warehouse.exists():
+        raise PipelineError(f"no warehouse at {config.paths.warehouse}: run `engagement-pipeline run` first.")
+    con = connect(config.paths.warehouse, read_only=True)
+    try:
+        last = con.execute("SELECT max(event_date) FROM staging.daily_event_counts").fetchone()[0]
+        if last is None:
+            raise PipelineError("the warehouse has no staged events yet: run `engagement-pipeline run` first.")
+        since = last - dt.timedelta(days=days - 1) if days else dt.date(1970, 1, 1)
+        freq = con.execute(
+            """SELECT event, sum(event_count)::BIGINT AS events, count(DISTINCT user_id) AS users,
+                      count(DISTINCT account_id) AS accounts
+               FROM staging.daily_event_counts WHERE type = 'track' AND event IS NOT NULL AND event_date >= ?
+               GROUP BY event""",
+            [since],
+        ).pl()
+    finally:
+        con.close()
+    console.print(f"# {int(freq['events'].sum()):,} track events of {freq.height} kinds, {since if days else 'all days'} .. {last}")
+    print(yaml_block(suggest_weights(freq), config.model.weights))
+
+
+def cmd_ui(config: Config) -> None:
+    from engagement_pipeline.runner import ui_environment
+
+    env = ui_environment(config)
     workspace = Path.cwd() / "workspace.yaml"
     if not workspace.exists():
         raise PipelineError(f"{workspace} not found: run `make ui` from the repository root.")
     dagster = shutil.which("dagster") or str(Path(sys.executable).parent / "dagster")
-    os.execv(dagster, [dagster, "dev", "-w", str(workspace), "-h", os.environ.get("UI_HOST", "127.0.0.1"),
-                       "-p", os.environ.get("UI_PORT", "3000")])
+    os.execve(dagster, [dagster, "dev", "-w", str(workspace), "-h", os.environ.get("UI_HOST", "127.0.0.1"),
+                        "-p", os.environ.get("UI_PORT", "3000")], env)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -213,6 +242,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             cmd_demo(config, args.days, args.accounts, args.seed)
         elif args.command == "run":
             cmd_run(config, args.date, args.start, args.end)
+        elif args.command == "suggest-weights":
+            cmd_suggest_weights(config, args.days)
         elif args.command == "ui":
             cmd_ui(config)
         return 0

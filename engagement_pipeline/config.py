@@ -77,8 +77,24 @@ class EventSpec(_Strict):
 
 
 class ActivationStep(_Strict):
+    """One checklist step: an event anyone in the account sends, or an account trait
+    (from group calls) that gets a value, e.g. `{name: Added a logo, trait: logo_url}`."""
+
     name: str
-    event: str
+    event: str | None = None
+    trait: str | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> ActivationStep:
+        if (self.event is None) == (self.trait is None):
+            raise ValueError(f"activation step {self.name!r} needs exactly one of `event` or `trait`")
+        if self.trait is not None and not self.trait.replace("_", "").isalnum():
+            raise ValueError(f"activation step {self.name!r}: trait must be letters, digits and underscores")
+        return self
+
+    @property
+    def key(self) -> str:
+        return self.event if self.event is not None else f"trait:{self.trait}"
 
 
 class Activation(_Strict):
@@ -123,7 +139,10 @@ class PQL(_Strict):
 
 class Model(_Strict):
     window_days: Annotated[int, Field(ge=1, le=365)] = 30
+    extra_windows: list[Annotated[int, Field(ge=1, le=365)]] = Field(
+        default=[1, 7], description="More windows scored into scores.user_window_scores.")
     total_users_days: Annotated[int, Field(ge=1, le=730)] = 90
+    mature_days: Annotated[int, Field(ge=1)] = 180
     normalization: Normalization = Normalization()
     account_score: Literal["average", "total", "size_aware"] = "average"
     events: Annotated[dict[str, EventSpec], Field(min_length=1)]
@@ -174,7 +193,7 @@ class Config(_Strict):
 
     @model_validator(mode="after")
     def _activation_events_known(self) -> Config:
-        unknown = [s.event for s in self.model.activation.steps if s.event not in self.model.events]
+        unknown = [s.event for s in self.model.activation.steps if s.event is not None and s.event not in self.model.events]
         if unknown:
             raise ValueError(
                 f"activation step event {unknown[0]!r} is not a scored event in model.events"

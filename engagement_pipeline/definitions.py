@@ -9,7 +9,6 @@ from __future__ import annotations
 from dagster import AssetSelection, Definitions, define_asset_job, in_process_executor
 
 from assets import accounts, exports, raw, scores, snapshots, staging
-from checks import gx_checks
 from engagement_pipeline.config import Config, load_config
 from engagement_pipeline.partitions import daily_partitions
 from engagement_pipeline.resources import EngagementConfig, warehouse_resource
@@ -31,7 +30,6 @@ def build_definitions(config: Config) -> Definitions:
     assert config.source is not None, "build_definitions needs a config loaded from a file"
     return Definitions(
         assets=layer_assets,
-        asset_checks=gx_checks.build(partitions),
         jobs=[daily_job],
         resources={
             "engagement": EngagementConfig(path=str(config.source.resolve())),

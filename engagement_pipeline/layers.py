@@ -26,7 +26,8 @@ from engagement_pipeline.staging import (
     account_attributes, read_billing, stage_day,
 )
 from engagement_pipeline.warehouse import (
-    ACCOUNT_FEATURE_USAGE, ACCOUNT_HISTORY, ACCOUNT_SCORES, ACCOUNT_TRAITS_HISTORY, ACCOUNTS, BENCHMARKS, BILLING,
+    ACCOUNT_CONTRIBUTIONS, ACCOUNT_FEATURE_USAGE, ACCOUNT_HISTORY, ACCOUNT_SCORES, ACCOUNT_TRAITS_HISTORY, ACCOUNTS,
+    ACTIVATION_STEPS, BENCHMARKS, BILLING, USER_WINDOW_SCORES,
     DAILY_EVENT_COUNTS, DUPLICATES, EVENTS, EXPORT_RUNS, LANDED_LINES, MEMBERSHIPS, PRODUCT_DAILY, QUARANTINE,
     USER_SCORES, USER_TRAITS_HISTORY, USERS, conform, replace_rows, transaction,
 )
@@ -124,40 +125,93 @@ def counts_between(con: duckdb.DuckDBPyConnection, start: dt.date, end: dt.date)
 
 def score(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> ScoreDay:
     m = config.model
-    start, _ = window_bounds(day, m.total_users_days)
-    result = score_users(
-        counts_between(con, start, day), m.weights, day, m.window_days, m.total_users_days,
-        m.normalization.method, m.normalization.percentile, m.normalization.curve,
-    )
+    norm = m.normalization
+    start, _ = window_bounds(day, max(m.total_users_days, *m.extra_windows))
+    counts = counts_between(con, start, day)
+    result = score_users(counts, m.weights, day, m.window_days, m.total_users_days,
+                         norm.method, norm.percentile, norm.curve)
+    steps = [s.event for s in m.activation.steps if s.event is not None]
+    personal = con.execute(
+        """SELECT user_id, count(DISTINCT event)::DOUBLE AS steps_done FROM staging.daily_event_counts
+           WHERE type = 'track' AND list_contains(?, event) AND event_date <= ? AND user_id IS NOT NULL
+           GROUP BY user_id""",
+        [steps, day],
+    ).pl()
+    scores = result.scores.join(personal, on="user_id", how="left").with_columns(
+        (pl.col("steps_done").fill_null(0.0) / len(m.activation.steps) * 100).round(1).alias("activation_pct"))
+    windows = []
+    for days in sorted(set(m.extra_windows)):
+        extra = score_users(counts, m.weights, day, days, m.total_users_days, norm.method, norm.percentile, norm.curve)
+        windows.append(extra.scores.filter(pl.col("raw_score") > 0).with_columns(
+            pl.lit(days).alias("window_days"), pl.lit(extra.benchmark).alias("benchmark_raw")))
     active = result.scores.filter(pl.col("score") > 0).height
     bench = pl.DataFrame([{
-        "as_of_date": day, "window_days": m.window_days, "method": m.normalization.method,
-        "percentile": m.normalization.percentile, "benchmark_raw": result.benchmark,
+        "as_of_date": day, "window_days": m.window_days, "method": norm.method,
+        "percentile": norm.percentile, "benchmark_raw": result.benchmark,
         "active_users": active, "total_users": result.scores.height,
     }])
     with transaction(con):
-        replace_rows(con, USER_SCORES, result.scores, "as_of_date = ?", [day])
+        replace_rows(con, USER_SCORES, scores, "as_of_date = ?", [day])
         replace_rows(con, BENCHMARKS, bench, "as_of_date = ?", [day])
-    return result
+        replace_rows(con, USER_WINDOW_SCORES, pl.concat(windows) if windows else pl.DataFrame(
+            schema=USER_WINDOW_SCORES.polars_schema()), "as_of_date = ?", [day])
+    return ScoreDay(as_of=day, benchmark=result.benchmark, scores=scores, pair_raw=result.pair_raw)
 
 
-def first_used(con: duckdb.DuckDBPyConnection, day: dt.date) -> pl.DataFrame:
-    return con.execute(
+STEP_FIRSTS_SQL = """
+SELECT account_id, event AS step_key, min(event_date) AS first_done,
+       arg_min(user_id, event_date) AS first_user_id, count(DISTINCT user_id)::BIGINT AS users_done
+FROM staging.daily_event_counts
+WHERE type = 'track' AND account_id IS NOT NULL AND event_date <= $day AND list_contains($events, event)
+GROUP BY ALL
+"""
+TRAIT_FIRSTS_SQL = """
+SELECT group_id AS account_id, $key AS step_key, CAST(min(timestamp) AS DATE) AS first_done,
+       arg_min(user_id, timestamp) AS first_user_id, count(DISTINCT user_id)::BIGINT AS users_done
+FROM staging.events
+WHERE type = 'group' AND group_id IS NOT NULL AND timestamp < $end
+  AND NULLIF(trim(json_extract_string(traits, $path)), '') IS NOT NULL
+GROUP BY ALL
+"""
+
+
+def step_firsts(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> pl.DataFrame:
+    """Account x activation step: first day done, first user, users who did it (up to `day`)."""
+    steps = config.model.activation.steps
+    frames = [con.execute(STEP_FIRSTS_SQL, {"day": day, "events": [s.event for s in steps if s.event]}).pl()]
+    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time())
+    for step in steps:
+        if step.trait:
+            frames.append(con.execute(TRAIT_FIRSTS_SQL, {"key": step.key, "end": end, "path": f"$.{step.trait}"}).pl())
+    return pl.concat(frames, how="vertical_relaxed")
+
+
+def first_used(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config | None = None) -> pl.DataFrame:
+    """Account x event (and x trait step) -> the first day it was used, up to `day`."""
+    events = con.execute(
         """SELECT account_id, event, min(event_date) AS first_used FROM staging.daily_event_counts
            WHERE type = 'track' AND account_id IS NOT NULL AND event_date <= ? GROUP BY ALL""",
         [day],
     ).pl()
+    if config is None or not any(s.trait for s in config.model.activation.steps):
+        return events
+    traits = step_firsts(con, day, config).filter(pl.col("step_key").str.starts_with("trait:"))
+    return pl.concat([events, traits.select("account_id", pl.col("step_key").alias("event"),
+                                            pl.col("first_done").alias("first_used"))])
 
 
-def account_layer(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> tuple[pl.DataFrame, pl.DataFrame]:
+def account_layer(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> acc.AccountDay:
     m = config.model
     span = m.total_users_days + m.trend_lookback_days + 40
     counts = counts_between(con, day - dt.timedelta(days=span), day)
-    scores, usage, _ = acc.account_day(counts, first_used(con, day), account_attributes(con, day), day, config)
+    result = acc.account_day(counts, first_used(con, day, config), account_attributes(con, day), day, config)
+    steps = acc.activation_detail(step_firsts(con, day, config), config, day)
     with transaction(con):
-        replace_rows(con, ACCOUNT_SCORES, scores, "as_of_date = ?", [day])
-        replace_rows(con, ACCOUNT_FEATURE_USAGE, usage, "as_of_date = ?", [day])
-    return scores, usage
+        replace_rows(con, ACCOUNT_SCORES, result.scores, "as_of_date = ?", [day])
+        replace_rows(con, ACCOUNT_FEATURE_USAGE, result.usage, "as_of_date = ?", [day])
+        replace_rows(con, ACCOUNT_CONTRIBUTIONS, result.contributions, "as_of_date = ?", [day])
+        replace_rows(con, ACTIVATION_STEPS, steps, "as_of_date = ?", [day])
+    return result
 
 
 def snapshot_layer(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -184,7 +238,7 @@ def export_layer(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -
     user_scores = con.execute("SELECT * FROM scores.user_scores WHERE as_of_date = ?", [day]).pl()
     accounts = con.execute("SELECT * FROM staging.accounts").pl()
     users = con.execute("SELECT * FROM staging.users").pl()
-    bundle = exp.build_exports(day, scores, accounts, users, user_scores, first_used(con, day), config)
+    bundle = exp.build_exports(day, scores, accounts, users, user_scores, first_used(con, day, config), config)
     root = config.paths.exports
     exp.clean_stale_temporaries(root)
     folder = exp.write_export_folder(root, bundle, config.model_version)

@@ -28,18 +28,28 @@ telemetry:
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
-def prepare_instance(config: Config) -> DagsterInstance:
-    """Point DAGSTER_HOME at the configured folder (creating it) and open that instance."""
+def instance_home(config: Config) -> Path:
+    """The configured instance folder, created with its dagster.yaml if new."""
     home = config.paths.dagster_home
     assert home is not None
     home.mkdir(parents=True, exist_ok=True)
     settings = home / "dagster.yaml"
     if not settings.exists():
         settings.write_text(INSTANCE_YAML, encoding="utf-8")
-    os.environ["DAGSTER_HOME"] = str(home)
+    return home
+
+
+def ui_environment(config: Config) -> dict[str, str]:
+    """Environment for `dagster dev`: the same instance and the same config as the CLI."""
+    env = dict(os.environ, DAGSTER_HOME=str(instance_home(config)))
     if config.source is not None:
-        os.environ[CONFIG_ENV_VAR] = str(config.source.resolve())
-    return DagsterInstance.get()
+        env[CONFIG_ENV_VAR] = str(config.source.resolve())
+    return env
+
+
+def open_instance(config: Config) -> DagsterInstance:
+    """The persistent instance under the data folder (no process-wide DAGSTER_HOME needed)."""
+    return DagsterInstance.from_config(str(instance_home(config)))
 
 
 def landed_days(landing: Path) -> list[dt.date]:
@@ -138,22 +148,24 @@ def run_days(
     """Materialize every asset for each day in order; stop at the first failed day."""
     from engagement_pipeline.definitions import DAILY_JOB, build_definitions
 
-    instance = prepare_instance(config)
+    instance = open_instance(config)
     job = build_definitions(config).resolve_job_def(DAILY_JOB)
-    done = []
-    for day in days:
-        started = time.perf_counter()
-        result = job.execute_in_process(
-            partition_key=day.isoformat(), instance=instance, raise_on_error=False, run_config=QUIET_RUN_CONFIG,
-            tags={"engagement/source": "cli"},
-        )
-        if not result.success:
-            raise explain_failure(result, day)
-        lines = _lines_landed(result)
-        run = DayRun(day, result.run_id, time.perf_counter() - started, lines)
-        done.append(run)
-        if on_day:
-            on_day(run)
+    done: list[DayRun] = []
+    try:
+        for day in days:
+            started = time.perf_counter()
+            result = job.execute_in_process(
+                partition_key=day.isoformat(), instance=instance, raise_on_error=False,
+                run_config=QUIET_RUN_CONFIG, tags={"engagement/source": "cli"},
+            )
+            if not result.success:
+                raise explain_failure(result, day)
+            run = DayRun(day, result.run_id, time.perf_counter() - started, _lines_landed(result))
+            done.append(run)
+            if on_day:
+                on_day(run)
+    finally:
+        instance.dispose()
     return done
 
 

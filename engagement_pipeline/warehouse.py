@@ -132,7 +132,12 @@ BENCHMARKS = _t(
 USER_SCORES = _t(
     "scores", "user_scores", "User x as-of day: weighted event count in the window, 1..100 score.",
     ("as_of_date", D), ("user_id", V), ("account_id", V), ("raw_score", F), ("score", F),
-    ("active_days", I), ("scored_events", I), ("last_active_date", D),
+    ("active_days", I), ("scored_events", I), ("last_active_date", D), ("activation_pct", F),
+)
+USER_WINDOW_SCORES = _t(
+    "scores", "user_window_scores", "User x as-of day x extra window (model.extra_windows): raw and 1..100 score.",
+    ("as_of_date", D), ("window_days", I), ("user_id", V), ("raw_score", F), ("score", F), ("active_days", I),
+    ("benchmark_raw", F),
 )
 ACCOUNT_SCORES = _t(
     "accounts", "account_scores", "Account x as-of day: score, users, activation, trend, health, PQL.",
@@ -142,6 +147,19 @@ ACCOUNT_SCORES = _t(
     ("activation_pct", F), ("activated_at", D), ("days_to_activation", I),
     ("last_active_date", D), ("plan", V), ("status", V), ("mrr", F), ("is_paying", B),
     ("health", V), ("health_reason", V), ("is_pql", B), ("pql_reason", V), ("churn_risk", F),
+    ("adoption_rate_all_time", F), ("never_used_key_events", V), ("top_contributors", V),
+    ("change_drivers", V), ("segments", V),
+)
+ACCOUNT_CONTRIBUTIONS = _t(
+    "accounts", "account_contributions",
+    "Account x (event | user) x as-of day: points now and one trend look-back earlier.",
+    ("as_of_date", D), ("account_id", V), ("kind", V), ("key", V), ("points", F), ("previous_points", F),
+    ("delta", F),
+)
+ACTIVATION_STEPS = _t(
+    "accounts", "activation_steps", "Account x checklist step x as-of day: first done, by whom, by how many users.",
+    ("as_of_date", D), ("account_id", V), ("step", V), ("step_key", V), ("first_done", D),
+    ("first_user_id", V), ("users_done", I),
 )
 ACCOUNT_FEATURE_USAGE = _t(
     "accounts", "account_feature_usage", "Account x scored event x as-of day: use in the window.",
@@ -173,7 +191,8 @@ EXPORT_RUNS = _t(
 
 ALL_TABLES: tuple[Table, ...] = (
     LANDED_LINES, EVENTS, QUARANTINE, DUPLICATES, DAILY_EVENT_COUNTS, USERS, ACCOUNTS,
-    MEMBERSHIPS, USER_TRAITS_HISTORY, ACCOUNT_TRAITS_HISTORY, BILLING, BENCHMARKS, USER_SCORES, ACCOUNT_SCORES, ACCOUNT_FEATURE_USAGE,
+    MEMBERSHIPS, USER_TRAITS_HISTORY, ACCOUNT_TRAITS_HISTORY, BILLING, BENCHMARKS, USER_SCORES, USER_WINDOW_SCORES, ACCOUNT_SCORES, ACCOUNT_FEATURE_USAGE,
+    ACCOUNT_CONTRIBUTIONS, ACTIVATION_STEPS,
     ACCOUNT_HISTORY, PRODUCT_DAILY, EXPORT_RUNS,
 )
 

@@ -50,8 +50,9 @@ def test_hand_made_account_aggregates() -> None:
         (d, "u2", "acme", "Document Edited", 2),
         (d, "u3", "acme", "Document Edited", 1),
     ])
-    scores, usage, _ = account_day(counts, _first_used(counts),
-                                   _attributes(("acme", "pro", "active", 500.0, dt.date(2025, 1, 1))), d, _config())
+    day = account_day(counts, _first_used(counts),
+                      _attributes(("acme", "pro", "active", 500.0, dt.date(2025, 1, 1))), d, _config())
+    scores, usage = day.scores, day.usage
     row = scores.row(0, named=True)
     totals = dict(usage.select("event", "event_count").iter_rows())
     assert totals == {"Document Created": 2, "File Uploaded": 3, "Document Edited": 6}
@@ -74,11 +75,11 @@ def test_activation_needs_every_step_and_counts_several_users() -> None:
     counts = _counts(rows)
     attrs = _attributes(("acme", "trial", "trial", 0.0, d - dt.timedelta(days=12)),
                         ("solo", "trial", "trial", 0.0, d - dt.timedelta(days=12)))
-    scores, _, _ = account_day(counts, _first_used(counts), attrs, d, _config())
+    scores = account_day(counts, _first_used(counts), attrs, d, _config()).scores
     by = {r["account_id"]: r for r in scores.to_dicts()}
     assert by["acme"]["activation_pct"] == 75.0 and by["acme"]["activated_at"] is None
     counts = _counts(rows + [(d - dt.timedelta(days=3), "u1", "acme", "Document Shared", 1)])
-    scores, _, _ = account_day(counts, _first_used(counts), attrs, d, _config())
+    scores = account_day(counts, _first_used(counts), attrs, d, _config()).scores
     by = {r["account_id"]: r for r in scores.to_dicts()}
     assert by["acme"]["activation_pct"] == 100.0
     assert by["acme"]["activated_at"] == d - dt.timedelta(days=3)
@@ -106,7 +107,7 @@ def test_heating_and_cooling_against_one_window_earlier() -> None:
     )
     counts = _counts(rows)
     attrs = _attributes(*[(a, "pro", "active", 100.0, dt.date(2025, 1, 1)) for a in ("grow", "fall", "flat")])
-    scores, _, _ = account_day(counts, _first_used(counts), attrs, d, _config())
+    scores = account_day(counts, _first_used(counts), attrs, d, _config()).scores
     by = {r["account_id"]: r for r in scores.to_dicts()}
     assert by["grow"]["trend"] == "heating" and by["grow"]["trend_delta"] >= 10
     assert by["fall"]["trend"] == "cooling" and by["fall"]["trend_delta"] <= -10
@@ -132,7 +133,7 @@ def test_pql_rules() -> None:
         ("paid_ok", "pro", "active", 300.0, d - dt.timedelta(days=25)),
         ("trial_unactivated", "free", "active", 0.0, d - dt.timedelta(days=25)),
     )
-    scores, _, _ = account_day(counts, _first_used(counts), attrs, d, _config())
+    scores = account_day(counts, _first_used(counts), attrs, d, _config()).scores
     pql = {r["account_id"]: r["is_pql"] for r in scores.to_dicts()}
     assert pql == {"trial_ok": True, "trial_idle": False, "paid_ok": False, "trial_unactivated": False}
     reason = scores.filter(pl.col("account_id") == "trial_ok")["pql_reason"][0]
@@ -145,6 +146,6 @@ def test_inactive_and_churned_health() -> None:
                       (d - dt.timedelta(days=2), "w", "gone", "Logged In", 3)])
     attrs = _attributes(("old", "pro", "active", 100.0, dt.date(2025, 1, 1)),
                         ("gone", "pro", "churned", 0.0, dt.date(2025, 1, 1)))
-    scores, _, _ = account_day(counts, _first_used(counts), attrs, d, _config())
+    scores = account_day(counts, _first_used(counts), attrs, d, _config()).scores
     health = {r["account_id"]: r["health"] for r in scores.to_dicts()}
     assert health == {"old": "inactive", "gone": "churned"}

@@ -9,7 +9,9 @@ import polars as pl
 
 from engagement_pipeline import audiences, layers
 from engagement_pipeline.config import load_config
-from engagement_pipeline.exports import EXPORT_FILES, MANIFEST, clean_stale_temporaries, verify_export_folder
+from engagement_pipeline.exports import (
+    EXACT_HEADERS, EXPORT_FILES, MANIFEST, clean_stale_temporaries, verify_export_folder,
+)
 from engagement_pipeline.warehouse import connect
 from tests.conftest import base_config, group, identify, track, write_config, write_day
 
@@ -62,6 +64,8 @@ def test_export_folders_manifest_latest_and_byte_identical_rerun(tmp_path: Path)
     assert sorted(p.name for p in folder.iterdir()) == sorted([*EXPORT_FILES, MANIFEST])
     manifest = json.loads((folder / MANIFEST).read_text())
     assert manifest["model_version"] == config.model_version
+    assert [e["name"] for e in manifest["files"]] == list(EXPORT_FILES)  # the ICP summary included
+    assert all(len(e["sha256"]) == 64 and e["rows"] >= 0 for e in manifest["files"])
     assert any("below the platform minimum" in w for w in manifest["warnings"])
     before = {p.name: p.read_bytes() for p in folder.iterdir()}
 
@@ -89,6 +93,11 @@ def test_audience_files_are_hashed_and_lists_neutralized(tmp_path: Path) -> None
     assert google["Country"].unique().to_list() == ["gb"] and google["Zip"][0] == "sw1a1aa"
     raw_text = b"".join(p.read_bytes() for p in folder.iterdir())
     assert b"@acme" not in raw_text.lower()  # no clear-text email in any export file
+    assert b"smith" not in raw_text.lower() and "zoë".encode() not in raw_text.lower()  # nor names
+    for name, header in EXACT_HEADERS.items():
+        assert tuple(pl.read_csv(folder / name, infer_schema=False).columns) == header, name
+    summary = (folder / "icp_summary.md").read_text(encoding="utf-8")
+    assert summary.startswith(f"# Ideal customer profile, {DAYS[-1].isoformat()}\n") and "## Best-fit segment" in summary
     pql = pl.read_csv(folder / "pql_accounts.csv", infer_schema=False)
     assert pql.columns[:2] == ["account_id", "name"] and pql["account_id"].to_list() == ["acc_0"]
     assert verify_export_folder(folder.resolve()) == []

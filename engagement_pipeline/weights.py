@@ -1,0 +1,44 @@
+"""Suggested event weights from the staged data: rarer events weigh more.
+
+weight = 1 + 9 x (log(f_max) - log(f)) / (log(f_max) - log(f_min)), rounded, where f is
+an event's share of all scored-candidate events. The most frequent event gets 1, the
+rarest 10, and the log scale keeps a long tail of rare events from collapsing onto 10.
+"""
+
+from __future__ import annotations
+
+import math
+
+import polars as pl
+
+
+def suggest_weights(frequencies: pl.DataFrame) -> pl.DataFrame:
+    """event, events, users, accounts -> the same with `share` and a suggested `weight` 1..10."""
+    freq = frequencies.filter(pl.col("events") > 0)
+    if freq.is_empty():
+        return freq.with_columns(pl.lit(None, dtype=pl.Float64).alias("share"), pl.lit(None, dtype=pl.Int64).alias("weight"))
+    total = float(freq["events"].sum())
+    freq = freq.with_columns((pl.col("events") / total).alias("share"))
+    hi, lo = math.log(float(freq["share"].max())), math.log(float(freq["share"].min()))
+    span = hi - lo
+    weight = (
+        pl.lit(1.0) if span == 0 else 1.0 + 9.0 * (hi - pl.col("share").log()) / span
+    )
+    return freq.with_columns(weight.round(0).clip(1, 10).cast(pl.Int64).alias("weight")).sort(
+        ["weight", "event"], descending=[False, False])
+
+
+def yaml_block(suggested: pl.DataFrame, current: dict[str, int]) -> str:
+    """The `model.events` block, ready to paste, each line commented with its frequency."""
+    lines = ["  events:                        # suggested from staged data: rarer events weigh more"]
+    width = max((len(e) for e in suggested["event"]), default=10)
+    for row in suggested.iter_rows(named=True):
+        now = current.get(row["event"])
+        note = f"now {now}" if now is not None else "not scored now"
+        name = row["event"]
+        key = name if name.replace(" ", "").isalnum() else '"' + name.replace('"', '\\"') + '"'
+        lines.append(
+            f"    {key + ':':<{width + 1}} {{weight: {row['weight']}}}  # {row['share']:.2%} of events, "
+            f"{row['users']} users, {row['accounts']} accounts; {note}"
+        )
+    return "\n".join(lines)
