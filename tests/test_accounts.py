@@ -4,6 +4,8 @@ import datetime as dt
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engagement_pipeline.accounts import account_day
 from engagement_pipeline.config import parse_config
@@ -149,3 +151,59 @@ def test_inactive_and_churned_health() -> None:
     scores = account_day(counts, _first_used(counts), attrs, d, _config()).scores
     health = {r["account_id"]: r["health"] for r in scores.to_dicts()}
     assert health == {"old": "inactive", "gone": "churned"}
+
+
+def test_explanations_name_what_moved_the_score() -> None:
+    d = DAY
+    early = _daily("acme", ["u1", "u2"], d - dt.timedelta(days=59), d - dt.timedelta(days=30), 4)
+    late = _daily("acme", ["u1"], d - dt.timedelta(days=29), d, 4)  # u2 stopped
+    counts = _counts(early + late)
+    day = account_day(counts, _first_used(counts), _attributes(("acme", "pro", "active", 100.0, dt.date(2025, 1, 1))),
+                      d, _config())
+    row = day.scores.row(0, named=True)
+    assert "u2 -600 pts" in row["change_drivers"]           # the user who stopped is named with the drop
+    assert "Document Created 100%" in row["top_contributors"]
+    users = day.contributions.filter(pl.col("kind") == "user").sort("key")
+    assert users["delta"].to_list() == [0.0, -600.0]        # u1 steady, u2 lost 30 days x 4 x 5 points
+
+
+def test_trait_activation_step_and_segments() -> None:
+    data = base_config()
+    data["model"]["activation"]["steps"].append({"name": "Added a logo", "trait": "logo_url"})
+    config = parse_config(data)
+    d = DAY
+    rows = [(d - dt.timedelta(days=2), u, "acme", e, 1) for u, e in (
+        ("u1", "Document Created"), ("u2", "Teammate Invited"), ("u1", "Integration Connected"),
+        ("u2", "Document Shared"))]
+    counts = _counts(rows)
+    first = _first_used(counts)
+    attrs = _attributes(("acme", "trial", "trial", 0.0, d - dt.timedelta(days=3)))
+    before = account_day(counts, first, attrs, d, config).scores.row(0, named=True)
+    assert before["activation_pct"] == 80.0 and before["activated_at"] is None
+    with_trait = pl.concat([first, pl.DataFrame({"account_id": ["acme"], "event": ["trait:logo_url"],
+                                                 "first_used": [d - dt.timedelta(days=1)]})])
+    after = account_day(counts, with_trait, attrs, d, config).scores.row(0, named=True)
+    assert after["activation_pct"] == 100.0 and after["activated_at"] == d - dt.timedelta(days=1)
+    assert "new" in after["segments"] and "multi-user" in after["segments"]
+    assert after["never_used_key_events"] == "Report Exported"
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["a1", "a2", "a3"]), st.sampled_from(["u1", "u2", "u3", "u4"]),
+                          st.sampled_from(["Logged In", "Document Created", "Teammate Invited", "Not Scored"]),
+                          st.integers(0, 40), st.integers(1, 50)), min_size=1, max_size=40),
+       st.sampled_from(["average", "total", "size_aware"]))
+def test_account_aggregation_properties(rows, method) -> None:  # type: ignore[no-untyped-def]
+    d = DAY
+    counts = _counts([(d - dt.timedelta(days=ago), u, a, e, n) for a, u, e, ago, n in rows])
+    config = _config(account_score=method)
+    scores = account_day(counts, _first_used(counts), _attributes(), d, config).scores
+    assert scores["account_id"].n_unique() == scores.height
+    assert scores["score"].is_between(0, 100).all()
+    assert (scores["active_users"] <= scores["total_users"]).all()
+    assert ((scores["score"] > 0) == (scores["active_users"] > 0)).all()
+    weights = config.model.weights
+    in_window = [(a, n * weights[e]) for a, _, e, ago, n in rows if e in weights and ago < 30]
+    for account in scores["account_id"]:
+        raw = scores.filter(pl.col("account_id") == account)["raw_score"][0]
+        assert raw == pytest.approx(sum(p for a, p in in_window if a == account))

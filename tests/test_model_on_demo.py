@@ -1,0 +1,80 @@
+"""The engagement model against the generator's ground truth: does the score see what happened?"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from engagement_pipeline import layers
+from engagement_pipeline.config import load_config
+from engagement_pipeline.synthetic import generate_demo
+from engagement_pipeline.warehouse import connect
+from tests.conftest import base_config, write_config
+
+START = dt.date(2026, 1, 1)
+DAYS = 45
+
+
+@pytest.fixture(scope="module")
+def outcome(tmp_path_factory: pytest.TempPathFactory) -> dict[str, pl.DataFrame]:
+    root = tmp_path_factory.mktemp("model")
+    generate_demo(root / "landing", START, DAYS, accounts=120, seed=5, billing_dir=root / "billing")
+    data = base_config()
+    data["paths"].update(landing=str(root / "landing"), billing=str(root / "billing"))
+    config = load_config(write_config(root, data))
+    con = connect(config.paths.warehouse)
+    days = [START + dt.timedelta(days=i) for i in range(DAYS)]
+    history = []
+    try:
+        for day in days:
+            layers.land_raw(con, day, config)
+            layers.stage(con, day, config)
+        for day in days[-21:]:
+            layers.score(con, day, config)
+            history.append(layers.account_layer(con, day, config).scores)
+    finally:
+        con.close()
+    truth = pl.read_csv(root / "ground_truth" / "accounts.csv", try_parse_dates=True)
+    return {"history": pl.concat(history), "truth": truth}
+
+
+def _agreement(outcome: dict[str, pl.DataFrame], trajectory: str, condition: pl.Expr) -> tuple[float, int]:
+    last = outcome["history"].filter(pl.col("as_of_date") == pl.col("as_of_date").max())
+    ids = outcome["truth"].filter(pl.col("trajectory") == trajectory)["account_id"]
+    rows = last.filter(pl.col("account_id").is_in(ids.implode()))
+    return rows.filter(condition).height / max(rows.height, 1), rows.height
+
+
+def test_growing_accounts_are_mostly_heating(outcome) -> None:  # type: ignore[no-untyped-def]
+    share, n = _agreement(outcome, "growing", pl.col("trend") == "heating")
+    print(f"growing -> heating: {share:.0%} of {n}")
+    assert n >= 5 and share >= 0.6
+
+
+def test_declining_accounts_are_mostly_cooling(outcome) -> None:  # type: ignore[no-untyped-def]
+    share, n = _agreement(outcome, "declining", pl.col("trend") == "cooling")
+    print(f"declining -> cooling: {share:.0%} of {n}")
+    assert n >= 5 and share >= 0.6
+
+
+def test_converting_trials_are_mostly_pqls_before_they_convert(outcome) -> None:  # type: ignore[no-untyped-def]
+    truth = outcome["truth"].filter(pl.col("trajectory") == "trial_converting")
+    history = outcome["history"].join(truth.select("account_id", "converted_date"), on="account_id")
+    window_start = outcome["history"]["as_of_date"].min()
+    observable = truth.filter(pl.col("converted_date") > window_start)  # a PQL flag could be seen in the window
+    flagged = history.filter(pl.col("is_pql") & (pl.col("as_of_date") < pl.col("converted_date")))
+    share = flagged["account_id"].n_unique() / max(observable.height, 1)
+    fizzled = outcome["history"].filter(pl.col("is_pql")).join(
+        outcome["truth"].filter(pl.col("trajectory") == "trial_not_converting"), on="account_id", how="semi")
+    print(f"converting trials flagged PQL before converting: {share:.0%} of {observable.height}; "
+          f"non-converting trials ever PQL: {fizzled['account_id'].n_unique()}")
+    assert observable.height >= 3 and share >= 0.6
+
+
+def test_churning_accounts_are_not_called_healthy(outcome) -> None:  # type: ignore[no-untyped-def]
+    share, n = _agreement(outcome, "churning", pl.col("health").is_in(["at_risk", "churned", "inactive"]))
+    print(f"churning -> at_risk / churned / inactive: {share:.0%} of {n}")
+    assert n >= 3 and share >= 0.7

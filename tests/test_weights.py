@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+import polars as pl
+
+from engagement_pipeline.weights import suggest_weights, yaml_block
+
+
+def test_rarer_events_weigh_more_from_1_to_10() -> None:
+    freq = pl.DataFrame({"event": ["Logged In", "Document Created", "Teammate Invited", "Integration Connected"],
+                         "events": [10_000, 1_000, 100, 10], "users": [900, 500, 80, 9], "accounts": [90, 80, 40, 8]})
+    out = suggest_weights(freq)
+    weights = dict(out.select("event", "weight").iter_rows())
+    assert weights == {"Logged In": 1, "Document Created": 4, "Teammate Invited": 7, "Integration Connected": 10}
+    block = yaml_block(out, {"Logged In": 1, "Document Created": 5})
+    assert "Integration Connected: {weight: 10}" in block and "not scored now" in block and "now 5" in block
+
+
+def test_one_event_kind_gets_weight_1() -> None:
+    out = suggest_weights(pl.DataFrame({"event": ["A"], "events": [5], "users": [1], "accounts": [1]}))
+    assert out["weight"].to_list() == [1]
