@@ -11,14 +11,15 @@ from dagster_duckdb import DuckDBResource
 from checks import gx_suites, rules, specs
 from engagement_pipeline import layers
 from engagement_pipeline.metadata import counts_markdown, table_metadata
-from engagement_pipeline.partitions import partition_day
+from engagement_pipeline.config import Config
+from engagement_pipeline.partitions import WAREHOUSE_POOL, freshness, partition_day
 from engagement_pipeline.resources import EngagementConfig, open_warehouse
 from engagement_pipeline.warehouse import ACCOUNT_CONTRIBUTIONS, ACCOUNT_FEATURE_USAGE, ACCOUNT_SCORES, ACTIVATION_STEPS
 
 SIDE_TABLES = (ACCOUNT_FEATURE_USAGE, ACCOUNT_CONTRIBUTIONS, ACTIVATION_STEPS)
 
 
-def build(partitions: PartitionsDefinition) -> list:
+def build(partitions: PartitionsDefinition, config: Config) -> list:
     deps = [specs.USER_SCORES, specs.DAILY_COUNTS, ["staging", "accounts"], ["staging", "billing"],
             ["staging", "account_traits_history"]]
 
@@ -26,11 +27,11 @@ def build(partitions: PartitionsDefinition) -> list:
         name="accounts_day",
         specs=[
             AssetSpec(specs.ACCOUNT_SCORES, deps=deps, group_name="accounts", description=ACCOUNT_SCORES.description,
-                      kinds={"duckdb", "polars"}, owners=["team:customer-success"]),
+                      kinds={"duckdb", "polars"}, owners=["team:customer-success"], freshness_policy=freshness(config)),
             *[AssetSpec(["accounts", t.name], deps=deps, group_name="accounts", description=t.description,
                         kinds={"duckdb", "polars"}, owners=["team:customer-success"]) for t in SIDE_TABLES],
         ],
-        partitions_def=partitions,
+        partitions_def=partitions, pool=WAREHOUSE_POOL,
         check_specs=[specs.spec("one_row_per_account", specs.ACCOUNT_SCORES),
                      specs.spec("consistent_with_users", specs.ACCOUNT_SCORES),
                      specs.spec("gx_account_scores", specs.ACCOUNT_SCORES),

@@ -6,13 +6,15 @@ from dagster_duckdb import DuckDBResource
 
 from checks import rules, specs
 from engagement_pipeline import layers
-from engagement_pipeline.partitions import partition_day
+from engagement_pipeline.config import Config
+from engagement_pipeline.partitions import WAREHOUSE_POOL, freshness, partition_day
 from engagement_pipeline.resources import EngagementConfig, open_warehouse
 
 
-def build(partitions: PartitionsDefinition) -> list:
+def build(partitions: PartitionsDefinition, config: Config) -> list:
     @asset(
-        key=specs.EXPORTS, group_name="exports", partitions_def=partitions, kinds={"csv", "python"},
+        key=specs.EXPORTS, group_name="exports", partitions_def=partitions, pool=WAREHOUSE_POOL,
+        freshness_policy=freshness(config), kinds={"csv", "python"},
         deps=[specs.ACCOUNT_SCORES, specs.USER_SCORES, specs.PRODUCT_DAILY, ["accounts", "account_feature_usage"]],
         description="`<exports>/<day>/`: look-alike audiences (Google, Meta, LinkedIn), ICP profile, PQL, "
                     "at-risk, expansion, case-study and adoption-gap lists, manifest.json; `latest/` "

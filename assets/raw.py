@@ -7,14 +7,16 @@ from dagster_duckdb import DuckDBResource
 from checks import rules, specs
 from engagement_pipeline import layers
 from engagement_pipeline.metadata import table_metadata
-from engagement_pipeline.partitions import partition_day
+from engagement_pipeline.config import Config
+from engagement_pipeline.partitions import WAREHOUSE_POOL, partition_day
 from engagement_pipeline.resources import EngagementConfig, open_warehouse
 from engagement_pipeline.warehouse import LANDED_LINES
 
 
-def build(partitions: PartitionsDefinition) -> list:
+def build(partitions: PartitionsDefinition, config: Config) -> list:
     @asset(
-        key=specs.RAW_LINES, group_name="raw", partitions_def=partitions, kinds={"duckdb", "python"},
+        key=specs.RAW_LINES, group_name="raw", partitions_def=partitions, pool=WAREHOUSE_POOL,
+        kinds={"duckdb", "python"},
         description=LANDED_LINES.description + " Source: `<landing>/<received date>/`.",
         check_specs=[specs.spec("lines_have_position", specs.RAW_LINES)],
         owners=["team:data"],

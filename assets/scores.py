@@ -10,13 +10,14 @@ from dagster_duckdb import DuckDBResource
 from checks import gx_suites, rules, specs
 from engagement_pipeline import layers
 from engagement_pipeline.metadata import counts_markdown, table_metadata
-from engagement_pipeline.partitions import partition_day
+from engagement_pipeline.config import Config
+from engagement_pipeline.partitions import WAREHOUSE_POOL, partition_day
 from engagement_pipeline.resources import EngagementConfig, open_warehouse
 from engagement_pipeline.scoring import histogram
 from engagement_pipeline.warehouse import BENCHMARKS, USER_SCORES, USER_WINDOW_SCORES
 
 
-def build(partitions: PartitionsDefinition) -> list:
+def build(partitions: PartitionsDefinition, config: Config) -> list:
     @multi_asset(
         name="scores_day",
         specs=[
@@ -27,7 +28,7 @@ def build(partitions: PartitionsDefinition) -> list:
             AssetSpec(["scores", "user_window_scores"], deps=[specs.DAILY_COUNTS], group_name="scores",
                       description=USER_WINDOW_SCORES.description, kinds={"duckdb", "polars"}, owners=["team:data"]),
         ],
-        partitions_def=partitions,
+        partitions_def=partitions, pool=WAREHOUSE_POOL,
         check_specs=[specs.spec("scores_in_range", specs.USER_SCORES),
                      specs.spec("gx_user_scores", specs.USER_SCORES)],
     )

@@ -9,12 +9,13 @@ from dagster_duckdb import DuckDBResource
 from checks import rules, specs
 from engagement_pipeline import layers
 from engagement_pipeline.metadata import markdown_table, table_metadata
-from engagement_pipeline.partitions import partition_day
+from engagement_pipeline.config import Config
+from engagement_pipeline.partitions import WAREHOUSE_POOL, partition_day
 from engagement_pipeline.resources import EngagementConfig, open_warehouse
 from engagement_pipeline.warehouse import ACCOUNT_HISTORY, PRODUCT_DAILY
 
 
-def build(partitions: PartitionsDefinition) -> list:
+def build(partitions: PartitionsDefinition, config: Config) -> list:
     @multi_asset(
         name="snapshots_day",
         specs=[
@@ -23,7 +24,7 @@ def build(partitions: PartitionsDefinition) -> list:
             AssetSpec(specs.PRODUCT_DAILY, deps=[specs.ACCOUNT_SCORES, specs.USER_SCORES], group_name="snapshots",
                       description=PRODUCT_DAILY.description, kinds={"duckdb"}, owners=["team:data"]),
         ],
-        partitions_def=partitions,
+        partitions_def=partitions, pool=WAREHOUSE_POOL,
         check_specs=[specs.spec("history_matches_accounts", specs.ACCOUNT_HISTORY),
                      specs.spec("one_product_row", specs.PRODUCT_DAILY)],
     )

@@ -12,7 +12,8 @@ from checks import gx_suites, rules, specs
 from engagement_pipeline import layers
 from engagement_pipeline.metadata import counts_markdown, table_metadata
 from engagement_pipeline.parsing import REASONS
-from engagement_pipeline.partitions import partition_day
+from engagement_pipeline.config import Config
+from engagement_pipeline.partitions import WAREHOUSE_POOL, partition_day
 from engagement_pipeline.resources import EngagementConfig, open_warehouse
 from engagement_pipeline.warehouse import (
     ACCOUNT_TRAITS_HISTORY, ACCOUNTS, BILLING, DAILY_EVENT_COUNTS, DUPLICATES, EVENTS, MEMBERSHIPS, QUARANTINE,
@@ -23,7 +24,7 @@ TABLES: tuple[Table, ...] = (EVENTS, QUARANTINE, DUPLICATES, DAILY_EVENT_COUNTS,
                              USER_TRAITS_HISTORY, ACCOUNT_TRAITS_HISTORY, BILLING)
 
 
-def build(partitions: PartitionsDefinition) -> list:
+def build(partitions: PartitionsDefinition, config: Config) -> list:
     @multi_asset(
         name="staging_day",
         specs=[
@@ -31,7 +32,7 @@ def build(partitions: PartitionsDefinition) -> list:
                       kinds={"duckdb", "polars"}, owners=["team:data"])
             for t in TABLES
         ],
-        partitions_def=partitions,
+        partitions_def=partitions, pool=WAREHOUSE_POOL,
         check_specs=[
             specs.spec("lines_reconcile", specs.EVENTS),
             specs.spec("gx_staging_events", specs.EVENTS),

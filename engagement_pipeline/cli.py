@@ -71,6 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--date", type=_date, help="one day")
     run.add_argument("--start", type=_date, help="first day of a range")
     run.add_argument("--end", type=_date, help="last day of a range")
+    run.add_argument("--no-restate", action="store_true",
+                     help="do not re-run earlier as-of days that late data in these days made stale")
 
     sug = sub.add_parser("suggest-weights", parents=[common],
                          help="propose event weights from the staged data (rarer events weigh more)")
@@ -87,21 +89,31 @@ def _progress() -> Progress:
     )
 
 
-def cmd_run(config: Config, date: dt.date | None, start: dt.date | None, end: dt.date | None) -> list:
+STAGE_LABELS = {"all": "running", "staging": "staging", "model": "scoring + exports", "restate": "restating"}
+
+
+def cmd_run(config: Config, date: dt.date | None, start: dt.date | None, end: dt.date | None,
+            restate: bool = True) -> list:
     from engagement_pipeline.runner import resolve_days, run_days
 
     days = resolve_days(config, date, start, end)
+    started = time.perf_counter()
     with _progress() as progress:
-        task = progress.add_task("materializing", total=len(days), detail="")
+        tasks: dict[str, int] = {}
 
-        def on_day(run) -> None:  # type: ignore[no-untyped-def]
-            rate = run.lines / run.seconds if run.seconds else 0.0
-            progress.update(task, advance=1, detail=f"{run.day}  {run.lines:,} lines  {rate:,.0f} lines/s")
+        def on_run(run) -> None:  # type: ignore[no-untyped-def]
+            if run.stage not in tasks:
+                total = None if run.stage == "restate" else len(days)
+                tasks[run.stage] = progress.add_task(STAGE_LABELS[run.stage], total=total, detail="")
+            rate = f"  {run.lines / run.seconds:,.0f} lines/s" if run.lines and run.seconds else ""
+            lines = f"  {run.lines:,} lines" if run.lines else ""
+            progress.update(tasks[run.stage], advance=1, detail=f"{run.day}{lines}{rate}  {run.seconds:.1f} s")
 
-        runs = run_days(config, days, on_day)
-    total = sum(r.seconds for r in runs)
-    console.print(f"Materialized {len(runs)} day(s) ({days[0]} .. {days[-1]}) in {total:.1f} s; "
-                  f"runs recorded in {config.paths.dagster_home}.")
+        runs = run_days(config, days, on_run, restate=restate)
+    restated = sorted({r.day for r in runs if r.stage == "restate"})
+    note = f"; restated {len(restated)} earlier as-of day(s) made stale by late data" if restated else ""
+    console.print(f"Materialized {len(days)} day(s) ({days[0]} .. {days[-1]}) in {time.perf_counter() - started:.1f} s"
+                  f"{note}; runs recorded in {config.paths.dagster_home}.")
     return runs
 
 
@@ -241,7 +253,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "demo":
             cmd_demo(config, args.days, args.accounts, args.seed)
         elif args.command == "run":
-            cmd_run(config, args.date, args.start, args.end)
+            cmd_run(config, args.date, args.start, args.end, restate=not args.no_restate)
         elif args.command == "suggest-weights":
             cmd_suggest_weights(config, args.days)
         elif args.command == "ui":

@@ -176,6 +176,31 @@ class Exports(_Strict):
     min_segment_accounts: Annotated[int, Field(ge=1)] = 5
 
 
+class Automation(_Strict):
+    """Schedule, sensors and freshness for running under the Dagster daemon (`make ui`)."""
+
+    enabled: bool = Field(default=False, description="Start the schedule and sensors running; off by default so "
+                          "opening the UI on demo data does not launch runs by itself.")
+    schedule_hour: Annotated[int, Field(ge=0, le=23)] = 6
+    schedule_minute: Annotated[int, Field(ge=0, le=59)] = 0
+    timezone: str = "UTC"
+    success_marker: str = "_SUCCESS"
+    quiet_minutes: Annotated[int, Field(ge=0)] = 30
+    sensor_interval_seconds: Annotated[int, Field(ge=5)] = 60
+    freshness_hour: Annotated[int, Field(ge=0, le=23)] = 9
+    lock_wait_seconds: Annotated[int, Field(ge=0)] = 0
+
+    @model_validator(mode="after")
+    def _known_timezone(self) -> Automation:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {self.timezone!r} (use an IANA name like Europe/Paris)") from None
+        return self
+
+
 class Demo(_Strict):
     days: Annotated[int, Field(ge=1, le=3650)] = 60
     accounts: Annotated[int, Field(ge=1)] = 250
@@ -188,6 +213,7 @@ class Config(_Strict):
     model: Model
     staging: Staging = Staging()
     exports: Exports = Exports()
+    automation: Automation = Automation()
     demo: Demo = Demo()
     source: Path | None = Field(default=None, exclude=True)
 

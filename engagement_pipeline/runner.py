@@ -9,11 +9,13 @@ from __future__ import annotations
 import datetime as dt
 import os
 import time
-from collections.abc import Callable
+import contextlib
+import fcntl
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from dagster import DagsterEventType, DagsterInstance, ExecuteInProcessResult
+from dagster import AssetKey, DagsterEventType, DagsterInstance, ExecuteInProcessResult
 
 from engagement_pipeline.config import CONFIG_ENV_VAR, Config
 from engagement_pipeline.errors import CheckFailedError, PipelineError
@@ -23,6 +25,12 @@ INSTANCE_YAML = """\
 # Written by engagement-pipeline: the instance shared by the CLI and `make ui`.
 telemetry:
   enabled: false
+# DuckDB allows one writer: one run at a time, and one step in the warehouse pool.
+concurrency:
+  runs:
+    max_concurrent_runs: 1
+  pools:
+    default_limit: 1
 """
 # The CLI explains a failure in one sentence itself; the full logs stay in the instance for the UI.
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
@@ -34,7 +42,8 @@ def instance_home(config: Config) -> Path:
     assert home is not None
     home.mkdir(parents=True, exist_ok=True)
     settings = home / "dagster.yaml"
-    if not settings.exists():
+    ours = not settings.exists() or settings.read_text(encoding="utf-8").startswith("# Written by engagement-pipeline")
+    if ours and (not settings.exists() or settings.read_text(encoding="utf-8") != INSTANCE_YAML):
         settings.write_text(INSTANCE_YAML, encoding="utf-8")
     return home
 
@@ -99,9 +108,41 @@ def resolve_days(config: Config, date: dt.date | None, start: dt.date | None, en
 @dataclass(frozen=True)
 class DayRun:
     day: dt.date
+    stage: str          # "all" (one run per day), "staging", "model" or "restate"
     run_id: str
     seconds: float
     lines: int
+
+
+@contextlib.contextmanager
+def warehouse_lock(config: Config) -> Iterator[None]:
+    """One CLI writer per warehouse: a second `run` waits `automation.lock_wait_seconds`, then
+    stops with one sentence instead of a DuckDB lock traceback half-way through a day."""
+    path = Path(str(config.paths.warehouse) + ".lock")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - held for the whole run
+    deadline = time.monotonic() + config.automation.lock_wait_seconds
+    try:
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    handle.seek(0)
+                    holder = handle.read().strip() or "another process"
+                    raise PipelineError(
+                        f"the warehouse {config.paths.warehouse} is being written by {holder}: wait for it to "
+                        f"finish, or set automation.lock_wait_seconds to wait for it automatically."
+                    ) from None
+                time.sleep(0.5)
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()} (started {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M:%S} UTC)")
+        handle.flush()
+        yield
+    finally:
+        handle.close()
 
 
 def _user_message(error: object) -> str | None:
@@ -143,30 +184,62 @@ def explain_failure(result: ExecuteInProcessResult, day: dt.date) -> PipelineErr
 def run_days(
     config: Config,
     days: list[dt.date],
-    on_day: Callable[[DayRun], None] | None = None,
+    on_run: Callable[[DayRun], None] | None = None,
+    restate: bool = True,
 ) -> list[DayRun]:
-    """Materialize every asset for each day in order; stop at the first failed day."""
-    from engagement_pipeline.definitions import DAILY_JOB, build_definitions
+    """Materialize every asset for the days, in order; stop at the first failure.
 
-    instance = open_instance(config)
-    job = build_definitions(config).resolve_job_def(DAILY_JOB)
-    done: list[DayRun] = []
-    try:
-        for day in days:
+    One day is one run of every layer. Several days are two passes: every day is
+    staged first, then scored and exported, so late events landed within the range
+    are in the scores of every day they belong to. Finally, as-of days before the
+    range that late data made stale are restated (scores, accounts, snapshots).
+    """
+    from engagement_pipeline.automation import DAILY_JOB, MODEL_JOB, RESTATE_JOB, STAGE_JOB, stale_as_of_days
+    from engagement_pipeline.definitions import build_definitions
+
+    with warehouse_lock(config):
+        instance = open_instance(config)
+        defs = build_definitions(config)
+        done: list[DayRun] = []
+
+        def execute(job_name: str, stage: str, day: dt.date) -> ExecuteInProcessResult:
             started = time.perf_counter()
-            result = job.execute_in_process(
+            result = defs.resolve_job_def(job_name).execute_in_process(
                 partition_key=day.isoformat(), instance=instance, raise_on_error=False,
                 run_config=QUIET_RUN_CONFIG, tags={"engagement/source": "cli"},
             )
             if not result.success:
                 raise explain_failure(result, day)
-            run = DayRun(day, result.run_id, time.perf_counter() - started, _lines_landed(result))
+            run = DayRun(day, stage, result.run_id, time.perf_counter() - started, _lines_landed(result))
             done.append(run)
-            if on_day:
-                on_day(run)
-    finally:
-        instance.dispose()
-    return done
+            if on_run:
+                on_run(run)
+            return result
+
+        try:
+            stale: set[str] = set()
+            passes = [(DAILY_JOB, "all")] if len(days) == 1 else [(STAGE_JOB, "staging"), (MODEL_JOB, "model")]
+            for job_name, stage in passes:
+                for day in days:
+                    result = execute(job_name, stage, day)
+                    stale.update(stale_as_of_days(_late_dates(result), day.isoformat(), config.model.window_days))
+            materialized = instance.get_materialized_partitions(AssetKey(["accounts", "account_scores"]))
+            fresh = {d.isoformat() for d in days}
+            if restate:
+                for key in sorted((stale & materialized) - fresh):
+                    execute(RESTATE_JOB, "restate", dt.date.fromisoformat(key))
+        finally:
+            instance.dispose()
+        return done
+
+
+def _late_dates(result: ExecuteInProcessResult) -> list[str]:
+    for event in result.get_asset_materialization_events():
+        mat = event.step_materialization_data.materialization
+        if mat.asset_key.path == ["staging", "events"]:
+            value = mat.metadata.get("late_event_dates")
+            return list(value.value) if value is not None else []
+    return []
 
 
 def _lines_landed(result: ExecuteInProcessResult) -> int:
