@@ -10,7 +10,7 @@ from dagster_duckdb import DuckDBResource
 
 from checks import gx_suites, rules, specs
 from engagement_pipeline import layers
-from engagement_pipeline.metadata import counts_markdown, table_metadata
+from engagement_pipeline.metadata import ACCOUNT_SCORES_LINEAGE, counts_markdown, table_metadata
 from engagement_pipeline.config import Config
 from engagement_pipeline.partitions import WAREHOUSE_POOL, freshness, partition_day
 from engagement_pipeline.resources import EngagementConfig, open_warehouse
@@ -50,6 +50,7 @@ def build(partitions: PartitionsDefinition, config: Config) -> list:
         health = dict(scores["health"].value_counts(sort=True).iter_rows())
         trend = dict(scores["trend"].value_counts(sort=True).iter_rows())
         yield MaterializeResult(asset_key=specs.ACCOUNT_SCORES, metadata={
+            **ACCOUNT_SCORES_LINEAGE,
             **table_metadata(ACCOUNT_SCORES, scores, scores.sort("score", descending=True).select(
                 "account_id", "name", "score", "active_users", "trend", "health", "is_pql", "churn_risk",
                 "change_drivers")),

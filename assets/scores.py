@@ -9,7 +9,7 @@ from dagster_duckdb import DuckDBResource
 
 from checks import gx_suites, rules, specs
 from engagement_pipeline import layers
-from engagement_pipeline.metadata import counts_markdown, table_metadata
+from engagement_pipeline.metadata import USER_SCORES_LINEAGE, counts_markdown, table_metadata
 from engagement_pipeline.config import Config
 from engagement_pipeline.partitions import WAREHOUSE_POOL, partition_day
 from engagement_pipeline.resources import EngagementConfig, open_warehouse
@@ -39,6 +39,7 @@ def build(partitions: PartitionsDefinition, config: Config) -> list:
         s = result.scores
         active = s.filter(pl.col("score") > 0)
         yield MaterializeResult(asset_key=specs.USER_SCORES, metadata={
+            **USER_SCORES_LINEAGE,
             **table_metadata(USER_SCORES, s, s.sort("score", descending=True).select(
                 "user_id", "account_id", "raw_score", "score", "active_days")),
             "benchmark_raw_p90": MetadataValue.float(result.benchmark),

@@ -12,7 +12,7 @@ from dagster import ConfigurableResource
 from dagster_duckdb import DuckDBResource
 
 from engagement_pipeline.config import Config, load_config
-from engagement_pipeline.warehouse import ensure_schema
+from engagement_pipeline.warehouse import ensure_schema, owner_only
 
 
 @lru_cache(maxsize=8)
@@ -42,4 +42,5 @@ def open_warehouse(resource: DuckDBResource) -> Iterator[duckdb.DuckDBPyConnecti
         # Set per connection: as a connect-time option DuckDB rejects it before ICU is loaded.
         con.execute("SET TimeZone = 'UTC'")
         ensure_schema(con)
+        owner_only(path)
         yield con

@@ -288,7 +288,15 @@ def connect(path: Path, read_only: bool = False, wait_seconds: float = 30.0) -> 
     con.execute("SET TimeZone = 'UTC'")
     if not read_only:
         ensure_schema(con)
+        owner_only(path)
     return con
+
+
+def owner_only(path: Path) -> None:
+    """The warehouse holds personal data (staging.users): readable by its owner only."""
+    for file in (path, Path(str(path) + ".wal")):
+        if file.exists() and file.stat().st_mode & 0o077:
+            file.chmod(0o600)
 
 
 def fetch_frame(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[object] | Mapping[str, object] = ()) -> pl.DataFrame:
