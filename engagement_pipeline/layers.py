@@ -29,7 +29,7 @@ from engagement_pipeline.warehouse import (
     ACCOUNT_CONTRIBUTIONS, ACCOUNT_FEATURE_USAGE, ACCOUNT_HISTORY, ACCOUNT_SCORES, ACCOUNT_TRAITS_HISTORY, ACCOUNTS,
     ACTIVATION_STEPS, BENCHMARKS, BILLING, USER_WINDOW_SCORES,
     DAILY_EVENT_COUNTS, DUPLICATES, EVENTS, EXPORT_RUNS, LANDED_LINES, MEMBERSHIPS, PRODUCT_DAILY, QUARANTINE,
-    USER_SCORES, USER_TRAITS_HISTORY, USERS, conform, replace_rows, transaction,
+    USER_SCORES, USER_TRAITS_HISTORY, USERS, insert_rows, registered, replace_rows, transaction,
 )
 
 DAY = "received_date = ?"
@@ -85,24 +85,11 @@ def _restate(con: duckdb.DuckDBPyConnection, result: StagingResult) -> None:
         result.restated.select("received_date", "message_id"),
         result.later_duplicates.select("received_date", "message_id"),
     ])
-    con.register("_keys", keys.to_arrow())
-    try:
+    with registered(con, "_keys", keys):
         con.execute("DELETE FROM staging.events e USING _keys k "
                     "WHERE e.received_date = k.received_date AND e.message_id = k.message_id")
-    finally:
-        con.unregister("_keys")
-    if result.restated.height:
-        con.register("_restated", conform(result.restated, EVENTS).to_arrow())
-        try:
-            con.execute("INSERT INTO staging.events BY NAME SELECT * FROM _restated")
-        finally:
-            con.unregister("_restated")
-    if result.later_duplicates.height:
-        con.register("_moved", conform(result.later_duplicates, DUPLICATES).to_arrow())
-        try:
-            con.execute("INSERT INTO staging.duplicates BY NAME SELECT * FROM _moved")
-        finally:
-            con.unregister("_moved")
+    insert_rows(con, EVENTS, result.restated)
+    insert_rows(con, DUPLICATES, result.later_duplicates)
     days = result.restated_days
     con.execute("DELETE FROM staging.daily_event_counts WHERE list_contains(?, received_date)", [days])
     con.execute(

@@ -28,7 +28,7 @@ import polars as pl
 from engagement_pipeline.config import Config
 from engagement_pipeline.parsing import parse_lines
 from engagement_pipeline.warehouse import (
-    BILLING, DAILY_EVENT_COUNTS, DUPLICATES, EVENTS, QUARANTINE, conform,
+    BILLING, DAILY_EVENT_COUNTS, DUPLICATES, EVENTS, QUARANTINE, conform, registered,
 )
 
 
@@ -244,15 +244,12 @@ def stage_day(con: duckdb.DuckDBPyConnection, day: dt.date, lines: pl.DataFrame,
     accepted = parsed.filter(pl.col("reason").is_null())
 
     window = [day - dt.timedelta(days=lookback), day + dt.timedelta(days=lookback)]
-    con.register("_today_ids", accepted.select("message_id").unique().to_arrow())
-    try:
+    with registered(con, "_today_ids", accepted.select("message_id").unique()):
         same_ids = con.execute(
             """SELECT e.* FROM staging.events e JOIN _today_ids t USING (message_id)
                WHERE e.received_date BETWEEN ? AND ? AND e.received_date <> ?""",
             [*window, day],
         ).pl()
-    finally:
-        con.unregister("_today_ids")
     earlier = same_ids.filter(pl.col("received_date") < day).select("message_id", "received_date")
     kept, duplicates = _dedupe(accepted, earlier)
     later_copies = same_ids.filter(pl.col("received_date") > day).join(

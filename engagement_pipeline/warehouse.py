@@ -10,9 +10,8 @@ write values into the wrong columns (the pitfall of positional inserts).
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -236,6 +235,25 @@ def conform(frame: pl.DataFrame, table: Table) -> pl.DataFrame:
     )
 
 
+@contextlib.contextmanager
+def registered(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame) -> Iterator[str]:
+    """A polars frame visible to SQL as `name` for the duration of the block."""
+    con.register(name, frame.to_arrow())
+    try:
+        yield name
+    finally:
+        con.unregister(name)
+
+
+def insert_rows(con: duckdb.DuckDBPyConnection, table: Table, frame: pl.DataFrame) -> int:
+    """Insert a frame into a table BY NAME, after conforming it to the declared schema."""
+    data = conform(frame, table)
+    if data.height:
+        with registered(con, "_incoming", data) as name:
+            con.execute(f"INSERT INTO {table.qualified} BY NAME SELECT * FROM {name}")
+    return data.height
+
+
 def replace_rows(
     con: duckdb.DuckDBPyConnection,
     table: Table,
@@ -243,19 +261,13 @@ def replace_rows(
     where: str | None,
     params: Sequence[object] = (),
 ) -> int:
-    """Delete the rows matching `where` (None: all rows) and insert `frame`, in one transaction.
+    """Delete the rows matching `where` (None: all rows) and insert `frame`.
 
-    Runs inside the caller's transaction when one is open (see `transaction`).
+    Runs inside the caller's transaction when one is open (see `transaction`), so the
+    delete and the insert land together.
     """
-    data = conform(frame, table)
     con.execute(f"DELETE FROM {table.qualified}" + (f" WHERE {where}" if where else ""), params)
-    if data.height:
-        con.register("_incoming", data.to_arrow())
-        try:
-            con.execute(f"INSERT INTO {table.qualified} BY NAME SELECT * FROM _incoming")
-        finally:
-            con.unregister("_incoming")
-    return data.height
+    return insert_rows(con, table, frame)
 
 
 @contextlib.contextmanager
@@ -297,12 +309,3 @@ def owner_only(path: Path) -> None:
     for file in (path, Path(str(path) + ".wal")):
         if file.exists() and file.stat().st_mode & 0o077:
             file.chmod(0o600)
-
-
-def fetch_frame(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[object] | Mapping[str, object] = ()) -> pl.DataFrame:
-    """Run a query and return a polars frame."""
-    return con.execute(sql, params).pl()
-
-
-def date_range(start: dt.date, end: dt.date) -> list[dt.date]:
-    return [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
