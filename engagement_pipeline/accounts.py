@@ -21,11 +21,12 @@ Definitions (REFERENCE section 1, and the README's "Engagement model"):
   `activated_at` is the day the last missing step was first done.
 - trend: score minus the score `trend.lookback_days` earlier (one window by default),
   computed from the aggregate so it does not depend on the order days were run.
-- churn_risk: a transparent logistic formula over recent activity against the
-  account's own baseline, recency, breadth and trend (see `churn_risk_expr`).
+- churn_risk: recent activity against the account's own baseline, recency, breadth,
+  trend, key-feature breadth and plan, through a transparent logistic formula or, where
+  outcome history exists, a fitted logistic regression (see `churn.py`).
 - health, in order: `churned` (billing or traits say so), `inactive` (no event in the
-  window), `at_risk` (paying, and low score, cooling, quiet for `quiet_days` or
-  churn_risk over the threshold), `new` (younger than one window), `expansion_ready`
+  window), `at_risk` (paying, and churn_risk at or over the threshold, quiet for
+  `quiet_days`, or a low score that is falling), `new` (younger than one window), `expansion_ready`
   (high score and most users active, or heating), else `healthy`.
 - PQL: a trial or free account, activated (unless not required), active on at least
   `min_active_days` of the last `recent_days`.
@@ -38,6 +39,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from engagement_pipeline import churn
 from engagement_pipeline.config import Config
 from engagement_pipeline.scoring import benchmark, normalize_expr, score_users, scored_counts, window_bounds
 
@@ -206,20 +208,6 @@ def segments_expr(as_of: dt.date, window_days: int, mature_days: int) -> pl.Expr
     return pl.concat_str(parts, separator=", ", ignore_nulls=True)
 
 
-def churn_risk_expr(days_quiet: pl.Expr, recent_rate: pl.Expr, baseline_rate: pl.Expr, pct_active: pl.Expr,
-                    trend_delta: pl.Expr) -> pl.Expr:
-    """A transparent logistic score; each term is a plain-words signal.
-
-    z = -3 + 3 x drop + 3 x quiet + 1 x idle_seats + 0.03 x max(0, -trend_delta)
-    where drop = 1 - recent daily rate / baseline daily rate (clipped 0..1), quiet =
-    days since last active / 30 (clipped 0..1) and idle_seats = 1 - share of users active.
-    """
-    drop = pl.when(baseline_rate > 0).then((1 - recent_rate / baseline_rate).clip(0.0, 1.0)).otherwise(0.0)
-    quiet = (days_quiet.cast(pl.Float64) / 30.0).clip(0.0, 1.0)
-    z = -3.0 + 3.0 * drop + 3.0 * quiet + 1.0 * (1 - pct_active) + 0.03 * (-trend_delta).clip(lower_bound=0.0)
-    return (1.0 / (1.0 + (-z).exp())).round(3)
-
-
 @dataclass(frozen=True)
 class AccountDay:
     scores: pl.DataFrame          # accounts.account_scores rows
@@ -234,6 +222,7 @@ def account_day(
     attributes: pl.DataFrame,
     as_of: dt.date,
     config: Config,
+    churn_model: churn.FittedModel | None = None,
 ) -> AccountDay:
     """All account aggregates for one as-of day.
 
@@ -312,16 +301,24 @@ def account_day(
             .then((pl.col("activated_at") - pl.col("created_date")).dt.total_days().clip(lower_bound=0))
             .alias("days_to_activation"),
             (pl.lit(as_of) - pl.col("last_active_date")).dt.total_days().fill_null(10_000).alias("_days_quiet"),
+            (pl.lit(as_of) - pl.col("last_active_date")).dt.total_days().alias("days_since_active"),
+            pl.when(pl.col("_baseline_rate") > 0)
+            .then((pl.col("_recent_rate").fill_null(0.0) / pl.col("_baseline_rate") - 1).round(3))
+            .alias("activity_change"),
             (pl.lit(as_of) - pl.col("created_date")).dt.total_days().alias("_tenure_days"),
         )
         .with_columns(
             pl.when(pl.col("trend_delta") >= model.trend.heating_points).then(pl.lit("heating"))
             .when(pl.col("trend_delta") <= model.trend.cooling_points).then(pl.lit("cooling"))
             .otherwise(pl.lit("steady")).alias("trend"),
-            churn_risk_expr(pl.col("_days_quiet"), pl.col("_recent_rate").fill_null(0.0),
-                            pl.col("_baseline_rate").fill_null(0.0), pl.col("pct_active"),
-                            pl.col("trend_delta")).alias("churn_risk"),
         )
+    )
+    features = churn.signal_frame(frame)
+    risk = churn_model.predict(features) if churn_model is not None else churn.formula_risk(features)
+    frame = frame.with_columns(
+        pl.Series("churn_risk", risk).round(3),
+        pl.lit("fitted" if churn_model is not None else "formula").alias("churn_model"),
+        pl.Series("_risk_reasons", churn.reasons(frame), dtype=pl.String),
     )
     frame = frame.with_columns(*_health_exprs(config)).with_columns(*_pql_exprs(config)).with_columns(
         segments_expr(as_of, model.window_days, model.mature_days).alias("segments"))
@@ -332,24 +329,21 @@ def account_day(
 def _health_exprs(config: Config) -> list[pl.Expr]:
     h, m = config.model.health, config.model
     quiet = pl.col("_days_quiet")
-    low = pl.col("score") < h.low_score
-    cooling = pl.col("trend") == "cooling"
+    low_and_falling = (pl.col("score") < h.low_score) & (pl.col("trend") == "cooling")
     risky = pl.col("churn_risk") >= h.at_risk_churn_risk
     went_quiet = quiet >= h.quiet_days
     reason_parts = pl.concat_str(
         [
-            pl.when(low).then(pl.format("score {} is below {}", pl.col("score"), pl.lit(h.low_score))),
-            pl.when(cooling).then(pl.format("score fell {} points in {} days", -pl.col("trend_delta"),
-                                             pl.lit(m.trend_lookback_days))),
-            pl.when(went_quiet).then(pl.format("last active {} days ago", quiet)),
-            pl.when(risky).then(pl.format("churn risk {}", pl.col("churn_risk"))),
+            pl.when(pl.col("_risk_reasons") != "").then(pl.col("_risk_reasons")),
+            pl.when(low_and_falling).then(pl.format("score {} and falling", pl.col("score"))),
+            pl.format("churn risk {}", pl.col("churn_risk")),
         ],
         separator="; ", ignore_nulls=True,
     )
     health = (
         pl.when(pl.col("status") == "churned").then(pl.lit("churned"))
         .when(quiet >= m.window_days).then(pl.lit("inactive"))
-        .when(pl.col("is_paying") & (low | cooling | went_quiet | risky)).then(pl.lit("at_risk"))
+        .when(pl.col("is_paying") & (risky | went_quiet | low_and_falling)).then(pl.lit("at_risk"))
         .when(pl.col("_tenure_days").fill_null(0) < m.window_days).then(pl.lit("new"))
         .when((pl.col("score") >= h.expansion_score)
               & ((pl.col("pct_active") >= h.expansion_active_share) | (pl.col("trend") == "heating")))

@@ -137,6 +137,14 @@ class PQL(_Strict):
         return self
 
 
+class Churn(_Strict):
+    method: Literal["auto", "formula", "fitted"] = Field(
+        default="auto", description="`auto`: a fitted logistic regression once the outcome history holds "
+        "`min_training_churns` churns (and as many non-churns), else the transparent formula.")
+    horizon_days: Annotated[int, Field(ge=7, le=180)] = 30
+    min_training_churns: Annotated[int, Field(ge=1)] = 15
+
+
 class Model(_Strict):
     window_days: Annotated[int, Field(ge=1, le=365)] = 30
     extra_windows: list[Annotated[int, Field(ge=1, le=365)]] = Field(
@@ -150,6 +158,7 @@ class Model(_Strict):
     trend: Trend = Trend()
     health: Health = Health()
     pql: PQL = PQL()
+    churn: Churn = Churn()
 
     @property
     def trend_lookback_days(self) -> int:

@@ -16,9 +16,12 @@ import duckdb
 import polars as pl
 
 from engagement_pipeline import accounts as acc
+from engagement_pipeline import churn
 from engagement_pipeline import exports as exp
 from engagement_pipeline import snapshots as snap
+from engagement_pipeline.backtest import outcome_events
 from engagement_pipeline.config import Config
+from engagement_pipeline.errors import PipelineError
 from engagement_pipeline.ingest import read_landed_day
 from engagement_pipeline.scoring import ScoreDay, score_users, window_bounds
 from engagement_pipeline.staging import (
@@ -187,11 +190,39 @@ def first_used(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config | No
                                             pl.col("first_done").alias("first_used"))])
 
 
+def churn_events(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Every churn (account_id, date) known: from billing, else from the status traits."""
+    billing = con.execute("SELECT account_id, date, plan, mrr, status FROM staging.billing").pl()
+    traits = con.execute("SELECT account_id, valid_from, plan, status FROM staging.account_traits_history").pl()
+    events = outcome_events(billing, traits)
+    return events.filter(pl.col("kind") == "churn").select("account_id", "date")
+
+
+def churn_model(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> churn.FittedModel | None:
+    """A logistic regression fitted on the closed outcome windows before `day`, or None (use the formula)."""
+    c = config.model.churn
+    if c.method == "formula":
+        return None
+    history = con.execute("SELECT * FROM snapshots.account_history WHERE date <= ?",
+                          [day - dt.timedelta(days=c.horizon_days)]).pl()
+    features, labels = churn.training_set(history, churn_events(con), day, c.horizon_days)
+    positives = int(labels.sum())
+    if min(positives, len(labels) - positives) < c.min_training_churns:
+        if c.method == "fitted":
+            raise PipelineError(
+                f"model.churn.method is `fitted` but the history before {day} holds {positives} churns in closed "
+                f"{c.horizon_days}-day windows (at least {c.min_training_churns} needed): use `auto` or `formula`."
+            )
+        return None
+    return churn.fit(features, labels, day)
+
+
 def account_layer(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> acc.AccountDay:
     m = config.model
     span = m.total_users_days + m.trend_lookback_days + 40
     counts = counts_between(con, day - dt.timedelta(days=span), day)
-    result = acc.account_day(counts, first_used(con, day, config), account_attributes(con, day), day, config)
+    result = acc.account_day(counts, first_used(con, day, config), account_attributes(con, day), day, config,
+                             churn_model(con, day, config))
     steps = acc.activation_detail(step_firsts(con, day, config), config, day)
     with transaction(con):
         replace_rows(con, ACCOUNT_SCORES, result.scores, "as_of_date = ?", [day])

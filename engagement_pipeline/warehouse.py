@@ -147,7 +147,8 @@ ACCOUNT_SCORES = _t(
     ("last_active_date", D), ("plan", V), ("status", V), ("mrr", F), ("is_paying", B),
     ("health", V), ("health_reason", V), ("is_pql", B), ("pql_reason", V), ("churn_risk", F),
     ("adoption_rate_all_time", F), ("never_used_key_events", V), ("top_contributors", V),
-    ("change_drivers", V), ("segments", V),
+    ("change_drivers", V), ("segments", V), ("activity_change", F), ("days_since_active", I),
+    ("churn_model", V),
 )
 ACCOUNT_CONTRIBUTIONS = _t(
     "accounts", "account_contributions",
@@ -170,7 +171,8 @@ ACCOUNT_HISTORY = _t(
     ("date", D), ("account_id", V), ("name", V), ("score", F), ("score_band", V),
     ("active_users", I), ("total_users", I), ("trend", V), ("trend_delta", F),
     ("activation_pct", F), ("health", V), ("is_pql", B), ("churn_risk", F), ("plan", V),
-    ("status", V), ("mrr", F),
+    ("status", V), ("mrr", F), ("pct_active", F), ("adoption_rate", F), ("is_paying", B),
+    ("activity_change", F), ("days_since_active", I), ("churn_model", V),
 )
 PRODUCT_DAILY = _t(
     "snapshots", "product_daily", "One row per day: the product as a whole.",

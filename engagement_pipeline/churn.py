@@ -1,0 +1,167 @@
+"""Churn risk: an account falling below its own normal, not just a low score.
+
+The absolute engagement score mixes how big and busy an account normally is with
+whether that is changing; churn shows first as an account falling below its own
+baseline. The signals, per account and as-of day:
+
+- `activity_change`: scored events per day in the last 7 days against the daily rate
+  of the 30 days before them, minus 1 (-0.7 = activity down 70%); null without a baseline;
+- `days_since_active`: days since the last scored event (capped at 60);
+- `pct_active` and `active_users`: breadth of use in the window;
+- `trend_delta`: score change over one window;
+- `adoption_rate`: share of the scored events used in the window;
+- `is_paying`.
+
+`formula_risk` turns them into a probability with a transparent logistic formula
+(coefficients in `FORMULA`). Where outcome history exists, `fit` trains a logistic
+regression on as-of days whose 30-day outcome window has closed (labels only from
+outcomes dated on or before the as-of day of the fit), and the formula is the fallback
+when there are too few churns to learn from.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+FEATURES = ("drop", "quiet", "idle_share", "small", "falling", "narrow", "unpaid")
+
+# Transparent default: z = bias + sum(weight x feature); features are scaled to ~0..1.
+FORMULA: dict[str, float] = {
+    "bias": -3.2,
+    "drop": 3.0,        # activity down against its own baseline (0 = not down, 1 = stopped)
+    "quiet": 3.5,       # days since last active / 30, capped at 1
+    "idle_share": 0.8,  # share of users not active in the window
+    "small": 0.4,       # one active user or none
+    "falling": 0.8,     # score fall over one window / 50, capped at 1
+    "narrow": 0.6,      # share of scored events never used in the window
+    "unpaid": -0.3,     # trials and free accounts churn differently (they fizzle, not cancel)
+}
+
+
+def signal_frame(rows: pl.DataFrame) -> pl.DataFrame:
+    """Model features (0..1 scale) from the signal columns of account_scores rows."""
+    change = pl.col("activity_change")
+    return rows.with_columns(
+        pl.when(change.is_null()).then(0.0).otherwise((-change).clip(0.0, 1.0)).alias("drop"),
+        (pl.col("days_since_active").fill_null(60).cast(pl.Float64) / 30.0).clip(0.0, 1.0).alias("quiet"),
+        (1.0 - pl.col("pct_active").fill_null(0.0)).clip(0.0, 1.0).alias("idle_share"),
+        (pl.col("active_users").fill_null(0) <= 1).cast(pl.Float64).alias("small"),
+        ((-pl.col("trend_delta").fill_null(0.0)) / 50.0).clip(0.0, 1.0).alias("falling"),
+        (1.0 - pl.col("adoption_rate").fill_null(0.0)).clip(0.0, 1.0).alias("narrow"),
+        (~pl.col("is_paying").fill_null(False)).cast(pl.Float64).alias("unpaid"),
+    )
+
+
+def _logistic(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
+
+
+def formula_risk(features: pl.DataFrame) -> np.ndarray:
+    z = np.full(features.height, FORMULA["bias"])
+    for name in FEATURES:
+        z = z + FORMULA[name] * features[name].to_numpy().astype(float)
+    return _logistic(z)
+
+
+@dataclass(frozen=True)
+class FittedModel:
+    """A logistic regression on the standardized features."""
+
+    coefficients: tuple[float, ...]
+    intercept: float
+    means: tuple[float, ...]
+    scales: tuple[float, ...]
+    trained_rows: int
+    trained_churns: int
+    trained_until: dt.date
+
+    def predict(self, features: pl.DataFrame) -> np.ndarray:
+        x = _standardize(features, self.means, self.scales)
+        return _logistic(x @ np.asarray(self.coefficients) + self.intercept)
+
+
+def _matrix(features: pl.DataFrame) -> np.ndarray:
+    return np.column_stack([features[n].to_numpy().astype(float) for n in FEATURES])
+
+
+def _standardize(features: pl.DataFrame, means: tuple[float, ...], scales: tuple[float, ...]) -> np.ndarray:
+    return (_matrix(features) - np.asarray(means)) / np.asarray(scales)
+
+
+def fit(features: pl.DataFrame, labels: np.ndarray, trained_until: dt.date, l2: float = 1.0,
+        iterations: int = 50) -> FittedModel:
+    """L2-regularized logistic regression by Newton's method (IRLS): small, exact, no extra dependency."""
+    raw = _matrix(features)
+    means = raw.mean(axis=0)
+    scales = raw.std(axis=0)
+    scales[scales == 0] = 1.0
+    x = (raw - means) / scales
+    x1 = np.column_stack([np.ones(len(x)), x])
+    y = labels.astype(float)
+    w = np.zeros(x1.shape[1])
+    penalty = np.eye(x1.shape[1]) * l2
+    penalty[0, 0] = 0.0  # the intercept is not shrunk
+    for _ in range(iterations):
+        p = _logistic(x1 @ w)
+        gradient = x1.T @ (y - p) - penalty @ w
+        hessian = (x1 * (p * (1 - p))[:, None]).T @ x1 + penalty
+        step = np.linalg.solve(hessian, gradient)
+        w = w + step
+        if np.max(np.abs(step)) < 1e-8:
+            break
+    return FittedModel(tuple(float(v) for v in w[1:]), float(w[0]), tuple(float(v) for v in means),
+                       tuple(float(v) for v in scales), len(y), int(y.sum()), trained_until)
+
+
+def training_set(history: pl.DataFrame, churn_dates: pl.DataFrame, as_of: dt.date,
+                 horizon_days: int = 30) -> tuple[pl.DataFrame, np.ndarray]:
+    """Past account-days whose outcome window closed by `as_of`, labelled churned-or-not.
+
+    `history`: account x day rows with the signal columns (and `date`, `status`);
+    `churn_dates`: account_id, date of each churn event. Only outcomes dated on or
+    before `as_of` are used, so the fit never sees the future of its own as-of day.
+    """
+    closed = history.filter(
+        (pl.col("date") <= as_of - dt.timedelta(days=horizon_days)) & (pl.col("status") != "churned")
+    )
+    known = churn_dates.filter(pl.col("date") <= as_of).rename({"date": "churn_date"})
+    joined = closed.join(known, on="account_id", how="left").with_columns(
+        (pl.col("churn_date").is_not_null() & (pl.col("churn_date") > pl.col("date"))
+         & (pl.col("churn_date") <= pl.col("date") + dt.timedelta(days=horizon_days))).alias("_label")
+    )
+    labelled = joined.group_by(["account_id", "date"]).agg(
+        pl.all().exclude("_label", "churn_date").first(), pl.col("_label").any()
+    ).sort("account_id", "date")
+    return signal_frame(labelled), labelled["_label"].to_numpy()
+
+
+def reasons(rows: pl.DataFrame) -> list[str]:
+    """The signals behind each account's risk, in plain words, strongest first."""
+    out = []
+    for r in rows.iter_rows(named=True):
+        parts: list[tuple[float, str]] = []
+        change = r.get("activity_change")
+        if change is not None and change <= -0.2:
+            parts.append((-change, f"activity down {-change:.0%} against its own 30-day baseline"))
+        quiet = r.get("days_since_active")
+        if quiet is not None and quiet >= 3:
+            parts.append((min(quiet / 30, 1.0) + 0.1, f"last active {quiet} days ago"))
+        total, active = r.get("total_users") or 0, r.get("active_users") or 0
+        if total and active / total < 0.5:
+            parts.append((1 - active / total, f"{active} of {total} users active"))
+        delta = r.get("trend_delta")
+        if delta is not None and delta <= -10:
+            parts.append((min(-delta / 50, 1.0), f"score down {-delta:.0f} points in a window"))
+        parts.sort(key=lambda p: -p[0])
+        out.append("; ".join(text for _, text in parts[:3]))
+    return out
+
+
+def log_loss(p: np.ndarray, y: np.ndarray) -> float:
+    eps = 1e-9
+    return float(-np.mean(y * np.log(p + eps) + (1 - y) * np.log(1 - p + eps))) if len(y) else math.nan
