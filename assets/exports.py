@@ -31,6 +31,7 @@ def build(partitions: PartitionsDefinition, config: Config) -> list:
         return MaterializeResult(
             metadata={
                 "folder": MetadataValue.path(str(done.folder)),
+                "report": MetadataValue.path(str(done.folder / "report.html")),
                 "model_version": MetadataValue.text(config.model_version),
                 "rows_per_file": MetadataValue.json(rows),
                 "audiences": MetadataValue.json(done.bundle.audience_stats),

@@ -1,5 +1,6 @@
-"""snapshots: the daily history of every account, and one row per day for the product."""
+"""snapshots: daily account history, the product as a whole, cohorts, and the score backtest."""
 
+import base64
 
 from dagster import (
     AssetExecutionContext, AssetSpec, MaterializeResult, MetadataValue, PartitionsDefinition, multi_asset,
@@ -7,12 +8,16 @@ from dagster import (
 from dagster_duckdb import DuckDBResource
 
 from checks import rules, specs
-from engagement_pipeline import layers
-from engagement_pipeline.metadata import markdown_table, table_metadata
+from engagement_pipeline import charts, layers
 from engagement_pipeline.config import Config
+from engagement_pipeline.metadata import markdown_table, table_metadata
 from engagement_pipeline.partitions import WAREHOUSE_POOL, partition_day
 from engagement_pipeline.resources import EngagementConfig, open_warehouse
-from engagement_pipeline.warehouse import ACCOUNT_HISTORY, PRODUCT_DAILY
+from engagement_pipeline.warehouse import ACCOUNT_HISTORY, COHORT_DAILY, PRODUCT_DAILY, SCORE_BACKTEST
+
+
+def _image(png: bytes, title: str) -> MetadataValue:
+    return MetadataValue.md(f"![{title}](data:image/png;base64,{base64.b64encode(png).decode()})")
 
 
 def build(partitions: PartitionsDefinition, config: Config) -> list:
@@ -23,6 +28,12 @@ def build(partitions: PartitionsDefinition, config: Config) -> list:
                       description=ACCOUNT_HISTORY.description, kinds={"duckdb"}, owners=["team:data"]),
             AssetSpec(specs.PRODUCT_DAILY, deps=[specs.ACCOUNT_SCORES, specs.USER_SCORES], group_name="snapshots",
                       description=PRODUCT_DAILY.description, kinds={"duckdb"}, owners=["team:data"]),
+            AssetSpec(["snapshots", "cohort_daily"], deps=[specs.ACCOUNT_SCORES, ["staging", "accounts"]],
+                      group_name="snapshots", description=COHORT_DAILY.description, kinds={"duckdb", "polars"},
+                      owners=["team:data"]),
+            AssetSpec(["snapshots", "score_backtest"], deps=[specs.ACCOUNT_HISTORY, ["staging", "billing"]],
+                      group_name="snapshots", description=SCORE_BACKTEST.description, kinds={"duckdb", "polars"},
+                      owners=["team:data"]),
         ],
         partitions_def=partitions, pool=WAREHOUSE_POOL,
         check_specs=[specs.spec("history_matches_accounts", specs.ACCOUNT_HISTORY),
@@ -32,19 +43,37 @@ def build(partitions: PartitionsDefinition, config: Config) -> list:
         config = engagement.load()
         day = partition_day(context)
         with open_warehouse(duckdb) as con:
-            history, product = layers.snapshot_layer(con, day, config)
+            snap = layers.snapshot_layer(con, day, config)
             accounts = con.execute("SELECT account_id FROM accounts.account_scores WHERE as_of_date = ?", [day]).pl()
-        row = product.row(0, named=True)
+            product_history = con.execute(
+                "SELECT * FROM snapshots.product_daily WHERE date <= ? ORDER BY date", [day]).pl()
+            summary = layers.backtest_summary(con, day)
+        row = snap.product.row(0, named=True)
         yield MaterializeResult(asset_key=specs.ACCOUNT_HISTORY, metadata=table_metadata(
-            ACCOUNT_HISTORY, history, history.select("account_id", "name", "score", "score_band", "health")))
+            ACCOUNT_HISTORY, snap.history, snap.history.select("account_id", "name", "score", "score_band", "health")))
         yield MaterializeResult(asset_key=specs.PRODUCT_DAILY, metadata={
-            **table_metadata(PRODUCT_DAILY, product),
+            **table_metadata(PRODUCT_DAILY, snap.product),
             "product_score": MetadataValue.float(float(row["product_score"])),
             "active_accounts": MetadataValue.int(row["active_accounts"]),
-            "day": MetadataValue.md(markdown_table(product.transpose(include_header=True,
-                                                                     column_names=["value"]).cast(str), 30)),
+            "day": MetadataValue.md(markdown_table(snap.product.transpose(
+                include_header=True, column_names=["value"]).cast(str), 30)),
+            "product_score_chart": _image(charts.product_score_chart(product_history), "product score over time"),
         })
-        yield rules.history_matches_accounts(history, accounts)
-        yield rules.one_product_row(product)
+        yield MaterializeResult(asset_key=["snapshots", "cohort_daily"], metadata={
+            **table_metadata(COHORT_DAILY, snap.cohorts, snap.cohorts.filter(
+                snap.cohorts["dimension"] == "plan_type")),
+        })
+        auc = {}
+        if summary.height:
+            for r in summary.filter(summary["horizon_days"] == 30).iter_rows(named=True):
+                if r["mean_auc"] is not None:
+                    auc[f"{r['outcome']}_30d_auc_{r['predictor']}"] = round(float(r["mean_auc"]), 3)
+        yield MaterializeResult(asset_key=["snapshots", "score_backtest"], metadata={
+            **table_metadata(SCORE_BACKTEST, snap.backtest),
+            "mean_auc_so_far": MetadataValue.json(auc),
+            "summary": MetadataValue.md(markdown_table(summary, 30) if summary.height else "_no as-of day old enough yet_"),
+        })
+        yield rules.history_matches_accounts(snap.history, accounts)
+        yield rules.one_product_row(snap.product)
 
     return [snapshots_day]

@@ -91,7 +91,10 @@ SUMMARY_SIGNALS = 5
 CASE_STUDY_LIMIT = 25
 CASE_STUDY_MIN_TENURE_DAYS = 90
 
-_EMAIL_RE = r"[^\s@,;:<>()\[\]\"']+@[^\s@,;:<>()\[\]\"']+\.[A-Za-z]{2,}"
+_EMAIL_RE = r"[^\s@,;:<>()\[\]\"']+@[^\s@,;:<>()\[\]\"']+\.[A-Za-z]{2,}"  # for polars (linear-time engine)
+# Python's backtracking `re` needs the local part anchored at a separator: without the
+# lookbehind a long run with no separator (a base64 image) costs quadratic time to reject.
+_EMAIL_SCAN = re.compile(r"(?<![^\s@,;:<>()\[\]\"'])" + _EMAIL_RE)
 _PHONE_RE = r"\+?\d(?:[\s().-]*\d){8,}"  # nine or more digits in a phone-like run
 
 
@@ -105,6 +108,9 @@ class ExportBundle:
     warnings: list[str] = field(default_factory=list)
     audience_stats: dict[str, dict[str, object]] = field(default_factory=dict)
     selection: dict[str, object] = field(default_factory=dict)
+    # Report page and charts written beside the files above (name -> bytes); listed in
+    # the manifest with their checksum and `rows: null`.
+    attachments: dict[str, bytes] = field(default_factory=dict)
 
     def text(self, name: str) -> str:
         return _text_of(self.files[name])
@@ -687,6 +693,12 @@ def write_export_folder(root: Path, bundle: ExportBundle, model_version: str) ->
         os.chmod(path, 0o600)
         entries.append({"name": name, "rows": bundle.files[name].height, "bytes": len(data),
                         "sha256": hashlib.sha256(data).hexdigest()})
+    for name, data in sorted(bundle.attachments.items()):
+        if "/" in name or name.startswith(".") or name in EXPORT_FILES or name == MANIFEST:
+            raise ValueError(f"attachment name {name!r} is not a plain new file name")
+        (tmp / name).write_bytes(data)
+        os.chmod(tmp / name, 0o600)
+        entries.append({"name": name, "rows": None, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()})
     manifest = {
         "as_of_date": day,
         "model_version": model_version,
@@ -823,11 +835,15 @@ def verify_export_folder(folder: Path) -> list[str]:
             continue
         if sha256_file(path) != entry.get("sha256"):
             problems.append(f"{name} does not match its manifest checksum")
-        if name in TEXT_FILES:
+        if entry.get("rows") is None:  # an attachment: report page or chart
+            page = re.sub(r"data:[\w/+.-]+;base64,[A-Za-z0-9+/=]+", "", path.read_bytes().decode("utf-8", "replace"))
+            if name.endswith(".html") and _EMAIL_SCAN.search(page):
+                problems.append(f"{name} contains something that looks like a clear-text email address")
+        elif name in TEXT_FILES:
             text = path.read_bytes().decode("utf-8", errors="replace")
             if text.count("\n") != entry.get("rows"):
                 problems.append(f"{name} has {text.count(chr(10))} lines, manifest says {entry.get('rows')}")
-            if re.search(_EMAIL_RE, text):
+            if _EMAIL_SCAN.search(text):
                 problems.append(f"{name} contains something that looks like a clear-text email address")
         else:
             problems.extend(_check_csv(name, path, entry.get("rows")))

@@ -19,9 +19,12 @@ from engagement_pipeline import accounts as acc
 from engagement_pipeline import churn
 from engagement_pipeline import exports as exp
 from engagement_pipeline import snapshots as snap
-from engagement_pipeline.backtest import outcome_events
+from engagement_pipeline import charts
+from engagement_pipeline.backtest import calibration, outcome_events, precision_at_k, score_backtest, summarize_backtest
+from engagement_pipeline.cohorts import cohort_daily
 from engagement_pipeline.config import Config
 from engagement_pipeline.errors import PipelineError
+from engagement_pipeline.report import render_report
 from engagement_pipeline.ingest import read_landed_day
 from engagement_pipeline.scoring import ScoreDay, score_users, window_bounds
 from engagement_pipeline.staging import (
@@ -30,7 +33,7 @@ from engagement_pipeline.staging import (
 )
 from engagement_pipeline.warehouse import (
     ACCOUNT_CONTRIBUTIONS, ACCOUNT_FEATURE_USAGE, ACCOUNT_HISTORY, ACCOUNT_SCORES, ACCOUNT_TRAITS_HISTORY, ACCOUNTS,
-    ACTIVATION_STEPS, BENCHMARKS, BILLING, USER_WINDOW_SCORES,
+    ACTIVATION_STEPS, BENCHMARKS, BILLING, COHORT_DAILY, SCORE_BACKTEST, USER_WINDOW_SCORES,
     DAILY_EVENT_COUNTS, DUPLICATES, EVENTS, EXPORT_RUNS, LANDED_LINES, MEMBERSHIPS, PRODUCT_DAILY, QUARANTINE,
     USER_SCORES, USER_TRAITS_HISTORY, USERS, insert_rows, registered, replace_rows, transaction,
 )
@@ -232,16 +235,109 @@ def account_layer(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) 
     return result
 
 
-def snapshot_layer(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> tuple[pl.DataFrame, pl.DataFrame]:
+@dataclass
+class SnapshotDay:
+    history: pl.DataFrame
+    product: pl.DataFrame
+    cohorts: pl.DataFrame
+    backtest: pl.DataFrame
+
+
+HORIZONS = (30, 60, 90)
+PREDICTORS = ("score", "churn_risk")
+
+
+def backtest_day(con: duckdb.DuckDBPyConnection, day: dt.date) -> pl.DataFrame:
+    """Backtest rows of the as-of days whose 30/60/90-day outcome window closes on `day`.
+
+    Beside the category metrics (AUC, lifts, churn per score band, MRR correlation),
+    for churn within 30 days: precision of the at-risk list at its size, and the
+    calibration of churn_risk by decile.
+    """
+    dates = [day - dt.timedelta(days=h) for h in HORIZONS] + [day]
+    history = con.execute(
+        "SELECT date, account_id, score, churn_risk, health, plan, status, mrr FROM snapshots.account_history "
+        "WHERE list_contains(?, date)", [dates]).pl()
+    outcomes = outcome_events(
+        con.execute("SELECT account_id, date, plan, mrr, status FROM staging.billing").pl(),
+        con.execute("SELECT account_id, valid_from, plan, status FROM staging.account_traits_history").pl(),
+    )
+    table = score_backtest(history, outcomes, day, HORIZONS, PREDICTORS)
+    table = table.filter(pl.col("as_of_date") + pl.duration(days=pl.col("horizon_days")) == pl.lit(day))
+    extra = []
+    as_of = day - dt.timedelta(days=30)
+    start = history.filter((pl.col("date") == as_of) & (pl.col("status") != "churned").fill_null(True))
+    if start.height:
+        churned = outcomes.filter((pl.col("kind") == "churn") & pl.col("date").is_between(as_of, day, closed="right"))
+        labelled = start.with_columns(pl.col("account_id").is_in(churned["account_id"].implode()).alias("_churned"))
+        flagged = labelled.filter(pl.col("health") == "at_risk")
+        base = dict(as_of_date=as_of, horizon_days=30, outcome="churn")
+        extra.append({**base, "predictor": "health", "metric": "at_risk_precision", "band": None,
+                      "value": precision_at_k(flagged["_churned"]) if flagged.height else None})
+        extra.append({**base, "predictor": "health", "metric": "at_risk_accounts", "band": None,
+                      "value": float(flagged.height)})
+        for row in calibration(labelled["churn_risk"], labelled["_churned"]).iter_rows(named=True):
+            band = f"decile {row['decile']}"
+            extra += [{**base, "predictor": "churn_risk", "metric": "calibration_predicted", "band": band,
+                       "value": row["mean_predicted"]},
+                      {**base, "predictor": "churn_risk", "metric": "calibration_observed", "band": band,
+                       "value": row["observed_rate"]}]
+    if extra:
+        table = pl.concat([table, pl.DataFrame(extra, schema=table.select(
+            "as_of_date", "horizon_days", "outcome", "predictor", "metric", "band", "value").schema)],
+            how="diagonal_relaxed")
+    return table.with_columns(pl.lit(day).alias("evaluated_on"))
+
+
+def snapshot_layer(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> SnapshotDay:
     scores = con.execute("SELECT * FROM accounts.account_scores WHERE as_of_date = ?", [day]).pl()
     users = con.execute("SELECT * FROM scores.user_scores WHERE as_of_date = ?", [day]).pl()
     bench = con.execute("SELECT benchmark_raw FROM scores.benchmarks WHERE as_of_date = ?", [day]).fetchone()
     history = snap.account_history(scores.drop("name"), scores.select("account_id", "name"))
     product = snap.product_daily(scores, users, bench[0] if bench else None, day, config.model.window_days)
+    cohorts = cohort_daily(scores, con.execute("SELECT account_id, industry, employees FROM staging.accounts").pl(),
+                           day)
     with transaction(con):
         replace_rows(con, ACCOUNT_HISTORY, history, "date = ?", [day])
         replace_rows(con, PRODUCT_DAILY, product, "date = ?", [day])
-    return history, product
+        replace_rows(con, COHORT_DAILY, cohorts, "date = ?", [day])
+    backtest = backtest_day(con, day)
+    with transaction(con):
+        replace_rows(con, SCORE_BACKTEST, backtest, "evaluated_on = ?", [day])
+    return SnapshotDay(history, product, cohorts, backtest)
+
+
+def backtest_summary(con: duckdb.DuckDBPyConnection, until: dt.date) -> pl.DataFrame:
+    """Mean AUC per horizon, outcome and predictor over every as-of day evaluated so far."""
+    table = con.execute("SELECT * FROM snapshots.score_backtest WHERE evaluated_on <= ?", [until]).pl()
+    return summarize_backtest(table) if table.height else pl.DataFrame()
+
+
+def day_charts(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> dict[str, bytes]:
+    """The day's PNG charts, by file name: product trend, score distribution, churn by band,
+    activation funnel, cohorts by plan type, churn_risk calibration."""
+    product = con.execute("SELECT * FROM snapshots.product_daily WHERE date <= ? ORDER BY date", [day]).pl()
+    scores = con.execute("SELECT * FROM accounts.account_scores WHERE as_of_date = ?", [day]).pl()
+    backtest = con.execute("SELECT * FROM snapshots.score_backtest WHERE evaluated_on <= ?", [day]).pl()
+    steps = con.execute("SELECT * FROM accounts.activation_steps WHERE as_of_date = ?", [day]).pl()
+    cohorts = con.execute("SELECT * FROM snapshots.cohort_daily WHERE date <= ? ORDER BY date", [day]).pl()
+    calibrated = backtest.filter(pl.col("metric").str.starts_with("calibration_")).group_by("band", "metric").agg(
+        pl.col("value").mean()).pivot(on="metric", index="band", values="value") if backtest.height else pl.DataFrame()
+    if calibrated.height and {"calibration_predicted", "calibration_observed"} <= set(calibrated.columns):
+        calibrated = calibrated.select(
+            pl.col("band").str.extract(r"(\d+)").cast(pl.Int64).alias("decile"),
+            pl.col("calibration_predicted").alias("mean_predicted"),
+            pl.col("calibration_observed").alias("observed_rate"), pl.lit(None, dtype=pl.Int64).alias("n"),
+        ).sort("decile")
+    return {
+        "chart_product_score.png": charts.product_score_chart(product),
+        "chart_score_distribution.png": charts.score_distribution_chart(scores),
+        "chart_churn_by_band.png": charts.churn_by_band_chart(backtest),
+        "chart_activation_funnel.png": charts.activation_funnel_chart(
+            steps, scores.height, [s.name for s in config.model.activation.steps]),
+        "chart_cohorts_plan_type.png": charts.cohort_chart(cohorts, "plan_type"),
+        "chart_churn_risk_calibration.png": charts.calibration_chart(calibrated if calibrated.height else None),
+    }
 
 
 @dataclass
@@ -257,6 +353,11 @@ def export_layer(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -
     accounts = con.execute("SELECT * FROM staging.accounts").pl()
     users = con.execute("SELECT * FROM staging.users").pl()
     bundle = exp.build_exports(day, scores, accounts, users, user_scores, first_used(con, day, config), config)
+    pictures = day_charts(con, day, config)
+    product = con.execute("SELECT * FROM snapshots.product_daily WHERE date <= ? ORDER BY date", [day]).pl()
+    steps = con.execute("SELECT * FROM accounts.activation_steps WHERE as_of_date = ?", [day]).pl()
+    page = render_report(day, product, scores, bundle.files["at_risk_accounts.csv"], pictures, activation_steps=steps)
+    bundle.attachments = {**pictures, "report.html": page.encode("utf-8")}
     root = config.paths.exports
     exp.clean_stale_temporaries(root)
     folder = exp.write_export_folder(root, bundle, config.model_version)

@@ -184,6 +184,19 @@ PRODUCT_DAILY = _t(
     ("new_health_accounts", I), ("inactive_accounts", I), ("pql_accounts", I),
     ("band_75_plus", I), ("band_50_74", I), ("band_25_49", I), ("band_below_25", I),
 )
+COHORT_DAILY = _t(
+    "snapshots", "cohort_daily", "Day x cohort (tenure, plan type, plan, industry, size, signup month).",
+    ("date", D), ("dimension", V), ("cohort", V), ("accounts", I), ("active_accounts", I), ("mean_score", F),
+    ("median_score", F), ("activation_rate", F), ("median_days_to_activation", F), ("pql_accounts", I),
+    ("at_risk_accounts", I), ("mrr", F),
+)
+SCORE_BACKTEST = _t(
+    "snapshots", "score_backtest",
+    "How well the score and churn_risk of an as-of day predicted churn, conversion and expansion over "
+    "the next 30/60/90 days; evaluated on the day the horizon closes.",
+    ("evaluated_on", D), ("as_of_date", D), ("horizon_days", I), ("outcome", V), ("predictor", V),
+    ("metric", V), ("band", V), ("value", F),
+)
 EXPORT_RUNS = _t(
     "exports", "export_runs", "One row per exported day: folder, files, row counts, checksums.",
     ("as_of_date", D), ("folder", V), ("model_version", V), ("files", I), ("manifest_sha256", V),
@@ -194,7 +207,7 @@ ALL_TABLES: tuple[Table, ...] = (
     LANDED_LINES, EVENTS, QUARANTINE, DUPLICATES, DAILY_EVENT_COUNTS, USERS, ACCOUNTS,
     MEMBERSHIPS, USER_TRAITS_HISTORY, ACCOUNT_TRAITS_HISTORY, BILLING, BENCHMARKS, USER_SCORES, USER_WINDOW_SCORES, ACCOUNT_SCORES, ACCOUNT_FEATURE_USAGE,
     ACCOUNT_CONTRIBUTIONS, ACTIVATION_STEPS,
-    ACCOUNT_HISTORY, PRODUCT_DAILY, EXPORT_RUNS,
+    ACCOUNT_HISTORY, PRODUCT_DAILY, COHORT_DAILY, SCORE_BACKTEST, EXPORT_RUNS,
 )
 
 

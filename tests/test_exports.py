@@ -61,11 +61,14 @@ def test_export_folders_manifest_latest_and_byte_identical_rerun(tmp_path: Path)
     assert sorted(p.name for p in root.iterdir()) == [d.isoformat() for d in DAYS] + ["latest"]
     assert os.readlink(root / "latest") == DAYS[-1].isoformat()
     folder = root / DAYS[-1].isoformat()
-    assert sorted(p.name for p in folder.iterdir()) == sorted([*EXPORT_FILES, MANIFEST])
+    attachments = {"report.html", "chart_product_score.png", "chart_score_distribution.png", "chart_churn_by_band.png",
+                   "chart_activation_funnel.png", "chart_cohorts_plan_type.png", "chart_churn_risk_calibration.png"}
+    assert sorted(p.name for p in folder.iterdir()) == sorted([*EXPORT_FILES, MANIFEST, *attachments])
     manifest = json.loads((folder / MANIFEST).read_text())
     assert manifest["model_version"] == config.model_version
-    assert [e["name"] for e in manifest["files"]] == list(EXPORT_FILES)  # the ICP summary included
-    assert all(len(e["sha256"]) == 64 and e["rows"] >= 0 for e in manifest["files"])
+    assert [e["name"] for e in manifest["files"]] == list(EXPORT_FILES) + sorted(attachments)
+    assert all(e["rows"] is None for e in manifest["files"] if e["name"] in attachments)
+    assert all(len(e["sha256"]) == 64 and (e["rows"] is None or e["rows"] >= 0) for e in manifest["files"])
     assert any("below the platform minimum" in w for w in manifest["warnings"])
     before = {p.name: p.read_bytes() for p in folder.iterdir()}
 

@@ -1,0 +1,504 @@
+"""Backtest: did the score predict what then happened to the account?
+
+REFERENCE section 1: engagement is worth something only if it correlates with retention,
+expansion and revenue - this module measures that on our own history.
+
+- `outcome_events`: the outcomes (churn, conversion, expansion, contraction) derived from
+  billing changes, or from the plan / status traits of group calls when there is no
+  billing input.
+- `score_backtest`: for every as-of day whose horizon has fully passed, how well each
+  predictor (the score, churn_risk, ...) ranked the accounts that then had each outcome:
+  ROC AUC, base rate, lift of the low and high bands, outcome rate per score band and
+  the correlation with the MRR change, in long format.
+- `summarize_backtest`, `precision_at_k`, `calibration`, `compare_weights`: the small
+  summaries on top.
+
+Every rate in this module is a fraction 0..1 (not a percentage).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import polars as pl
+
+from engagement_pipeline.snapshots import score_band
+
+OUTCOME_KINDS: tuple[str, ...] = ("churn", "conversion", "expansion", "contraction")
+UNPAID_PLANS: tuple[str, ...] = ("free", "trial")
+SCORE_BANDS: tuple[str, ...] = ("75+", "50-74", "25-49", "<25")
+
+# Which way a predictor points, per outcome: +1 = a higher value means the outcome is more
+# likely, -1 = a lower value does. AUC is computed on direction x value, so 1.0 is always
+# a perfect prediction. A pairing not listed here is an error rather than a guess.
+DEFAULT_DIRECTION: dict[str, dict[str, int]] = {
+    "churn": {"score": -1, "churn_risk": +1},
+    "conversion": {"score": +1, "churn_risk": -1},
+    "expansion": {"score": +1, "churn_risk": -1},
+    "contraction": {"score": -1, "churn_risk": +1},
+}
+
+OUTCOME_SCHEMA: dict[str, pl.DataType] = {
+    "account_id": pl.String(), "date": pl.Date(), "kind": pl.String(),
+    "mrr_before": pl.Float64(), "mrr_after": pl.Float64(),
+}
+BACKTEST_SCHEMA: dict[str, pl.DataType] = {
+    "as_of_date": pl.Date(), "horizon_days": pl.Int64(), "outcome": pl.String(), "predictor": pl.String(),
+    "metric": pl.String(), "band": pl.String(), "value": pl.Float64(),
+}
+SUMMARY_SCHEMA: dict[str, pl.DataType] = {
+    "horizon_days": pl.Int64(), "outcome": pl.String(), "predictor": pl.String(),
+    "mean_auc": pl.Float64(), "days": pl.Int64(),
+}
+CALIBRATION_SCHEMA: dict[str, pl.DataType] = {
+    "decile": pl.Int64(), "mean_predicted": pl.Float64(), "observed_rate": pl.Float64(), "n": pl.Int64(),
+}
+COMPARE_SCHEMA: dict[str, pl.DataType] = {
+    "outcome": pl.String(), "horizon_days": pl.Int64(), "predictor": pl.String(), "days": pl.Int64(),
+    "configured_auc": pl.Float64(), "suggested_auc": pl.Float64(), "winner": pl.String(),
+}
+
+# Metric order in the long table (per as-of day, horizon, outcome, predictor).
+METRICS: tuple[str, ...] = ("auc", "n_accounts", "n_positive", "base_rate", "lift_bottom", "lift_top",
+                            "mrr_change_corr", "band_accounts", "band_rate")
+
+
+# --------------------------------------------------------------------------------------
+# Outcomes
+
+
+def _events_from_states(states: pl.DataFrame) -> pl.DataFrame:
+    """Events from consecutive states (account_id, date, plan, status, mrr) of each account.
+
+    The first state of an account has nothing before it and yields no event.
+    """
+    plan, status, mrr = pl.col("plan"), pl.col("status"), pl.col("mrr")
+    p_plan, p_status, p_mrr = (pl.col(c).shift(1).over("account_id") for c in ("plan", "status", "mrr"))
+    s = (
+        states.sort("account_id", "date", maintain_order=True)
+        .with_columns(p_plan.alias("_p_plan"), p_status.alias("_p_status"), p_mrr.alias("_p_mrr"),
+                      pl.int_range(pl.len()).over("account_id").alias("_i"))
+        .filter(pl.col("_i") > 0)
+    )
+    was_unpaid = (pl.col("_p_status") == "trial") | pl.col("_p_plan").is_in(UNPAID_PLANS)
+    paid_now = (status == "active") & ~plan.is_in(UNPAID_PLANS) & plan.is_not_null()
+    churn = (status == "churned") & (pl.col("_p_status") != "churned")
+    conversion = was_unpaid.fill_null(False) & paid_now & (pl.col("_p_status") != "churned")
+    # A conversion also raises MRR; it is counted once, as the conversion.
+    active_both = (pl.col("_p_status") == "active") & (status == "active") & ~conversion.fill_null(False)
+    expansion = active_both & (mrr > pl.col("_p_mrr"))
+    contraction = active_both & (mrr < pl.col("_p_mrr"))
+    frames = [
+        s.filter(cond.fill_null(False)).select(
+            "account_id", "date", pl.lit(kind).alias("kind"),
+            pl.col("_p_mrr").alias("mrr_before"), mrr.alias("mrr_after"))
+        for kind, cond in (("churn", churn), ("conversion", conversion), ("expansion", expansion),
+                           ("contraction", contraction))
+    ]
+    kind_rank = pl.col("kind").replace_strict({k: i for i, k in enumerate(OUTCOME_KINDS)}, return_dtype=pl.Int64)
+    return (
+        pl.concat([f.select([pl.col(c).cast(t) for c, t in OUTCOME_SCHEMA.items()]) for f in frames])
+        .sort(pl.col("account_id"), pl.col("date"), kind_rank)
+    )
+
+
+def outcome_events(billing: pl.DataFrame | None, status_history: pl.DataFrame | None) -> pl.DataFrame:
+    """Churn, conversion, expansion and contraction events: account_id, date, kind, mrr_before, mrr_after.
+
+    From consecutive billing rows of an account (`account_id, date, plan, mrr, status`, one
+    per change day; the last row of a day wins when there are several):
+
+    - churn: the status becomes `churned`;
+    - conversion: from trial (status trial, or plan trial or free) to status active on
+      another (paid) plan;
+    - expansion / contraction: MRR goes up / down while the status stays active (and it
+      is not a conversion).
+
+    When billing is empty or None, `status_history` (`staging.account_traits_history`:
+    account_id, valid_from, plan, status) is read the same way, by the last state of each
+    day, with null MRR (so no expansion or contraction). Plan and status are compared in
+    lowercase and carried forward over rows where they are missing.
+    """
+    if billing is not None and billing.height:
+        states = billing.select(
+            pl.col("account_id").cast(pl.String), pl.col("date").cast(pl.Date),
+            pl.col("plan").cast(pl.String), pl.col("status").cast(pl.String),
+            pl.col("mrr").cast(pl.Float64),
+        )
+        order = ["account_id", "date"]
+    elif status_history is not None and status_history.height:
+        states = status_history.select(
+            pl.col("account_id").cast(pl.String), pl.col("valid_from").cast(pl.Datetime("us")).alias("_at"),
+            pl.col("plan").cast(pl.String), pl.col("status").cast(pl.String),
+            pl.lit(None, dtype=pl.Float64).alias("mrr"),
+        ).with_columns(pl.col("_at").dt.date().alias("date"))
+        order = ["account_id", "_at"]
+    else:
+        return pl.DataFrame(schema=OUTCOME_SCHEMA)
+    states = (
+        states.filter(pl.col("account_id").is_not_null() & pl.col("date").is_not_null())
+        .sort(order, maintain_order=True)
+        .with_columns(
+            pl.col("plan").str.to_lowercase().forward_fill().over("account_id"),
+            pl.col("status").str.to_lowercase().forward_fill().over("account_id"),
+        )
+        .group_by("account_id", "date", maintain_order=True).last()
+        .select("account_id", "date", "plan", "status", "mrr")
+    )
+    return _events_from_states(states)
+
+
+# --------------------------------------------------------------------------------------
+# Metrics
+
+
+def _auc_expr(x: pl.Expr, y: pl.Expr) -> pl.Expr:
+    """Mann-Whitney ROC AUC of x for the boolean label y, ties at half (average ranks).
+
+    AUC = (sum of the positives' ranks - P(P+1)/2) / (P x N); null without both classes.
+    Works in a group_by aggregation (ranks within the group) and on a whole frame.
+    """
+    p = y.cast(pl.Float64).sum()
+    n = y.not_().cast(pl.Float64).sum()
+    rank_sum = x.rank("average").filter(y).sum().cast(pl.Float64)
+    return pl.when((p > 0) & (n > 0)).then((rank_sum - p * (p + 1) / 2) / (p * n)).otherwise(None)
+
+
+def roc_auc(values: Sequence[float] | np.ndarray | pl.Series, labels: Sequence[bool] | np.ndarray | pl.Series,
+            ) -> float | None:
+    """ROC AUC by the rank (Mann-Whitney) formula, ties counted as half (average ranks).
+
+    Pairs whose value is null or NaN, or whose label is null, are left out. Returns None
+    when there is no positive or no negative: the AUC is undefined there, not 0.5.
+    """
+    x = pl.Series("x", values, dtype=pl.Float64, strict=False).fill_nan(None)
+    y = pl.Series("y", labels, dtype=pl.Boolean, strict=False)
+    if x.len() != y.len():
+        raise ValueError(f"values ({x.len()}) and labels ({y.len()}) differ in length")
+    frame = pl.DataFrame([x, y]).drop_nulls()
+    value = frame.select(_auc_expr(pl.col("x"), pl.col("y")).alias("auc")).item()
+    return None if value is None else float(value)
+
+
+def precision_at_k(relevant: Sequence[bool | None] | pl.Series, k: int | None = None) -> float | None:
+    """Share of True among the first k items of a list already ordered best-first.
+
+    E.g. the alive accounts ordered by churn risk, flagged True when they then churned,
+    with k = the size of the at-risk list: the precision of that list. k defaults to the
+    whole list and is capped at its length; null flags count as False; None for k <= 0
+    or an empty list.
+    """
+    flags = pl.Series("r", relevant, dtype=pl.Boolean, strict=False).fill_null(False)
+    size = flags.len() if k is None else min(k, flags.len())
+    if size <= 0:
+        return None
+    return float(flags.head(size).cast(pl.Float64).mean())  # type: ignore[arg-type]
+
+
+def calibration(predicted: pl.Series, observed: pl.Series, bins: int = 10) -> pl.DataFrame:
+    """Reliability table: decile (bin 1 = lowest predictions), mean_predicted, observed_rate, n.
+
+    Bins are quantiles of the predictions, of equal size as far as ties allow: equal
+    predictions always share a bin (bin = floor((min rank - 1) x bins / n) + 1), so heavy
+    ties can leave fewer than `bins` rows. `observed` is boolean or 0/1; pairs with a
+    null on either side are left out. `decile` is named for the default of 10 bins.
+    """
+    if bins < 1:
+        raise ValueError(f"bins must be at least 1 (got {bins})")
+    frame = pl.DataFrame({
+        "p": pl.Series(predicted, dtype=pl.Float64, strict=False).fill_nan(None),
+        "o": pl.Series(observed, strict=False).cast(pl.Float64, strict=False),
+    }).drop_nulls()
+    if frame.height == 0:
+        return pl.DataFrame(schema=CALIBRATION_SCHEMA)
+    n = frame.height
+    return (
+        frame.with_columns(((pl.col("p").rank("min") - 1) * bins // n + 1).cast(pl.Int64).alias("decile"))
+        .group_by("decile").agg(
+            pl.col("p").mean().alias("mean_predicted"),
+            pl.col("o").mean().alias("observed_rate"),
+            pl.len().cast(pl.Int64).alias("n"),
+        )
+        .sort("decile")
+        .select([pl.col(c).cast(t) for c, t in CALIBRATION_SCHEMA.items()])
+    )
+
+
+# --------------------------------------------------------------------------------------
+# The backtest
+
+
+def _resolve_direction(direction: Mapping[str, Mapping[str, int]] | None, outcomes: Sequence[str],
+                       predictors: Sequence[str]) -> dict[tuple[str, str], int]:
+    table = DEFAULT_DIRECTION if direction is None else direction
+    out: dict[tuple[str, str], int] = {}
+    for kind in outcomes:
+        for predictor in predictors:
+            sign = table.get(kind, {}).get(predictor)
+            if sign not in (1, -1):
+                raise ValueError(
+                    f"no direction (+1 or -1) for predictor {predictor!r} and outcome {kind!r}: pass "
+                    f"direction={{{kind!r}: {{{predictor!r}: +1 or -1}}}} (+1 = higher means the outcome)")
+            out[(kind, predictor)] = sign
+    return out
+
+
+def _populations(frame: pl.DataFrame) -> dict[str, pl.Expr]:
+    """Who can have each outcome at the as-of day (status, plan and MRR of that day).
+
+    churn: not churned. conversion: not churned and unpaid (status trial or plan free /
+    trial; without a plan column, status trial or active with no MRR). expansion and
+    contraction: paying (status active on a paid plan; without a plan column, MRR > 0).
+    A null status counts as alive.
+    """
+    status = pl.col("status").str.to_lowercase()
+    alive = (status != "churned").fill_null(True)
+    mrr = pl.col("mrr") if "mrr" in frame.columns else pl.lit(None, dtype=pl.Float64)
+    if "plan" in frame.columns:
+        unpaid_plan = pl.col("plan").str.to_lowercase().is_in(UNPAID_PLANS).fill_null(False)
+        unpaid = (status == "trial").fill_null(False) | unpaid_plan
+        paying = (status == "active").fill_null(False) & ~unpaid_plan & pl.col("plan").is_not_null()
+    else:
+        free_active = (status == "active") & (mrr.fill_null(0.0) <= 0)
+        unpaid = (status == "trial").fill_null(False) | free_active.fill_null(False)
+        paying = ((status == "active") & (mrr > 0)).fill_null(False)
+    return {
+        "churn": alive,
+        "conversion": alive & unpaid,
+        "expansion": alive & paying,
+        "contraction": alive & paying,
+    }
+
+
+def _labelled(history: pl.DataFrame, outcomes: pl.DataFrame, pairs: pl.DataFrame, kinds: Sequence[str],
+              ) -> pl.DataFrame:
+    """History rows of the eligible as-of days x horizons, with `_end`, one `_y_<kind>`
+    per outcome (an event in (as-of, as-of + horizon]) and `_mrr_change` over the horizon."""
+    base = (
+        history.join(pairs, on="date", how="inner")
+        .with_columns((pl.col("date") + pl.duration(days=pl.col("horizon_days"))).alias("_end"),
+                      (pl.col("date") + pl.duration(days=1)).alias("_after"))
+        .sort("_after")
+    )
+    for kind in kinds:
+        events = (
+            outcomes.filter(pl.col("kind") == kind).select("account_id", pl.col("date").alias("_next"))
+            .unique().sort("_next")
+        )
+        base = (
+            base.join_asof(events, left_on="_after", right_on="_next", by="account_id", strategy="forward",
+                           check_sortedness=False)
+            .with_columns((pl.col("_next").is_not_null() & (pl.col("_next") <= pl.col("_end"))).alias(f"_y_{kind}"))
+            .drop("_next")
+        )
+    if "mrr" in history.columns:
+        later = history.select("account_id", pl.col("date").alias("_later_date"), pl.col("mrr").alias("_mrr_end")) \
+            .sort("_later_date")
+        base = (
+            base.sort("_end")
+            .join_asof(later, left_on="_end", right_on="_later_date", by="account_id", strategy="backward",
+                       check_sortedness=False)
+            .with_columns((pl.col("_mrr_end") - pl.col("mrr")).alias("_mrr_change"))
+        )
+    else:
+        base = base.with_columns(pl.lit(None, dtype=pl.Float64).alias("_mrr_change"))
+    return base
+
+
+def score_backtest(
+    history: pl.DataFrame,
+    outcomes: pl.DataFrame,
+    last_observed: dt.date,
+    horizons: Sequence[int] = (30, 60, 90),
+    predictors: Sequence[str] = ("score",),
+    direction: Mapping[str, Mapping[str, int]] | None = None,
+    outcome_kinds: Sequence[str] = ("churn", "conversion", "expansion"),
+    score_scale: Sequence[str] = ("score",),
+) -> pl.DataFrame:
+    """How well each predictor ranked the accounts that then had each outcome, per as-of day.
+
+    `history`: account x day rows (`date, account_id, status`, the predictor columns, and
+    `mrr`, optionally `plan`) - e.g. `snapshots.account_history`. `outcomes`: from
+    `outcome_events`. An as-of day counts for a horizon only when its whole horizon has
+    been observed (as-of + horizon <= `last_observed`); an account had the outcome when it
+    has an event of that kind in (as-of, as-of + horizon].
+
+    Population per outcome, from the as-of day's state (see `_populations`): churn - the
+    accounts not churned on the as-of day (an account already churned cannot churn);
+    conversion - the unpaid ones; expansion / contraction - the paying ones. Rows with a
+    null predictor are left out.
+
+    Long format, columns as_of_date, horizon_days, outcome, predictor, metric, band, value
+    (band is null except for the band metrics). Metrics:
+
+    - `auc`: ROC AUC of direction x predictor (`direction[outcome][predictor]`, default
+      `DEFAULT_DIRECTION`: for churn a LOW score and a HIGH churn_risk point to churn);
+      null without positives or without negatives.
+    - `n_accounts`, `n_positive`, `base_rate` (n_positive / n_accounts).
+    - `lift_bottom` / `lift_top`: outcome rate in the low / high values of the predictor
+      over the base rate; low = score < 25 and high = score >= 75 for predictors on the
+      score scale (`score_scale`), else the lowest / highest quintile (value <= 20th /
+      >= 80th percentile). The bands are on the raw value, not direction-adjusted: for
+      churn the score's telling lift is `lift_bottom`, churn_risk's is `lift_top`. Null
+      when the band is empty or the base rate is 0.
+    - `mrr_change_corr`: Pearson correlation of the raw predictor with the MRR change
+      over the horizon (MRR at the last history row on or before as-of + horizon, minus
+      MRR on the as-of day), within the population; null when undefined (fewer than two
+      accounts, no variance, no MRR).
+    - `band_accounts` and `band_rate` per score band (75+, 50-74, 25-49, <25; score-scale
+      predictors only): accounts in the band and the share that had the outcome (null
+      for an empty band).
+    """
+    kinds = list(dict.fromkeys(outcome_kinds))
+    predictors = list(dict.fromkeys(predictors))
+    unknown = [k for k in kinds if k not in OUTCOME_KINDS]
+    if unknown:
+        raise ValueError(f"unknown outcome kinds {unknown}; known: {list(OUTCOME_KINDS)}")
+    signs = _resolve_direction(direction, kinds, predictors)
+    required = ["date", "account_id", "status", *predictors]
+    missing = [c for c in required if c not in history.columns]
+    if missing:
+        raise ValueError(f"history lacks columns {missing}")
+    keep = ["date", "account_id", "status", *(c for c in ("plan", "mrr") if c in history.columns), *predictors]
+    hist = history.select(list(dict.fromkeys(keep))).with_columns(
+        pl.col("date").cast(pl.Date), pl.col("account_id").cast(pl.String), pl.col("status").cast(pl.String))
+    if "mrr" in hist.columns:
+        hist = hist.with_columns(pl.col("mrr").cast(pl.Float64))
+    eligible = sorted({
+        (d, int(h)) for d in hist["date"].unique().drop_nulls().to_list() for h in horizons
+        if d + dt.timedelta(days=int(h)) <= last_observed
+    })
+    if not eligible:
+        return pl.DataFrame(schema=BACKTEST_SCHEMA)
+    pairs = pl.DataFrame(eligible, schema={"date": pl.Date, "horizon_days": pl.Int64}, orient="row")
+    outs = outcomes.select(pl.col("account_id").cast(pl.String), pl.col("date").cast(pl.Date), "kind")
+    labelled = _labelled(hist, outs, pairs, kinds)
+    populations = _populations(labelled)
+
+    long_parts = []
+    for kind in kinds:
+        for predictor in predictors:
+            on_scale = predictor in score_scale
+            long_parts.append(
+                labelled.filter(populations[kind] & pl.col(predictor).cast(pl.Float64).is_not_null()
+                                & pl.col(predictor).cast(pl.Float64).is_not_nan())
+                .select(
+                    pl.col("date").alias("as_of_date"), "horizon_days", pl.lit(kind).alias("outcome"),
+                    pl.lit(predictor).alias("predictor"), pl.lit(on_scale).alias("_on_scale"),
+                    pl.col(predictor).cast(pl.Float64).alias("x"),
+                    (pl.col(predictor).cast(pl.Float64) * signs[(kind, predictor)]).alias("_xd"),
+                    pl.col(f"_y_{kind}").alias("y"), pl.col("_mrr_change").cast(pl.Float64).alias("_dmrr"),
+                )
+            )
+    rows = pl.concat(long_parts)
+    keys = ["as_of_date", "horizon_days", "outcome", "predictor"]
+    q20, q80 = pl.col("x").quantile(0.2, "linear"), pl.col("x").quantile(0.8, "linear")
+    on_scale = pl.col("_on_scale").first()
+    low = pl.when(on_scale).then(pl.col("x") < 25).otherwise(pl.col("x") <= q20)
+    high = pl.when(on_scale).then(pl.col("x") >= 75).otherwise(pl.col("x") >= q80)
+    base_rate = pl.col("y").cast(pl.Float64).mean()
+    has_mrr = pl.col("_dmrr").is_not_null()
+    corr = pl.corr(pl.col("x").filter(has_mrr), pl.col("_dmrr").filter(has_mrr))
+    # Every (as-of day, horizon, outcome, predictor) gets its rows, even with an empty
+    # population (n_accounts 0, the rest null), so tables and charts keep one shape.
+    grid = pairs.rename({"date": "as_of_date"}).join(
+        pl.DataFrame([(k, p, p in score_scale) for k in kinds for p in predictors],
+                     schema={"outcome": pl.String, "predictor": pl.String, "_on_scale": pl.Boolean}, orient="row"),
+        how="cross")
+    stats = grid.select(keys).join(rows.group_by(keys).agg(
+        _auc_expr(pl.col("_xd"), pl.col("y")).alias("auc"),
+        pl.len().cast(pl.Float64).alias("n_accounts"),
+        pl.col("y").cast(pl.Float64).sum().alias("n_positive"),
+        base_rate.alias("base_rate"),
+        (pl.col("y").filter(low).cast(pl.Float64).mean() / base_rate).alias("lift_bottom"),
+        (pl.col("y").filter(high).cast(pl.Float64).mean() / base_rate).alias("lift_top"),
+        pl.when(has_mrr.sum() >= 2).then(corr).otherwise(None).alias("mrr_change_corr"),
+    ), on=keys, how="left").with_columns(pl.col("n_accounts", "n_positive").fill_null(0.0))
+    metric_cols = ["auc", "n_accounts", "n_positive", "base_rate", "lift_bottom", "lift_top", "mrr_change_corr"]
+    summary = (
+        stats.unpivot(index=keys, on=metric_cols, variable_name="metric", value_name="value")
+        .with_columns(pl.lit(None, dtype=pl.String).alias("band"))
+    )
+    banded = rows.filter(pl.col("_on_scale")).with_columns(score_band(pl.col("x")).alias("band"))
+    bands = pl.DataFrame({"band": list(SCORE_BANDS)})
+    per_band = (
+        grid.filter(pl.col("_on_scale")).select(keys).join(bands, how="cross")
+        .join(banded.group_by([*keys, "band"]).agg(
+            pl.len().cast(pl.Float64).alias("band_accounts"),
+            pl.col("y").cast(pl.Float64).mean().alias("band_rate")), on=[*keys, "band"], how="left")
+        .with_columns(pl.col("band_accounts").fill_null(0.0))
+        .unpivot(index=[*keys, "band"], on=["band_accounts", "band_rate"], variable_name="metric", value_name="value")
+    )
+    conformed = [f.select([pl.col(c).cast(t) for c, t in BACKTEST_SCHEMA.items()]) for f in (summary, per_band)]
+    # NaN / inf (0/0, or x/0 from a zero base rate) mean "undefined": null.
+    table = pl.concat(conformed).with_columns(
+        pl.when(pl.col("value").is_finite()).then(pl.col("value")).otherwise(None).alias("value"))
+    kind_rank = pl.col("outcome").replace_strict({k: i for i, k in enumerate(OUTCOME_KINDS)}, return_dtype=pl.Int64)
+    pred_rank = pl.col("predictor").replace_strict({p: i for i, p in enumerate(predictors)}, return_dtype=pl.Int64)
+    metric_rank = pl.col("metric").replace_strict({m: i for i, m in enumerate(METRICS)}, return_dtype=pl.Int64)
+    band_rank = pl.col("band").replace_strict({b: i for i, b in enumerate(SCORE_BANDS)}, default=-1,
+                                              return_dtype=pl.Int64)
+    return (
+        table.sort(pl.col("as_of_date"), pl.col("horizon_days"), kind_rank, pred_rank, metric_rank, band_rank)
+        .select([pl.col(c).cast(t) for c, t in BACKTEST_SCHEMA.items()])
+    )
+
+
+def summarize_backtest(table: pl.DataFrame) -> pl.DataFrame:
+    """Per (horizon_days, outcome, predictor): mean AUC over the as-of days that have one, and how many.
+
+    `days` counts only as-of days with a defined AUC (both classes present), so a
+    mean over 2 days reads differently from one over 40; mean_auc is null when 0.
+    """
+    if table.height == 0:
+        return pl.DataFrame(schema=SUMMARY_SCHEMA)
+    kind_rank = pl.col("outcome").replace_strict({k: i for i, k in enumerate(OUTCOME_KINDS)}, default=99,
+                                                 return_dtype=pl.Int64)
+    return (
+        table.filter(pl.col("metric") == "auc")
+        .group_by("horizon_days", "outcome", "predictor")
+        .agg(pl.col("value").mean().alias("mean_auc"), pl.col("value").is_not_null().sum().cast(pl.Int64).alias("days"))
+        .sort(pl.col("horizon_days"), kind_rank, pl.col("predictor"))
+        .select([pl.col(c).cast(t) for c, t in SUMMARY_SCHEMA.items()])
+    )
+
+
+def compare_weights(
+    configured: pl.DataFrame,
+    suggested: pl.DataFrame,
+    outcomes: pl.DataFrame,
+    last_observed: dt.date,
+    horizon_days: int = 30,
+    outcome: str = "churn",
+    predictor: str = "score",
+    direction: Mapping[str, Mapping[str, int]] | None = None,
+) -> pl.DataFrame:
+    """Which weights' score predicted `outcome` within `horizon_days` better: one row.
+
+    `configured` and `suggested` are history frames with the same columns (scores from
+    the configured and from the suggested event weights). Both are backtested and the
+    mean AUC compared over the as-of days where BOTH have an AUC, so neither wins on
+    days the other could not be measured. Columns: outcome, horizon_days, predictor,
+    days, configured_auc, suggested_auc, winner (`configured`, `suggested`, `tie`, or
+    null when no day could be compared).
+    """
+    def aucs(history: pl.DataFrame, name: str) -> pl.DataFrame:
+        table = score_backtest(history, outcomes, last_observed, horizons=(horizon_days,), predictors=(predictor,),
+                               direction=direction, outcome_kinds=(outcome,))
+        return table.filter((pl.col("metric") == "auc") & pl.col("value").is_not_null()) \
+            .select("as_of_date", pl.col("value").alias(name))
+
+    both = aucs(configured, "configured").join(aucs(suggested, "suggested"), on="as_of_date", how="inner")
+    days = both.height
+    conf = float(both["configured"].mean()) if days else None  # type: ignore[arg-type]
+    sugg = float(both["suggested"].mean()) if days else None  # type: ignore[arg-type]
+    winner: str | None = None
+    if conf is not None and sugg is not None:
+        winner = "tie" if abs(conf - sugg) < 1e-12 else ("configured" if conf > sugg else "suggested")
+    return pl.DataFrame(
+        [{"outcome": outcome, "horizon_days": horizon_days, "predictor": predictor, "days": days,
+          "configured_auc": conf, "suggested_auc": sugg, "winner": winner}],
+        schema=COMPARE_SCHEMA,
+    )
