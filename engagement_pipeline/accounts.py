@@ -236,7 +236,7 @@ def account_day(
     before, _ = score_accounts_at(counts, as_of - dt.timedelta(days=lookback), config)
 
     scored = scored_counts(counts.filter(pl.col("account_id").is_not_null()), model.weights, as_of,
-                           max(model.window_days, 37))
+                           max(model.window_days, 63))
     recent_start = as_of - dt.timedelta(days=6)
     base_start, base_end = as_of - dt.timedelta(days=36), as_of - dt.timedelta(days=7)
     pql_start = as_of - dt.timedelta(days=model.pql.recent_days - 1)
@@ -249,6 +249,11 @@ def account_day(
         (pl.col("event_count").filter(pl.col("event_date").is_between(base_start, base_end)).sum() / 30.0)
         .alias("_baseline_rate"),
     )
+    # The account's busiest of the 8 weeks before the last one: "its own normal" at its best.
+    weeks = scored.with_columns(((pl.lit(as_of) - pl.col("event_date")).dt.total_days() // 7).alias("_week")).filter(
+        pl.col("_week").is_between(1, 8)).group_by("account_id", "_week").agg(pl.col("event_count").sum())
+    peak = weeks.group_by("account_id").agg((pl.col("event_count").max() / 7.0).alias("_peak_rate"))
+    activity = activity.join(peak, on="account_id", how="left")
     usage = feature_usage(counts, config, as_of, first_used)
     adoption = usage.group_by("account_id").agg(
         (pl.col("event").n_unique() / len(model.events)).round(3).alias("adoption_rate")
@@ -305,6 +310,9 @@ def account_day(
             pl.when(pl.col("_baseline_rate") > 0)
             .then((pl.col("_recent_rate").fill_null(0.0) / pl.col("_baseline_rate") - 1).round(3))
             .alias("activity_change"),
+            pl.when(pl.col("_peak_rate") > 0)
+            .then((pl.col("_recent_rate").fill_null(0.0) / pl.col("_peak_rate") - 1).round(3))
+            .alias("activity_vs_peak"),
             (pl.lit(as_of) - pl.col("created_date")).dt.total_days().alias("_tenure_days"),
         )
         .with_columns(

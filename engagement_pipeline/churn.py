@@ -6,6 +6,7 @@ baseline. The signals, per account and as-of day:
 
 - `activity_change`: scored events per day in the last 7 days against the daily rate
   of the 30 days before them, minus 1 (-0.7 = activity down 70%); null without a baseline;
+- `activity_vs_peak`: the same rate against the account's busiest of the 8 weeks before;
 - `days_since_active`: days since the last scored event (capped at 60);
 - `pct_active` and `active_users`: breadth of use in the window;
 - `trend_delta`: score change over one window;
@@ -28,12 +29,13 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-FEATURES = ("drop", "quiet", "idle_share", "small", "falling", "narrow", "unpaid")
+FEATURES = ("drop", "below_peak", "quiet", "idle_share", "small", "falling", "narrow", "unpaid")
 
 # Transparent default: z = bias + sum(weight x feature); features are scaled to ~0..1.
 FORMULA: dict[str, float] = {
     "bias": -3.2,
-    "drop": 3.0,        # activity down against its own baseline (0 = not down, 1 = stopped)
+    "drop": 1.5,        # activity down against its own 30-day baseline (0 = not down, 1 = stopped)
+    "below_peak": 1.5,  # activity down against its busiest week of the 8 before (a slow slide shows here)
     "quiet": 3.5,       # days since last active / 30, capped at 1
     "idle_share": 0.8,  # share of users not active in the window
     "small": 0.4,       # one active user or none
@@ -48,6 +50,7 @@ def signal_frame(rows: pl.DataFrame) -> pl.DataFrame:
     change = pl.col("activity_change")
     return rows.with_columns(
         pl.when(change.is_null()).then(0.0).otherwise((-change).clip(0.0, 1.0)).alias("drop"),
+        (-pl.col("activity_vs_peak").fill_null(0.0)).clip(0.0, 1.0).alias("below_peak"),
         (pl.col("days_since_active").fill_null(60).cast(pl.Float64) / 30.0).clip(0.0, 1.0).alias("quiet"),
         (1.0 - pl.col("pct_active").fill_null(0.0)).clip(0.0, 1.0).alias("idle_share"),
         (pl.col("active_users").fill_null(0) <= 1).cast(pl.Float64).alias("small"),
@@ -148,6 +151,9 @@ def reasons(rows: pl.DataFrame) -> list[str]:
         change = r.get("activity_change")
         if change is not None and change <= -0.2:
             parts.append((-change, f"activity down {-change:.0%} against its own 30-day baseline"))
+        peak = r.get("activity_vs_peak")
+        if peak is not None and peak <= -0.4 and (change is None or change > -0.2):
+            parts.append((-peak * 0.9, f"activity at {1 + peak:.0%} of its busiest recent week"))
         quiet = r.get("days_since_active")
         if quiet is not None and quiet >= 3:
             parts.append((min(quiet / 30, 1.0) + 0.1, f"last active {quiet} days ago"))

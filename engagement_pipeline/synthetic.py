@@ -204,6 +204,7 @@ _WEEKDAY_FACTOR = np.array([1.0, 1.05, 1.05, 1.0, 0.85, 0.22, 0.18])  # Monday f
 _DAY_MS = 86_400_000
 _NEVER = 1 << 30  # a day index that never comes
 _GROWTH = math.log(2.5)  # growing / declining accounts change 2.5x per 30 days (or per half period)
+_CHURN_DECAY = math.log(5.0)  # churning accounts fall to a fifth of their level before they cancel
 _GZIP_LEVEL = 1  # throughput matters more than the last 10% of size for demo data
 
 
@@ -1093,9 +1094,11 @@ def _activity_multiplier(acc: _Accounts, d: int, days: int) -> np.ndarray:
     sel = k == _DECLINING
     m[sel] = min(1.6, max(0.12, 1.6 * math.exp(-_GROWTH * (d - (last - 2 * h)) / h)))
     sel = k == _CHURNING
+    # Disengagement precedes cancellation: from up to 30 days before the churn day the
+    # account's activity falls steadily, to a fifth of its normal level by the end.
     ch = acc.activity_end[sel].astype(float)
-    h2 = np.clip(ch / 2, 2, 20)
-    m[sel] = np.clip(1.3 * np.exp(np.minimum(-_GROWTH * (d - (ch - h2)) / h2, 1.0)), 0.15, 1.3)
+    h2 = np.clip(ch / 2, 2, 30)
+    m[sel] = np.clip(1.3 * np.exp(np.minimum(-_CHURN_DECAY * (d - (ch - h2)) / h2, 1.0)), 0.1, 1.3)
     sel = k == _TRIAL_CONV
     m[sel] = np.where(d >= acc.trans_day[sel], 1.5, 1.25)
     sel = k == _TRIAL_NOT

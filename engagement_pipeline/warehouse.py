@@ -148,7 +148,7 @@ ACCOUNT_SCORES = _t(
     ("health", V), ("health_reason", V), ("is_pql", B), ("pql_reason", V), ("churn_risk", F),
     ("adoption_rate_all_time", F), ("never_used_key_events", V), ("top_contributors", V),
     ("change_drivers", V), ("segments", V), ("activity_change", F), ("days_since_active", I),
-    ("churn_model", V),
+    ("churn_model", V), ("activity_vs_peak", F),
 )
 ACCOUNT_CONTRIBUTIONS = _t(
     "accounts", "account_contributions",
@@ -172,7 +172,7 @@ ACCOUNT_HISTORY = _t(
     ("active_users", I), ("total_users", I), ("trend", V), ("trend_delta", F),
     ("activation_pct", F), ("health", V), ("is_pql", B), ("churn_risk", F), ("plan", V),
     ("status", V), ("mrr", F), ("pct_active", F), ("adoption_rate", F), ("is_paying", B),
-    ("activity_change", F), ("days_since_active", I), ("churn_model", V),
+    ("activity_change", F), ("days_since_active", I), ("churn_model", V), ("activity_vs_peak", F),
 )
 PRODUCT_DAILY = _t(
     "snapshots", "product_daily", "One row per day: the product as a whole.",

@@ -60,6 +60,7 @@ def _history(days: int, accounts: int) -> pl.DataFrame:
         for i in range(days):
             rows.append({"account_id": f"a{a}", "date": dt.date(2026, 1, 1) + dt.timedelta(days=i),
                          "status": "active", "activity_change": float(rng.uniform(-1, 0.5)),
+                         "activity_vs_peak": float(rng.uniform(-1, 0)),
                          "days_since_active": int(rng.integers(0, 20)), "pct_active": float(rng.uniform()),
                          "active_users": int(rng.integers(0, 9)), "trend_delta": float(rng.normal(0, 10)),
                          "adoption_rate": float(rng.uniform()), "is_paying": True})
