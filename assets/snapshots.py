@@ -68,9 +68,16 @@ def build(partitions: PartitionsDefinition, config: Config) -> list:
             for r in summary.filter(summary["horizon_days"] == 30).iter_rows(named=True):
                 if r["mean_auc"] is not None:
                     auc[f"{r['outcome']}_30d_auc_{r['predictor']}"] = round(float(r["mean_auc"]), 3)
+        verdict = "not enough closed 30-day windows yet"
+        configured, suggested = auc.get("churn_30d_auc_score"), auc.get("churn_30d_auc_score_suggested_weights")
+        if configured is not None and suggested is not None:
+            better = "configured" if configured >= suggested else "suggested (rarity)"
+            verdict = (f"the {better} weights predict churn within 30 days better: AUC {configured:.3f} with the "
+                       f"configured weights, {suggested:.3f} with the suggested ones")
         yield MaterializeResult(asset_key=["snapshots", "score_backtest"], metadata={
             **table_metadata(SCORE_BACKTEST, snap.backtest),
             "mean_auc_so_far": MetadataValue.json(auc),
+            "weights_verdict": MetadataValue.text(verdict),
             "summary": MetadataValue.md(markdown_table(summary, 30) if summary.height else "_no as-of day old enough yet_"),
         })
         yield rules.history_matches_accounts(snap.history, accounts)

@@ -25,6 +25,7 @@ from engagement_pipeline.cohorts import cohort_daily
 from engagement_pipeline.config import Config
 from engagement_pipeline.errors import PipelineError
 from engagement_pipeline.report import render_report
+from engagement_pipeline.weights import suggest_weights
 from engagement_pipeline.ingest import read_landed_day
 from engagement_pipeline.scoring import ScoreDay, score_users, window_bounds
 from engagement_pipeline.staging import (
@@ -247,7 +248,25 @@ HORIZONS = (30, 60, 90)
 PREDICTORS = ("score", "churn_risk")
 
 
-def backtest_day(con: duckdb.DuckDBPyConnection, day: dt.date) -> pl.DataFrame:
+def suggested_weights_scores(con: duckdb.DuckDBPyConnection, as_of: dt.date, config: Config) -> pl.DataFrame:
+    """Account scores of `as_of` under the rarity weights `suggest-weights` would have proposed
+    from the data up to that day (same events, same method): to compare with the configured ones."""
+    m = config.model
+    span = m.total_users_days + m.trend_lookback_days + 40
+    counts = counts_between(con, as_of - dt.timedelta(days=span), as_of)
+    freq = counts.filter((pl.col("type") == "track") & pl.col("event").is_in(list(m.events))).group_by("event").agg(
+        pl.col("event_count").sum().alias("events"), pl.col("user_id").n_unique().alias("users"),
+        pl.col("account_id").n_unique().alias("accounts"))
+    suggested = dict(suggest_weights(freq).select("event", "weight").iter_rows())
+    if not suggested:
+        return pl.DataFrame(schema={"account_id": pl.String, "score": pl.Float64})
+    events = {name: spec.model_copy(update={"weight": suggested.get(name, spec.weight)}) for name, spec in m.events.items()}
+    alternative = config.model_copy(update={"model": m.model_copy(update={"events": events})})
+    scores, _ = acc.score_accounts_at(counts, as_of, alternative)
+    return scores.select("account_id", "score")
+
+
+def backtest_day(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> pl.DataFrame:
     """Backtest rows of the as-of days whose 30/60/90-day outcome window closes on `day`.
 
     Beside the category metrics (AUC, lifts, churn per score band, MRR correlation),
@@ -266,6 +285,14 @@ def backtest_day(con: duckdb.DuckDBPyConnection, day: dt.date) -> pl.DataFrame:
     table = table.filter(pl.col("as_of_date") + pl.duration(days=pl.col("horizon_days")) == pl.lit(day))
     extra = []
     as_of = day - dt.timedelta(days=30)
+    at_as_of = history.filter(pl.col("date") == as_of)
+    if at_as_of.height:
+        alternative = at_as_of.drop("score").join(suggested_weights_scores(con, as_of, config), on="account_id",
+                                                  how="left").with_columns(pl.col("score").fill_null(0.0))
+        rival = score_backtest(pl.concat([alternative, history.filter(pl.col("date") == day)], how="diagonal_relaxed"),
+                               outcomes, day, (30,), ("score",), outcome_kinds=("churn",))
+        table = pl.concat([table, rival.filter(pl.col("as_of_date") == as_of).with_columns(
+            pl.lit("score_suggested_weights").alias("predictor"))], how="diagonal_relaxed")
     start = history.filter((pl.col("date") == as_of) & (pl.col("status") != "churned").fill_null(True))
     if start.height:
         churned = outcomes.filter((pl.col("kind") == "churn") & pl.col("date").is_between(as_of, day, closed="right"))
@@ -301,7 +328,7 @@ def snapshot_layer(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config)
         replace_rows(con, ACCOUNT_HISTORY, history, "date = ?", [day])
         replace_rows(con, PRODUCT_DAILY, product, "date = ?", [day])
         replace_rows(con, COHORT_DAILY, cohorts, "date = ?", [day])
-    backtest = backtest_day(con, day)
+    backtest = backtest_day(con, day, config)
     with transaction(con):
         replace_rows(con, SCORE_BACKTEST, backtest, "evaluated_on = ?", [day])
     return SnapshotDay(history, product, cohorts, backtest)

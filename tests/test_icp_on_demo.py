@@ -1,0 +1,49 @@
+"""On the demo's own data (default size and seed), the ICP finds the segment the generator made best."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+import yaml
+
+from engagement_pipeline import layers
+from engagement_pipeline.config import load_config
+from engagement_pipeline.synthetic import generate_demo
+from engagement_pipeline.warehouse import connect
+from tests.conftest import REPO, write_config
+
+
+@pytest.mark.slow
+def test_icp_puts_the_generated_best_fit_segment_on_top(tmp_path: Path) -> None:
+    data = yaml.safe_load((REPO / "engagement.yaml").read_text())
+    demo = data["demo"]
+    start = dt.date.fromisoformat(str(data["start_date"]))
+    generate_demo(tmp_path / "data" / "landing", start, demo["days"], accounts=demo["accounts"], seed=demo["seed"],
+                  billing_dir=tmp_path / "data" / "billing")
+    config = load_config(write_config(tmp_path, data))
+    days = [start + dt.timedelta(days=i) for i in range(demo["days"])]
+    con = connect(config.paths.warehouse)
+    try:
+        for day in days:
+            layers.land_raw(con, day, config)
+            layers.stage(con, day, config)
+        for day in days[-1:]:
+            layers.score(con, day, config)
+            layers.account_layer(con, day, config)
+            layers.snapshot_layer(con, day, config)
+            done = layers.export_layer(con, day, config)
+    finally:
+        con.close()
+    truth = json.loads((tmp_path / "data" / "ground_truth" / "summary.json").read_text())["best_fit_segment"]
+    expected = f"{truth['industry']} | {truth['employee_band']}"
+    profile = done.bundle.files["icp_profile.csv"]
+    top = profile.filter((pl.col("attribute") == "segment") & ~pl.col("low_sample")).row(0, named=True)
+    summary = (done.folder / "icp_summary.md").read_text()
+    print(f"best-fit segment {expected}: lift {top['lift']}, {top['top_accounts']} of the top accounts")
+    assert top["value"] == expected and top["lift"] > 2
+    best_fit_section = summary.split("## Best-fit segment", 1)[1].split("##", 1)[0]
+    assert truth["industry"] in best_fit_section and truth["employee_band"] in best_fit_section
