@@ -201,7 +201,8 @@ def print_summary(config: Config, day: dt.date) -> None:
     table(f"At-risk accounts ({at_risk.height}), by MRR at risk", at_risk.head(5).to_dicts(),
           ["account_id", "name", "mrr", "churn_risk", "health_reason"])
     latest = config.paths.exports / "latest"
-    console.print(f"Exports: {latest} -> {os.path.realpath(latest)}")
+    target = os.readlink(latest) if latest.is_symlink() else "(none yet)"
+    console.print(f"Exports: {latest} -> {config.paths.exports / target} (CSVs, report.html, charts, manifest.json)")
     console.print("Open the Dagster UI with `make ui` (http://127.0.0.1:3000): lineage, runs, checks, metadata.")
 
 

@@ -356,6 +356,17 @@ def seed_users(
         pl.col("account_id").is_in(top_ids.implode()) & (pl.col("score") > 0) & (pl.col("score") >= min_user_score)
     ).select("user_id").unique()
     seed = chosen.join(users, on="user_id", how="inner").filter(~pl.col("unsubscribed").fill_null(False))
+    # An opt-out belongs to the person, not to one user record: drop every seed sharing a
+    # normalized email or phone with any user who unsubscribed (a second signup, a merge).
+    opted_out = users.filter(pl.col("unsubscribed").fill_null(False))
+    blocked_emails = {e for e in (audiences.normalize_email(v) for v in opted_out["email"].to_list()) if e}
+    blocked_phones = {p for p in (audiences.normalize_phone_e164(v, c) for v, c in
+                                  zip(opted_out["phone"].to_list(), opted_out["country"].to_list())) if p}
+    if blocked_emails or blocked_phones:
+        seed = seed.filter(~pl.struct("email", "phone", "country").map_elements(
+            lambda r: (audiences.normalize_email(r["email"]) in blocked_emails)
+            or (audiences.normalize_phone_e164(r["phone"], r["country"]) in blocked_phones),
+            return_dtype=pl.Boolean))
     keywords = [k.strip().lower() for k in title_keywords if k and k.strip()]
     if keywords:
         title = pl.col("title").fill_null("").str.to_lowercase()
@@ -713,14 +724,24 @@ def write_export_folder(root: Path, bundle: ExportBundle, model_version: str) ->
         with open(path, "rb") as handle:
             os.fsync(handle.fileno())
     _fsync_dir(tmp)
-    if final.exists():
-        old = root / f".{day}.old-{os.getpid()}"
-        final.rename(old)
-        tmp.rename(final)
-        shutil.rmtree(old)
+    # `DAY` is a symlink to a hidden, versioned folder; replacing a symlink is one atomic
+    # os.replace, so a crash at any point leaves the previous complete day or the new one.
+    version = root / f".{day}.v-{hashlib.sha256((tmp / MANIFEST).read_bytes()).hexdigest()[:16]}"
+    if version.exists():
+        shutil.rmtree(tmp)  # the same content was exported before: keep that copy
     else:
-        tmp.rename(final)
+        tmp.rename(version)
+    if final.exists() and not final.is_symlink():  # a folder written by an older version
+        final.rename(root / f".{day}.old-{os.getpid()}")
+    link = root / f".{day}.link-{os.getpid()}"
+    if link.is_symlink():
+        link.unlink()
+    link.symlink_to(version.name, target_is_directory=True)
+    os.replace(link, final)
     _fsync_dir(root)
+    for stale in root.glob(f".{day}.v-*"):
+        if stale.name != version.name:
+            shutil.rmtree(stale)
     _advance_latest(root, bundle.day)
     return final
 
@@ -744,11 +765,15 @@ def _advance_latest(root: Path, day: dt.date) -> None:
 
 
 def clean_stale_temporaries(root: Path) -> list[str]:
-    """Remove folders left by a crashed export (hidden `.DAY.tmp-*` / `.DAY.old-*`)."""
+    """Remove what a crashed export left: hidden `.DAY.tmp-*`, `.DAY.old-*`, `.DAY.link-*`
+    entries, and versioned `.DAY.v-*` folders that no `DAY` link points at."""
     removed = []
     if root.exists():
+        live = {os.readlink(p) for p in root.iterdir() if p.is_symlink() and not p.name.startswith(".")}
         for path in root.iterdir():
-            if path.name.startswith(".") and (".tmp-" in path.name or ".old-" in path.name):
+            unlinked_version = ".v-" in path.name and path.name not in live
+            if path.name.startswith(".") and (".tmp-" in path.name or ".old-" in path.name or ".link-" in path.name
+                                              or unlinked_version):
                 if path.is_dir() and not path.is_symlink():
                     shutil.rmtree(path)
                 else:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from dagster import AssetKey, DagsterEventType, DagsterInstance, ExecuteInProcessResult
+from dagster import AssetKey, DagsterEventType, DagsterInstance, DagsterRunStatus, ExecuteInProcessResult, RunsFilter
 
 from engagement_pipeline.config import CONFIG_ENV_VAR, Config
 from engagement_pipeline.errors import CheckFailedError, PipelineError
@@ -199,6 +199,7 @@ def run_days(
 
     with warehouse_lock(config):
         instance = open_instance(config)
+        release_dead_runs(instance)
         defs = build_definitions(config)
         done: list[DayRun] = []
 
@@ -231,6 +232,22 @@ def run_days(
         finally:
             instance.dispose()
         return done
+
+
+def release_dead_runs(instance: DagsterInstance) -> list[str]:
+    """Mark CLI runs a crash left 'started' as failed and free their pool slots.
+
+    Called while holding the warehouse lock, so no CLI run can still be alive: a run
+    killed mid-step (SIGKILL, power loss) never released its slot of the warehouse
+    pool, and the next run would wait for it forever.
+    """
+    released = []
+    for run in instance.get_runs(filters=RunsFilter(statuses=[DagsterRunStatus.STARTED, DagsterRunStatus.STARTING],
+                                                    tags={"engagement/source": "cli"})):
+        instance.report_run_failed(run)
+        instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+        released.append(run.run_id)
+    return released
 
 
 def _late_dates(result: ExecuteInProcessResult) -> list[str]:

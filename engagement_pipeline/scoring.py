@@ -101,7 +101,8 @@ def score_users(
     `counts` is the daily aggregate (event_date, user_id, account_id, type, event,
     event_count) covering at least the last `total_users_days`. A user in several
     accounts gets one row, attributed to the account where they earned most points
-    (ties and inactive users: the account of their latest event).
+    (ties: the first account id); a user whose points all came from events without a
+    resolved account has none; an inactive user keeps the account of their latest event.
     """
     seen_start, _ = window_bounds(as_of, total_users_days)
     recent = counts.filter(pl.col("event_date").is_between(seen_start, as_of) & pl.col("user_id").is_not_null())
@@ -119,7 +120,8 @@ def score_users(
         pl.col("event_date").max().alias("last_active_date"),
     )
     top_account = (
-        pair_raw.sort(["user_id", "raw_score", "account_id"], descending=[False, True, False], nulls_last=True)
+        pair_raw.filter(pl.col("account_id").is_not_null() & (pl.col("raw_score") > 0))
+        .sort(["user_id", "raw_score", "account_id"], descending=[False, True, False])
         .unique("user_id", keep="first", maintain_order=True)
         .select("user_id", pl.col("account_id").alias("_top_account"))
     )
@@ -139,7 +141,12 @@ def score_users(
             pl.col("raw_score").fill_null(0.0),
             pl.col("scored_events").fill_null(0),
             pl.col("active_days").fill_null(0),
-            pl.coalesce("_top_account", "_latest_account").alias("account_id"),
+            # An active user is attributed to the account where they earned most points; one
+            # whose points all came from events no account could be resolved for stays
+            # unattributed; an inactive user keeps the account of their latest event.
+            pl.when(pl.col("_top_account").is_not_null()).then(pl.col("_top_account"))
+            .when(pl.col("raw_score").fill_null(0.0) > 0).then(None)
+            .otherwise(pl.col("_latest_account")).alias("account_id"),
             pl.lit(as_of).alias("as_of_date"),
         )
         .with_columns(normalize_expr(pl.col("raw_score"), bench, method, curve).alias("score"))

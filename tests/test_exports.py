@@ -58,7 +58,8 @@ def test_export_folders_manifest_latest_and_byte_identical_rerun(tmp_path: Path)
     config = load_config(write_config(tmp_path))
     _land(config)
     root = _run_all(config)
-    assert sorted(p.name for p in root.iterdir()) == [d.isoformat() for d in DAYS] + ["latest"]
+    assert sorted(p.name for p in root.iterdir() if not p.name.startswith(".")) == [d.isoformat() for d in DAYS] + ["latest"]
+    assert all((root / d.isoformat()).is_symlink() for d in DAYS)  # each day swaps atomically to a versioned folder
     assert os.readlink(root / "latest") == DAYS[-1].isoformat()
     folder = root / DAYS[-1].isoformat()
     attachments = {"report.html", "chart_product_score.png", "chart_score_distribution.png", "chart_churn_by_band.png",
