@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
+from polars.exceptions import PanicException
 
 from engagement_pipeline.errors import InputError
 
@@ -79,7 +80,13 @@ def list_day_files(landing: Path, day: dt.date) -> list[LandedFile]:
         p for p in sorted(folder.iterdir())
         if p.is_file() and p.name not in SKIPPED_NAMES and not p.name.startswith(".")
     ]
-    return [LandedFile(p, f"{day.isoformat()}/{p.name}") for p in files]
+    return [LandedFile(p, f"{day.isoformat()}/{_printable_name(p.name)}") for p in files]
+
+
+def _printable_name(name: str) -> str:
+    """A file name as valid UTF-8 text: bytes that are not UTF-8 (surrogate-escaped by the OS
+    layer) become `\\xNN`, so the name can be stored and shown (a raw lone surrogate cannot)."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def _gunzip_salvaging(data: bytes) -> tuple[bytes, str | None]:
@@ -123,6 +130,10 @@ def _b64(raw: bytes) -> str:
 def read_json_lines(file: LandedFile) -> pl.DataFrame:
     """Each line's text (or base64 of its bytes when unreadable) and its read error."""
     data, tail_error = _file_bytes(file)
+    if tail_error is not None and not data:
+        # Nothing at all could be decompressed (not gzip, or a bare header): the file is
+        # unreadable, not "truncated after zero lines".
+        return _single(file, "unreadable_file", tail_error)
     raw_lines = split_lines(data)
     if tail_error is not None and (data.endswith(b"\n") or not raw_lines):
         # The stream broke at a line end: the missing data still counts as one unreadable line.
@@ -210,12 +221,30 @@ def warehouse_rows_to_json(rows: pl.DataFrame, default_type: str | None) -> pl.S
     every other column becomes a trait (identify, group) or a property (other types).
     The type comes from a `type` column, else the file's table name (tracks.csv ->
     track), else the columns (previous_id -> alias, group_id -> group, event -> track).
+
+    Column names are case-insensitive: a later column whose lower-cased name repeats an
+    earlier one is renamed `<name>_2`, ... (so `ID` after `id` is an extra column), and
+    when two columns map to the same field (`id` and `message_id`, or `context_group_id`
+    and `context_group__id`) the first wins and the other stays an extra column.
+    Timezone-aware timestamps are written in UTC, naive ones are taken as UTC; binary
+    columns become base64 text.
     """
     cols = [c for c in rows.columns if c.lower() not in _DROPPED]
-    frame = rows.select(cols).rename({c: c.lower() for c in cols})
+    frame = rows.select(cols)
+    frame.columns = _unique_names([c.lower() for c in cols])
+    frame = frame.with_columns(
+        pl.col(c).dt.convert_time_zone("UTC") for c, t in frame.schema.items()
+        if isinstance(t, pl.Datetime) and t.time_zone is not None
+    )
     frame = frame.with_columns(pl.col(pl.Datetime).dt.strftime("%Y-%m-%dT%H:%M:%S%.3fZ"))
     frame = frame.with_columns(pl.col(pl.Date).dt.strftime("%Y-%m-%d"))
+    frame = frame.with_columns(
+        pl.col(c).map_elements(lambda b: base64.b64encode(b).decode("ascii"), return_dtype=pl.String)
+        for c, t in frame.schema.items() if t == pl.Binary
+    )
+    frame = frame.with_columns(pl.col(c).cast(pl.String) for c, t in frame.schema.items() if t == pl.Object)
     columns = frame.columns
+    type_col = "\x00type"  # an internal name no input column can have
     if "type" in columns:
         type_expr = pl.col("type").cast(pl.String)
     elif default_type is not None:
@@ -226,82 +255,159 @@ def warehouse_rows_to_json(rows: pl.DataFrame, default_type: str | None) -> pl.S
             .when(pl.col("group_id").is_not_null() if "group_id" in columns else pl.lit(False)).then(pl.lit("group"))
             .when(pl.col("event").is_not_null() if "event" in columns else pl.lit(False)).then(pl.lit("track"))
         )
-    frame = frame.with_columns(type_expr.alias("_type"))
-    top = [pl.col(c).alias(_TOP_LEVEL[c]) for c in columns if c in _TOP_LEVEL and c != "type"]
-    top.append(pl.col("_type").alias("type"))
+    frame = frame.with_columns(type_expr.alias(type_col))
+    top, used = [], set()
+    for c in columns:
+        target = _TOP_LEVEL.get(c)
+        if target is not None and c != "type" and target not in {e.meta.output_name() for e in top}:
+            top.append(pl.col(c).alias(target))
+            used.add(c)
+    top.append(pl.col(type_col).alias("type"))
     if "name" in columns:  # a page's or screen's own name; for identify and group it is a trait
-        top.append(pl.when(pl.col("_type").is_in(["page", "screen"])).then(pl.col("name")).alias("name"))
-    context_cols = [c for c in columns if c.startswith("context_")]
-    rest = [c for c in columns if c not in _TOP_LEVEL and not c.startswith("context_")]
+        top.append(pl.when(pl.col(type_col).is_in(["page", "screen"])).then(pl.col("name")).alias("name"))
+    context_fields: dict[str, str] = {}
+    for c in columns:
+        if c.startswith("context_"):
+            context_fields.setdefault(_camel(c.removeprefix("context_")), c)
+    used.update(context_fields.values())
+    rest = [c for c in columns if c not in used and c != "type"]
     fields = list(top)
-    if context_cols:
-        fields.append(pl.struct([pl.col(c).alias(_camel(c.removeprefix("context_"))) for c in context_cols]).alias("context"))
+    if context_fields:
+        fields.append(pl.struct([pl.col(c).alias(name) for name, c in context_fields.items()]).alias("context"))
     if rest:
         extra = pl.struct([pl.col(c) for c in rest])
-        is_traits = pl.col("_type").is_in(list(_TRAIT_TYPES))
+        is_traits = pl.col(type_col).is_in(list(_TRAIT_TYPES))
         fields.append(pl.when(is_traits).then(extra).alias("traits"))
         fields.append(pl.when(~is_traits).then(extra).alias("properties"))
     return frame.select(pl.struct(fields).struct.json_encode().alias("line")).to_series()
 
 
+# Python's csv module refuses fields over 128 KiB by default; a JSON line of a megabyte is
+# accepted, so a CSV field of that size is too (up to this bound; above it, `bad_csv`).
+CSV_FIELD_LIMIT = 64 * 1024 * 1024
+_SURROGATES = re.compile("[\udc80-\udcff]")
+
+
+class _RecordText:
+    """Feeds csv.reader line by line and keeps the physical lines of the current record, so a
+    rejected record's payload is its original text, not a re-join of parsed fields."""
+
+    def __init__(self, text: str) -> None:
+        self._lines = io.StringIO(text, newline="")
+        self.current: list[str] = []
+
+    def __iter__(self) -> _RecordText:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self._lines)
+        self.current.append(line)
+        return line
+
+    def take(self) -> str:
+        text = "".join(self.current)
+        self.current = []
+        return text.removesuffix("\n").removesuffix("\r")
+
+
 def read_csv_rows(file: LandedFile) -> pl.DataFrame:
-    """CSV rows with their line numbers; a ragged row is kept as a line with `read_error`."""
+    """CSV rows with their line numbers; a rejected record is kept as a line with `read_error`.
+
+    The header is the first non-blank record (blank lines before it are `empty_line` lines),
+    column names are case-insensitive, a blank record is an empty line, a record with the
+    wrong number of fields is `csv_wrong_field_count`, one that cannot be parsed (an
+    unterminated or stray quote) is `bad_csv`, and invalid UTF-8 or a NUL byte are
+    `invalid_utf8` / `nul_byte` as in JSON files. Rejected records keep their original text
+    (base64 of their bytes when not UTF-8).
+    """
+    if csv.field_size_limit() < CSV_FIELD_LIMIT:
+        csv.field_size_limit(CSV_FIELD_LIMIT)
     data, tail_error = _file_bytes(file)
+    if tail_error is not None and not data:
+        return _single(file, "unreadable_file", tail_error)
     if data.startswith(UTF8_BOM):
         data = data[len(UTF8_BOM):]
     text = data.decode("utf-8", errors="surrogateescape")
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = next(reader)
-    except (StopIteration, csv.Error):
-        return _frame(file, [], [], [], []) if not text.strip() else _single(file, "bad_csv", text[:1000])
-    width = len(header)
+    source = _RecordText(text)
+    reader = csv.reader(source, strict=True)
+    header: list[str] | None = None
     good_rows: list[list[str]] = []
     good_numbers: list[int] = []
-    bad: list[tuple[int, str, str, str]] = []
+    # (line number, text, encoding, read error); read error None = an empty line for the parser
+    other: list[tuple[int, str, str, str | None]] = []
+    last, last_raw = "", ""  # what the last record was ("good", "other", "header") and its text
     while True:
         try:
             row = next(reader)
         except StopIteration:
             break
-        except csv.Error as exc:
-            bad.append((reader.line_num, f"{exc}", "utf-8", "bad_csv"))
+        except csv.Error:
+            other.append(_rejected(reader.line_num, source.take(), "bad_csv"))
+            last = "other"
             continue
-        raw = ",".join(row)
-        if any("\udc80" <= ch <= "\udcff" for ch in raw):
-            bad.append((reader.line_num, _b64(raw.encode("utf-8", errors="surrogateescape")), "base64", "invalid_utf8"))
-        elif len(row) != width:
-            bad.append((reader.line_num, raw, "utf-8", "csv_wrong_field_count"))
+        raw = source.take()
+        last = "other"
+        if not row or (len(row) == 1 and not raw.strip()):
+            other.append((reader.line_num, "", "utf-8", None))  # a blank line: `empty_line`
+        elif header is None:
+            header = [_printable_name(name) for name in row]
+            last = "header"
+        elif _SURROGATES.search(raw):
+            other.append(_rejected(reader.line_num, raw, "invalid_utf8"))
+        elif "\x00" in raw:
+            other.append(_rejected(reader.line_num, raw, "nul_byte"))
+        elif len(row) != len(header):
+            other.append(_rejected(reader.line_num, raw, "csv_wrong_field_count"))
         else:
             good_rows.append(row)
             good_numbers.append(reader.line_num)
+            last, last_raw = "good", raw
     if tail_error is not None:
-        if good_rows:  # the last parsed record may be cut short by the broken stream
-            last = good_rows.pop()
-            bad.append((good_numbers.pop(), ",".join(last), "utf-8", "truncated_file"))
+        # The last record may be cut short by the broken stream: it is the truncated line.
+        if last == "good":
+            good_rows.pop()
+            other.append(_rejected(good_numbers.pop(), last_raw, "truncated_file"))
+        elif last == "other":
+            number, line, encoding, _ = other.pop()
+            other.append((number, line, encoding, "truncated_file"))
         else:
-            bad.append((reader.line_num + 1, "", "utf-8", "truncated_file"))
+            other.append((reader.line_num + 1, "", "utf-8", "truncated_file"))
     frames = []
-    if good_rows:
-        table = pl.DataFrame(good_rows, schema=[f"c{i}" for i in range(width)], orient="row")
+    if good_rows and header is not None:
+        table = pl.DataFrame(good_rows, schema=[f"c{i}" for i in range(len(header))], orient="row")
         table.columns = _unique_names(header)
         table = table.with_columns(pl.all().replace("", None))
         lines = warehouse_rows_to_json(table, _table_type(file))
         frames.append(_frame(file, good_numbers, lines.to_list(), ["utf-8"] * len(good_numbers), [None] * len(good_numbers)))
-    if bad:
-        frames.append(_frame(file, [b[0] for b in bad], [b[1] for b in bad], [b[2] for b in bad], [b[3] for b in bad]))
+    if other:
+        frames.append(_frame(file, [o[0] for o in other], [o[1] for o in other], [o[2] for o in other],
+                             [o[3] for o in other]))
     if not frames:
         return _frame(file, [], [], [], [])
     return pl.concat(frames).sort("line_number")
 
 
+def _rejected(number: int, raw: str, error: str) -> tuple[int, str, str, str]:
+    """A rejected CSV record: its original text, or base64 of its bytes when they are not UTF-8."""
+    if _SURROGATES.search(raw):
+        return number, _b64(raw.encode("utf-8", errors="surrogateescape")), "base64", error
+    if "\x00" in raw:
+        return number, _b64(raw.encode("utf-8")), "base64", error
+    return number, raw, "utf-8", error
+
+
 def _unique_names(header: list[str]) -> list[str]:
-    seen: dict[str, int] = {}
+    """Column names made unique case-insensitively (a blank name becomes `column_<n>`)."""
+    seen: set[str] = set()
     out = []
     for i, name in enumerate(header):
         name = name.strip() or f"column_{i + 1}"
-        seen[name] = seen.get(name, 0) + 1
-        out.append(name if seen[name] == 1 else f"{name}_{seen[name]}")
+        candidate, n = name, 1
+        while candidate.lower() in seen:
+            n += 1
+            candidate = f"{name}_{n}"
+        seen.add(candidate.lower())
+        out.append(candidate)
     return out
 
 
@@ -309,27 +415,38 @@ def read_parquet_rows(file: LandedFile) -> pl.DataFrame:
     """Parquet rows numbered from 1; an unreadable file is one line with `read_error`."""
     try:
         table = pl.read_parquet(file.path)
-    except Exception as exc:  # noqa: BLE001 - any reader failure means the file is unusable
-        return _single(file, "unreadable_file", str(exc).splitlines()[0][:500] if str(exc) else type(exc).__name__)
-    if table.height == 0:
-        return _frame(file, [], [], [], [])
-    lines = warehouse_rows_to_json(table, _table_type(file))
+        if table.height == 0:
+            return _frame(file, [], [], [], [])
+        lines = warehouse_rows_to_json(table, _table_type(file))
+    except (Exception, PanicException) as exc:  # noqa: BLE001 - any reader failure means the file is unusable
+        return _single(file, "unreadable_file", _error_text(exc))
     n = table.height
     return _frame(file, list(range(1, n + 1)), lines.to_list(), ["utf-8"] * n, [None] * n)
 
 
+def read_landed_file(file: LandedFile) -> pl.DataFrame:
+    """One file's lines. A file that cannot be read at all (an OSError such as a permission
+    problem or the file vanishing, or a reader failure) is one `unreadable_file` line, so one
+    bad file costs its own lines, never the whole day."""
+    kind = file.kind
+    if kind == "unsupported":
+        return _single(file, "unsupported_file_type")
+    reader = {"json": read_json_lines, "csv": read_csv_rows, "parquet": read_parquet_rows}[kind]
+    try:
+        return reader(file)
+    except MemoryError:
+        raise  # a resource problem of this machine, not a property of the file
+    except (Exception, PanicException) as exc:  # noqa: BLE001 - see the docstring
+        return _single(file, "unreadable_file", _error_text(exc))
+
+
+def _error_text(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0][:500] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
 def read_landed_day(landing: Path, day: dt.date) -> pl.DataFrame:
     """All lines of one received day as a frame shaped like `raw.landed_lines`."""
-    frames = []
-    for file in list_day_files(landing, day):
-        kind = file.kind
-        if kind == "json":
-            frames.append(read_json_lines(file))
-        elif kind == "csv":
-            frames.append(read_csv_rows(file))
-        elif kind == "parquet":
-            frames.append(read_parquet_rows(file))
-        else:
-            frames.append(_single(file, "unsupported_file_type"))
+    frames = [read_landed_file(file) for file in list_day_files(landing, day)]
     combined = pl.concat(frames) if frames else pl.DataFrame(schema=RAW_SCHEMA)
     return combined.with_columns(pl.lit(day, dtype=pl.Date).alias("received_date"))
