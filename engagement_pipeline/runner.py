@@ -186,13 +186,16 @@ def run_days(
     days: list[dt.date],
     on_run: Callable[[DayRun], None] | None = None,
     restate: bool = True,
+    stage_first: bool = True,
 ) -> list[DayRun]:
     """Materialize every asset for the days, in order; stop at the first failure.
 
-    One day is one run of every layer. Several days are two passes: every day is
-    staged first, then scored and exported, so late events landed within the range
-    are in the scores of every day they belong to. Finally, as-of days before the
-    range that late data made stale are restated (scores, accounts, snapshots).
+    One day is one run of every layer. Several days are two passes when `stage_first`:
+    every day is staged first, then scored and exported, so late events landed within
+    the range are in the scores of every day they belong to. Without it, each day is
+    one run of every layer, as the daily schedule would have run it (its scores are what
+    was known that day). Finally, when `restate`, as-of days that late data made stale
+    and that were not computed after it are restated (scores, accounts, snapshots).
     """
     from engagement_pipeline.automation import DAILY_JOB, MODEL_JOB, RESTATE_JOB, STAGE_JOB, stale_as_of_days
     from engagement_pipeline.definitions import build_definitions
@@ -219,13 +222,14 @@ def run_days(
 
         try:
             stale: set[str] = set()
-            passes = [(DAILY_JOB, "all")] if len(days) == 1 else [(STAGE_JOB, "staging"), (MODEL_JOB, "model")]
+            two_pass = stage_first and len(days) > 1
+            passes = [(STAGE_JOB, "staging"), (MODEL_JOB, "model")] if two_pass else [(DAILY_JOB, "all")]
             for job_name, stage in passes:
                 for day in days:
                     result = execute(job_name, stage, day)
                     stale.update(stale_as_of_days(_late_dates(result), day.isoformat(), config.model.window_days))
             materialized = instance.get_materialized_partitions(AssetKey(["accounts", "account_scores"]))
-            fresh = {d.isoformat() for d in days}
+            fresh = {d.isoformat() for d in days} if two_pass else set()
             if restate:
                 for key in sorted((stale & materialized) - fresh):
                     execute(RESTATE_JOB, "restate", dt.date.fromisoformat(key))
