@@ -32,3 +32,15 @@ ui: $(STAMP)
 
 clean:
 	rm -rf data
+
+# Benchmark (bench/README.md): per-stage time, lines/s and peak RSS against the DuckDB floor.
+# make bench SIZES=1m,10m,30m [PROFILE=1] [INCR=off|smoke|default] [BENCH_ARGS="--keep-work ..."]
+SIZES ?= 1m,10m,30m
+INCR ?= default
+BENCH_ARGS ?=
+.PHONY: bench bench-smoke
+bench: $(STAMP)
+	$(BIN)/python -m bench --sizes "$(SIZES)" --incr $(INCR) $(if $(filter-out 0,$(PROFILE)),--profile) $(BENCH_ARGS)
+
+bench-smoke: $(STAMP)
+	$(BIN)/python -m bench --sizes smoke --incr smoke --rss-method hwm --out bench/results/smoke.json $(BENCH_ARGS)
