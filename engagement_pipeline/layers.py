@@ -380,7 +380,10 @@ def export_layer(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -
     accounts = con.execute("SELECT * FROM staging.accounts").pl()
     users = con.execute("SELECT * FROM staging.users").pl()
     bundle = exp.build_exports(day, scores, accounts, users, user_scores, first_used(con, day, config), config)
-    pictures = day_charts(con, day, config)
+    # Charts cost about a second a day: they are drawn for the newest landed day, the one
+    # people open; an older day (a backfill) gets its report with the inline trend only.
+    newest = con.execute("SELECT max(received_date) FROM raw.landed_lines").fetchone()[0]
+    pictures = day_charts(con, day, config) if newest is None or day >= newest else {}
     product = con.execute("SELECT * FROM snapshots.product_daily WHERE date <= ? ORDER BY date", [day]).pl()
     steps = con.execute("SELECT * FROM accounts.activation_steps WHERE as_of_date = ?", [day]).pl()
     page = render_report(day, product, scores, bundle.files["at_risk_accounts.csv"], pictures, activation_steps=steps)
