@@ -7,12 +7,10 @@ exactly one outcome: accepted, or the first reason in `REASONS` order that appli
 
 from __future__ import annotations
 
-import datetime as dt
 
 import duckdb
 import polars as pl
 
-from engagement_pipeline.warehouse import registered
 
 MESSAGE_TYPES = ("track", "identify", "group", "page", "screen", "alias")
 

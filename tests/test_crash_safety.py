@@ -23,6 +23,7 @@ tests/test_cli_e2e.py checks three tables on the demo, this checks all of them).
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import random
 import shutil
@@ -176,8 +177,8 @@ def held_slots(instance: DagsterInstance) -> dict[str, tuple[set[str], set[str]]
 
 
 def free_slots_of_dead_runs(config: Config) -> list[str]:
-    """What `run` should do itself when it starts (it holds the warehouse lock, so no other CLI run
-    is alive): free the pool slots still held by killed runs and mark those runs failed."""
+    """Free the pool slots still held by killed runs (what `run` itself does first: runner.release_dead_runs);
+    used to start and end the slot test clean."""
     if config.paths.dagster_home is None or not (config.paths.dagster_home / "dagster.yaml").exists():
         return []
     instance = _instance(config)
@@ -295,7 +296,8 @@ def test_sigkill_at_random_points_then_rerun_is_consistent_and_idempotent(world:
     timeline = []
     # 1. Kills during the first materialization of the day, at seeded random moments.
     for trial in range(RANDOM_KILLS):
-        delay = rng.uniform(0.5, MAX_KILL_SECONDS)
+        # Stratified: trial i falls in the i-th slice of the window, so the kills spread over the work.
+        delay = 0.5 + rng.uniform(trial, trial + 1) * (MAX_KILL_SECONDS - 0.5) / RANDOM_KILLS
         proc = _start_run(world)
         try:
             _wait_until_working(proc, config)
@@ -320,7 +322,7 @@ def test_sigkill_at_random_points_then_rerun_is_consistent_and_idempotent(world:
     hit = False
     deadline = time.monotonic() + 180
     while proc.poll() is None and time.monotonic() < deadline:
-        if any(p.name.startswith(f".{VICTIM.isoformat()}.") for p in config.paths.exports.iterdir()):
+        if any(p.name.startswith(f".{VICTIM.isoformat()}.tmp-") for p in config.paths.exports.iterdir()):
             _kill(proc)
             hit = True
             break
@@ -342,6 +344,11 @@ def test_sigkill_at_random_points_then_rerun_is_consistent_and_idempotent(world:
     assert export_bytes(config.paths.exports, VICTIM) == files
     leftovers = [p.name for p in config.paths.exports.iterdir() if ".tmp-" in p.name or ".old-" in p.name]
     assert not leftovers, f"temporary export folders left behind: {leftovers}"
+    instance = _instance(config)
+    try:
+        assert not instance.event_log_storage.get_concurrency_run_ids(), "pool slots still held after a complete run"
+    finally:
+        instance.dispose()
     print("; ".join(timeline))
 
 
@@ -386,24 +393,61 @@ def test_a_run_after_a_sigkill_is_not_blocked_by_the_dead_runs_pool_slot(world: 
         free_slots_of_dead_runs(config)
 
 
-def test_a_crash_between_the_two_renames_of_a_re_export_keeps_latest_valid(tmp_path: Path,
-                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+# Every file-system step of an export a SIGKILL could fall between: (object, attribute).
+EXPORT_STEPS = {
+    "write": (Path, "write_bytes"), "fsync": (os, "fsync"), "rename": (Path, "rename"),
+    "symlink": (Path, "symlink_to"), "replace": (os, "replace"), "rmtree": (shutil, "rmtree"),
+}
+
+
+@pytest.mark.parametrize("step", sorted(EXPORT_STEPS))
+def test_a_crash_at_any_step_of_a_re_export_keeps_the_day_and_latest_whole(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, step: str) -> None:
+    """Re-export a day (new content) and "crash" at the n-th call of one file-system step, for
+    every n: the day and `latest` stay whole (old or new content), and the next export completes."""
     day = dt.date(2026, 1, 5)
     bundle = exp.ExportBundle(day=day, files={name: _empty_file(name) for name in exp.EXPORT_FILES})
-    root = tmp_path / "exports"
-    exp.write_export_folder(root, bundle, "v1")
-    real_rename = Path.rename
+    owner, attribute = EXPORT_STEPS[step]
+    real = getattr(owner, attribute)
+    calls = 0
 
-    def crash_on_second_rename(self: Path, target: str | os.PathLike[str]) -> Path:
-        if self.name.startswith(f".{day.isoformat()}.tmp-"):
-            raise KeyboardInterrupt("simulated SIGKILL between the two renames")
-        return real_rename(self, target)
+    def counting(*args: object, **kwargs: object) -> object:
+        nonlocal calls
+        calls += 1
+        return real(*args, **kwargs)
 
-    monkeypatch.setattr(Path, "rename", crash_on_second_rename)
-    with pytest.raises(KeyboardInterrupt):
-        exp.write_export_folder(root, bundle, "v2")  # new content: the crash hits before the swap
+    exp.write_export_folder(tmp_path / "probe", bundle, "v1")
+    monkeypatch.setattr(owner, attribute, counting)
+    exp.write_export_folder(tmp_path / "probe", bundle, "v2")
     monkeypatch.undo()
-    assert_exports_consistent(root)
+    total = calls
+    assert total > 0, f"an export no longer calls {step}: update EXPORT_STEPS"
+    for n in range(1, total + 1):
+        root = tmp_path / f"crash-{n}"
+        exp.write_export_folder(root, bundle, "v1")
+        seen = 0
+
+        def crashing(*args: object, **kwargs: object) -> object:
+            nonlocal seen
+            seen += 1
+            if seen == n:
+                raise KeyboardInterrupt(f"simulated SIGKILL at {step} call {n}")
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(owner, attribute, crashing)
+        try:
+            exp.write_export_folder(root, bundle, "v2")
+        except KeyboardInterrupt:
+            pass
+        finally:
+            monkeypatch.undo()
+        assert_exports_consistent(root)
+        version = json.loads((root / day.isoformat() / exp.MANIFEST).read_text())["model_version"]
+        assert version in ("v1", "v2")
+        exp.clean_stale_temporaries(root)
+        exp.write_export_folder(root, bundle, "v2")
+        assert_exports_consistent(root)
+        assert json.loads((root / day.isoformat() / exp.MANIFEST).read_text())["model_version"] == "v2"
 
 
 def _empty_file(name: str):  # type: ignore[no-untyped-def]
