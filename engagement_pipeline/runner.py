@@ -206,9 +206,13 @@ def run_days(
         defs = build_definitions(config)
         done: list[DayRun] = []
 
+        resolved: dict[str, object] = {}
+
         def execute(job_name: str, stage: str, day: dt.date) -> ExecuteInProcessResult:
             started = time.perf_counter()
-            result = defs.resolve_job_def(job_name).execute_in_process(
+            if job_name not in resolved:  # resolving a job builds it: once per command, not per day
+                resolved[job_name] = defs.resolve_job_def(job_name)
+            result = resolved[job_name].execute_in_process(  # type: ignore[attr-defined]
                 partition_key=day.isoformat(), instance=instance, raise_on_error=False,
                 run_config=QUIET_RUN_CONFIG, tags={"engagement/source": "cli"},
             )
