@@ -190,12 +190,11 @@ def run_days(
 ) -> list[DayRun]:
     """Materialize every asset for the days, in order; stop at the first failure.
 
-    One day is one run of every layer. Several days are two passes when `stage_first`:
-    every day is staged first, then scored and exported, so late events landed within
-    the range are in the scores of every day they belong to. Without it, each day is
-    one run of every layer, as the daily schedule would have run it (its scores are what
-    was known that day). Finally, when `restate`, as-of days that late data made stale
-    and that were not computed after it are restated (scores, accounts, snapshots).
+    With `restate`, each day is staged, the earlier as-of days its late data made stale
+    are restated (scores, accounts, snapshots), then the day is scored and exported, so
+    its exports see the restated history; a range with `stage_first` stages every day
+    first, so late events inside it count everywhere. Without `restate` (the demo), each
+    day is one run of every layer, as the daily schedule runs it.
     """
     from engagement_pipeline.automation import DAILY_JOB, MODEL_JOB, RESTATE_JOB, STAGE_JOB, stale_as_of_days
     from engagement_pipeline.definitions import build_definitions
@@ -224,19 +223,34 @@ def run_days(
                 on_run(run)
             return result
 
-        try:
-            stale: set[str] = set()
-            two_pass = stage_first and len(days) > 1
-            passes = [(STAGE_JOB, "staging"), (MODEL_JOB, "model")] if two_pass else [(DAILY_JOB, "all")]
-            for job_name, stage in passes:
-                for day in days:
-                    result = execute(job_name, stage, day)
-                    stale.update(stale_as_of_days(_late_dates(result), day.isoformat(), config.model.window_days))
+        def restate_stale(stale: set[str], skip: set[str]) -> None:
+            """Recompute the as-of days late data made stale that were already computed."""
             materialized = instance.get_materialized_partitions(AssetKey(["accounts", "account_scores"]))
-            fresh = {d.isoformat() for d in days} if two_pass else set()
-            if restate:
-                for key in sorted((stale & materialized) - fresh):
-                    execute(RESTATE_JOB, "restate", dt.date.fromisoformat(key))
+            for key in sorted((stale & materialized) - skip):
+                execute(RESTATE_JOB, "restate", dt.date.fromisoformat(key))
+
+        window = config.model.window_days
+        try:
+            if not restate:
+                for day in days:
+                    execute(DAILY_JOB, "all", day)
+            elif stage_first and len(days) > 1:
+                # Stage the whole range, restate what it made stale before it, then score and
+                # export every day: the exports see the restated history.
+                stale: set[str] = set()
+                for day in days:
+                    stale.update(stale_as_of_days(_late_dates(execute(STAGE_JOB, "staging", day)),
+                                                  day.isoformat(), window))
+                restate_stale(stale, {d.isoformat() for d in days})
+                for day in days:
+                    execute(MODEL_JOB, "model", day)
+            else:
+                # Day by day: stage it, restate the earlier days it made stale, then score and export it.
+                for day in days:
+                    stale = set(stale_as_of_days(_late_dates(execute(STAGE_JOB, "staging", day)),
+                                                 day.isoformat(), window))
+                    restate_stale(stale, {day.isoformat()})
+                    execute(MODEL_JOB, "model", day)
         finally:
             instance.dispose()
         return done
