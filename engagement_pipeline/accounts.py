@@ -52,8 +52,10 @@ def account_scores_from(pair_scores: pl.DataFrame, users: pl.DataFrame, method: 
     active = pair_scores.group_by("account_id").agg(
         pl.col("user_id").n_unique().cast(pl.Int64).alias("active_users"),
         pl.col("raw_score").sum().alias("raw_score"),
-        pl.col("score").sum().alias("_score_sum"),
-        pl.col("score").mean().alias("_score_mean"),
+        # Scores have one decimal: summing them as integers (x10) makes the result exact, so a
+        # mean near a rounding boundary cannot flip with the order a parallel sum takes.
+        ((pl.col("score") * 10).round(0).sum() / 10).alias("_score_sum"),
+        ((pl.col("score") * 10).round(0).sum() / pl.col("score").count() / 10).alias("_score_mean"),
     )
     out = total.join(active, on="account_id", how="full", coalesce=True).with_columns(
         pl.col("active_users").fill_null(0),
