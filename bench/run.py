@@ -666,6 +666,19 @@ def print_targets(rows: list[dict[str, Any]]) -> None:
 def print_all(results: dict[str, Any]) -> None:
     for name, s in results["sizes"].items():
         print_size(name, s)
+    if results["sizes"]:
+        print_ratio_summary(results)
+    if results.get("incremental"):
+        print_incremental(results["incremental"])
+    print_targets(results["targets"])
+    for name, s in results["sizes"].items():
+        if s.get("profile"):
+            from bench.profile import print_profile
+            print_profile(console, name, s["profile"])
+    print_footer(results)
+
+
+def print_ratio_summary(results: dict[str, Any]) -> None:
     summary = Table(title="pipeline / floor", title_justify="left")
     for col in ("size", "measured-day lines", "raw->staging / floor", "day direct / floor", "day Dagster / floor",
                 "raw->staging / read_json", "raw->staging / floor, CPU s", "Dagster overhead"):
@@ -680,13 +693,9 @@ def print_all(results: dict[str, Any]) -> None:
                         _fmt(r.get("raw_to_staging_vs_json_floor")), _fmt(r.get("raw_to_staging_vs_floor_cpu")),
                         f"{_fmt(dag.get('overhead_seconds'))} s ({_fmt(dag.get('overhead_ratio'))}x)")
     console.print(summary)
-    if results.get("incremental"):
-        print_incremental(results["incremental"])
-    print_targets(results["targets"])
-    for name, s in results["sizes"].items():
-        if s.get("profile"):
-            from bench.profile import print_profile
-            print_profile(console, name, s["profile"])
+
+
+def print_footer(results: dict[str, Any]) -> None:
     meta = results["meta"]
     console.print(f"[dim]{results['methods']['rss']}.\n{FLOOR_METHOD}.\nwall s = time around the step inside its "
                   f"process (layers: connect + call + close, which may checkpoint); lines/s = the measured day's landed "

@@ -31,8 +31,12 @@ def _batch_definition() -> Any:
     return asset.add_batch_definition_whole_dataframe("whole_frame")
 
 
-def _midnight(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time())
+EPOCH = dt.date(1970, 1, 1)
+
+
+def day_number(day: dt.date) -> int:
+    """A date as days since 1970-01-01, which is how DATE columns reach GX (see `validate`)."""
+    return (day - EPOCH).days
 
 
 def events_suite(day: dt.date, lookback_days: int) -> gx.ExpectationSuite:
@@ -44,9 +48,9 @@ def events_suite(day: dt.date, lookback_days: int) -> gx.ExpectationSuite:
         e.ExpectColumnValuesToBeInSet(column="type", value_set=["track", "identify", "group", "page", "screen", "alias"]),
         e.ExpectColumnValuesToNotBeNull(column="timestamp"),
         e.ExpectColumnValuesToNotBeNull(column="event_date"),
-        e.ExpectColumnValuesToBeBetween(column="event_date", min_value=dt.datetime(2000, 1, 1),
-                                        max_value=_midnight(day + dt.timedelta(days=1))),
-        e.ExpectColumnValuesToBeBetween(column="received_date", min_value=_midnight(day), max_value=_midnight(day)),
+        e.ExpectColumnValuesToBeBetween(column="event_date", min_value=day_number(dt.date(2000, 1, 1)),
+                                        max_value=day_number(day + dt.timedelta(days=1))),
+        e.ExpectColumnValuesToBeBetween(column="received_date", min_value=day_number(day), max_value=day_number(day)),
         e.ExpectColumnValuesToBeInSet(column="account_source", value_set=[
             "context", "group_call", "membership", "membership_next", "unresolved", "anonymous"]),
         e.ExpectColumnValueLengthsToBeBetween(column="message_id", min_value=1, max_value=10_000),
@@ -63,7 +67,7 @@ def quarantine_suite(day: dt.date, reasons: list[str]) -> gx.ExpectationSuite:
         e.ExpectColumnValuesToNotBeNull(column="payload"),
         e.ExpectColumnValuesToBeInSet(column="encoding", value_set=["utf-8", "base64"]),
         e.ExpectCompoundColumnsToBeUnique(column_list=["source_file", "line_number"]),
-        e.ExpectColumnValuesToBeBetween(column="received_date", min_value=_midnight(day), max_value=_midnight(day)),
+        e.ExpectColumnValuesToBeBetween(column="received_date", min_value=day_number(day), max_value=day_number(day)),
     ])
 
 
@@ -73,8 +77,8 @@ def daily_counts_suite(day: dt.date) -> gx.ExpectationSuite:
         e.ExpectColumnValuesToNotBeNull(column="user_id"),
         e.ExpectColumnValuesToNotBeNull(column="event_date"),
         e.ExpectColumnValuesToBeBetween(column="event_count", min_value=1),
-        e.ExpectColumnValuesToBeBetween(column="event_date", min_value=dt.datetime(2000, 1, 1),
-                                        max_value=_midnight(day + dt.timedelta(days=1))),
+        e.ExpectColumnValuesToBeBetween(column="event_date", min_value=day_number(dt.date(2000, 1, 1)),
+                                        max_value=day_number(day + dt.timedelta(days=1))),
         e.ExpectCompoundColumnsToBeUnique(column_list=["event_date", "user_id", "account_id", "type", "event"]),
     ])
 
@@ -106,9 +110,31 @@ def user_scores_suite() -> gx.ExpectationSuite:
     ])
 
 
+def _shown(value: Any, is_date: bool) -> str:
+    if is_date and isinstance(value, (int, float)) and value == value:
+        return (EPOCH + dt.timedelta(days=int(value))).isoformat()
+    return str(value)[:60]
+
+
+def suite_columns(suite: gx.ExpectationSuite) -> set[str]:
+    """Every column an expectation of the suite names."""
+    names: set[str] = set()
+    for expectation in suite.expectations:
+        kwargs = expectation.configuration.kwargs
+        names.update(v for k in ("column", "column_A", "column_B") if isinstance(v := kwargs.get(k), str))
+        names.update(kwargs.get("column_list") or [])
+    return names
+
+
 def validate(frame: pl.DataFrame, suite: gx.ExpectationSuite, asset_key: AssetKey, check_name: str) -> AssetCheckResult:
-    """Run a suite on a polars frame; DATE columns become midnight datetimes, which GX compares."""
-    data = frame.with_columns(pl.col(pl.Date).cast(pl.Datetime("us"))).to_pandas()
+    """Run a suite on a polars frame (DATE columns as day numbers, shown back as dates)."""
+    # Only the columns the suite reads go to pandas: a million staged events carry their
+    # traits JSON, which no expectation looks at and which would double the conversion.
+    # DATE columns go as day numbers (`day_number`): GX compares datetimes in pandas row by row,
+    # 4 s per expectation on a million rows, integers in a vectorised 0.3 s.
+    used = [c for c in frame.columns if c in suite_columns(suite)]
+    dates = {c for c in used if frame.schema[c] == pl.Date}
+    data = frame.select(used).with_columns(pl.col(pl.Date).to_physical()).to_pandas()
     result = _batch_definition().get_batch(batch_parameters={"dataframe": data}).validate(suite)
     failures = []
     for r in result.results:
@@ -118,7 +144,8 @@ def validate(frame: pl.DataFrame, suite: gx.ExpectationSuite, asset_key: AssetKe
                 "expectation": cfg.type,
                 "column": cfg.kwargs.get("column"),
                 "unexpected_count": (r.result or {}).get("unexpected_count"),
-                "sample": [str(v)[:60] for v in (r.result or {}).get("partial_unexpected_list", [])[:5]],
+                "sample": [_shown(v, cfg.kwargs.get("column") in dates)
+                           for v in (r.result or {}).get("partial_unexpected_list", [])[:5]],
                 "error": (r.exception_info or {}).get("exception_message"),
             })
     stats = result.statistics

@@ -26,7 +26,7 @@ from engagement_pipeline.config import Config
 from engagement_pipeline.errors import PipelineError
 from engagement_pipeline.report import render_report
 from engagement_pipeline.weights import suggest_weights
-from engagement_pipeline.ingest import read_landed_day
+from engagement_pipeline.ingest import list_day_files, read_landed_file
 from engagement_pipeline.scoring import ScoreDay, score_users, window_bounds
 from engagement_pipeline.staging import (
     ACCOUNT_HISTORY_SQL, ACCOUNTS_SQL, MEMBERSHIPS_SQL, USER_HISTORY_SQL, USERS_SQL, StagingResult,
@@ -43,11 +43,19 @@ DAY = "received_date = ?"
 
 
 def land_raw(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> pl.DataFrame:
-    """Copy the day's landed lines verbatim into raw.landed_lines; returns them."""
-    lines = read_landed_day(config.paths.landing, day)
+    """Copy the day's landed lines verbatim into raw.landed_lines, one file at a time (so only
+    one file's text is in memory); returns every line's position and read error, not its text."""
+    positions = []
     with transaction(con):
-        replace_rows(con, LANDED_LINES, lines, DAY, [day])
-    return lines
+        con.execute(f"DELETE FROM {LANDED_LINES.qualified} WHERE {DAY}", [day])
+        for file in list_day_files(config.paths.landing, day):
+            lines = read_landed_file(file).with_columns(pl.lit(day, dtype=pl.Date).alias("received_date"))
+            insert_rows(con, LANDED_LINES, lines)
+            positions.append(lines.drop("line"))
+            del lines
+    if not positions:
+        return pl.DataFrame(schema={k: v for k, v in LANDED_LINES.polars_schema().items() if k != "line"})
+    return pl.concat(positions)
 
 
 @dataclass
@@ -64,10 +72,7 @@ class StagedDay:
 
 def stage(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> StagedDay:
     """Stage a received day, restate the neighbour days it changes, refresh users and accounts."""
-    lines = con.execute(
-        "SELECT * FROM raw.landed_lines WHERE received_date = ? ORDER BY source_file, line_number", [day]
-    ).pl()
-    result = stage_day(con, day, lines, config)
+    result = stage_day(con, day, None, config)
     billing, warnings = read_billing(con, config.paths.billing)
     with transaction(con):
         replace_rows(con, EVENTS, result.events, DAY, [day])

@@ -7,6 +7,7 @@ exactly one outcome: accepted, or the first reason in `REASONS` order that appli
 
 from __future__ import annotations
 
+import datetime as dt
 
 import duckdb
 import polars as pl
@@ -78,7 +79,7 @@ def _timestamp_sql(text: str) -> str:
 _BLANK = " \t\n\r\f\v"
 
 
-def _parse_sql(max_id_length: int) -> str:
+def _parse_sql(max_id_length: int, source: str = "_lines", accepted_lines: bool = True) -> str:
     # Every field is pulled out in ONE json_extract over a list of paths, so each line is
     # parsed once; ->> then reads the small extracted values (a json_extract_string list
     # measured slower).
@@ -94,6 +95,13 @@ def _parse_sql(max_id_length: int) -> str:
     def present(path: str) -> str:
         return f"({kind(path)} IS NOT NULL AND {kind(path)} <> 'NULL')"
 
+    def text(path: str) -> str:
+        # A string without escapes is its JSON text between the quotes, and a number is its
+        # text: only the rest needs ->> (which parses the value once more).
+        raw = f"CAST({value(path)} AS VARCHAR)"
+        return (f"CASE WHEN {kind(path)} = 'VARCHAR' AND NOT contains({raw}, '\\') THEN {raw}[2:-2] "
+                f"WHEN {kind(path)} = 'BIGINT' THEN {raw} ELSE {value(path)}->>'$' END")
+
     # The JSON type of each extracted value from its first character: json_type() would
     # parse every value again (objects such as traits in full), which made parsing 8x slower.
     kinds = ",\n".join(
@@ -108,7 +116,7 @@ def _parse_sql(max_id_length: int) -> str:
     extracted = []
     wrong_type_tests = []
     for col, path in {**_ID_FIELDS, **_TEXT_FIELDS}.items():
-        extracted.append(f"NULLIF(trim({value(path)}->>'$'), '') AS {col}")
+        extracted.append(f"NULLIF(trim({text(path)}), '') AS {col}")
         allowed = _ID_TYPES if col in _ID_FIELDS else "('VARCHAR')"
         wrong_type_tests.append(
             f"WHEN {present(path)} AND {kind(path)} NOT IN {allowed} THEN '{path[2:]}'"
@@ -119,7 +127,7 @@ def _parse_sql(max_id_length: int) -> str:
             f"WHEN {present(path)} AND {kind(path)} <> 'OBJECT' THEN '{path[2:]}'"
         )
     for col, path in _TIME_FIELDS.items():
-        extracted.append(f"{value(path)}->>'$' AS {col}_text")
+        extracted.append(f"{text(path)} AS {col}_text")
         wrong_type_tests.append(
             f"WHEN {present(path)} AND {kind(path)} <> 'VARCHAR' THEN '{path[2:]}'"
         )
@@ -133,16 +141,22 @@ def _parse_sql(max_id_length: int) -> str:
     )
     path_list = ", ".join(f"'{p}'" for p in paths)
     types = ", ".join(f"'{t}'" for t in MESSAGE_TYPES)
-    return f"""
+    sql = f"""
     WITH src AS (
         SELECT received_date, source_file, line_number, line, encoding, read_error,
-               CASE WHEN read_error IS NULL AND json_valid(line) THEN line::JSON END AS j
-        FROM _lines
+               CASE WHEN read_error IS NULL AND json_valid(line) THEN line END AS j
+        FROM {source}
+    ),
+    kinded AS (
+        -- Valid JSON whose first non-blank character is `{{` is an object: json_type() would
+        -- parse the whole line once more to say so.
+        SELECT *, CASE WHEN j IS NULL THEN NULL WHEN left(ltrim(j, ' \t\n\r'), 1) = '{{' THEN 'OBJECT'
+                       ELSE json_type(j) END AS json_kind
+        FROM src
     ),
     extracted AS (
-        SELECT *, json_type(j) AS json_kind,
-               CASE WHEN json_type(j) = 'OBJECT' THEN json_extract(j, [{path_list}]) END AS v
-        FROM src
+        SELECT *, CASE WHEN json_kind = 'OBJECT' THEN json_extract(j, [{path_list}]) END AS v
+        FROM kinded
     ),
     typed AS (
         SELECT *, {kinds} FROM extracted
@@ -175,7 +189,7 @@ def _parse_sql(max_id_length: int) -> str:
         received_date, source_file, line_number, line, encoding,
         CASE
             WHEN read_error IS NOT NULL THEN read_error
-            WHEN trim(line, '{_BLANK}') = '' THEN 'empty_line'
+            WHEN j IS NULL AND trim(line, '{_BLANK}') = '' THEN 'empty_line'
             WHEN j IS NULL THEN 'not_json'
             WHEN json_kind <> 'OBJECT' THEN 'not_an_object'
             WHEN type_raw IS NULL THEN 'missing_type'
@@ -208,6 +222,9 @@ def _parse_sql(max_id_length: int) -> str:
         CAST(timezone('UTC', event_ts) AS DATE) AS event_date
     FROM judged
     """
+    if accepted_lines:
+        return sql
+    return f"SELECT * REPLACE (CASE WHEN reason IS NULL THEN NULL ELSE line END AS line) FROM ({sql})"
 
 
 def parse_lines(con: duckdb.DuckDBPyConnection, lines: pl.DataFrame, max_id_length: int) -> pl.DataFrame:
@@ -215,15 +232,31 @@ def parse_lines(con: duckdb.DuckDBPyConnection, lines: pl.DataFrame, max_id_leng
 
     `lines` has the columns of raw.landed_lines. The result has one row per input line.
     """
-    zone = con.execute("SELECT current_setting('TimeZone')").fetchone()[0]
     con.register("_lines", lines.to_arrow())
+    try:
+        return _run_utc(con, _parse_sql(max_id_length), [])
+    finally:
+        con.unregister("_lines")
+
+
+def parse_landed(con: duckdb.DuckDBPyConnection, day: dt.date, max_id_length: int) -> pl.DataFrame:
+    """`parse_lines` over the received day's rows of raw.landed_lines, in place.
+
+    The lines never leave DuckDB, and only a rejected line keeps its text (`line` is null
+    for an accepted one): what a million-line day needs in memory is the parsed fields.
+    """
+    source = "(SELECT * FROM raw.landed_lines WHERE received_date = $day)"
+    return _run_utc(con, _parse_sql(max_id_length, source, accepted_lines=False), {"day": day})
+
+
+def _run_utc(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | dict[str, object]) -> pl.DataFrame:
+    zone = con.execute("SELECT current_setting('TimeZone')").fetchone()[0]
     try:
         if zone != "UTC":
             # A timestamp without a zone is UTC, and the day bounds are UTC days, whatever the
             # caller's session time zone (restored below).
             con.execute("SET TimeZone = 'UTC'")
-        return con.execute(_parse_sql(max_id_length)).pl()
+        return con.execute(sql, params).pl()
     finally:
-        con.unregister("_lines")
         if zone != "UTC":
             con.execute("SET TimeZone = '" + str(zone).replace("'", "''") + "'")

@@ -26,7 +26,7 @@ import duckdb
 import polars as pl
 
 from engagement_pipeline.config import Config
-from engagement_pipeline.parsing import parse_lines
+from engagement_pipeline.parsing import parse_landed, parse_lines
 from engagement_pipeline.warehouse import (
     BILLING, DAILY_EVENT_COUNTS, DUPLICATES, EVENTS, QUARANTINE, conform, registered,
 )
@@ -227,7 +227,7 @@ def _restate_neighbours(neighbours: pl.DataFrame, links: pl.DataFrame, group_cal
     return conform(changed, EVENTS)
 
 
-def stage_day(con: duckdb.DuckDBPyConnection, day: dt.date, lines: pl.DataFrame, config: Config) -> StagingResult:
+def stage_day(con: duckdb.DuckDBPyConnection, day: dt.date, lines: pl.DataFrame | None, config: Config) -> StagingResult:
     """Stage one received day's raw lines.
 
     Reads the staged days within the look-back on both sides: earlier days decide
@@ -235,10 +235,14 @@ def stage_day(con: duckdb.DuckDBPyConnection, day: dt.date, lines: pl.DataFrame,
     this day's events; and this day's messages restate the neighbours (later copies of
     its messageIds become duplicates, anonymous events it links are stitched, memberships
     re-resolved), so days staged out of order end the same as days staged in order.
+
+    `lines` shaped like raw.landed_lines, or None to parse the day's rows of
+    raw.landed_lines where they are (the lines then never leave DuckDB).
     """
     lookback = config.staging.dedupe_lookback_days
     fallback = config.staging.membership_fallback
-    parsed = parse_lines(con, lines, config.staging.max_id_length)
+    max_id = config.staging.max_id_length
+    parsed = parse_landed(con, day, max_id) if lines is None else parse_lines(con, lines, max_id)
     rejected = parsed.filter(pl.col("reason").is_not_null())
     quarantine = conform(rejected.rename({"line": "payload"}), QUARANTINE)
     accepted = parsed.filter(pl.col("reason").is_null())
@@ -279,7 +283,7 @@ def stage_day(con: duckdb.DuckDBPyConnection, day: dt.date, lines: pl.DataFrame,
         .with_columns(pl.lit(day).alias("first_received_date"))
     reasons = dict(quarantine.group_by("reason").len().sort("reason").iter_rows())
     return StagingResult(
-        day=day, lines=lines.height, events=events, quarantine=quarantine, duplicates=duplicates,
+        day=day, lines=parsed.height, events=events, quarantine=quarantine, duplicates=duplicates,
         counts=conform(daily_counts(events), DAILY_EVENT_COUNTS), reasons=reasons,
         restated=restated, later_duplicates=moved,
     )
