@@ -23,6 +23,7 @@ import datetime as dt
 import io
 import re
 import zlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -127,76 +128,162 @@ def _b64(raw: bytes) -> str:
     return base64.b64encode(raw).decode("ascii")
 
 
-def read_json_lines(file: LandedFile) -> pl.DataFrame:
-    """Each line's text (or base64 of its bytes when unreadable) and its read error."""
-    data, tail_error = _file_bytes(file)
-    if tail_error is not None and not data:
+# Decompressed bytes per block of lines: a file of any size is read in blocks of this
+# size, so landing a day holds about three blocks in memory, not the whole file.
+BLOCK_BYTES = 16 << 20
+
+
+@dataclass
+class _StreamEnd:
+    error: str | None = None
+    size: int = 0
+
+
+def _byte_pieces(file: LandedFile, end: _StreamEnd) -> Iterator[bytes]:
+    """The file's bytes (decompressed from possibly multi-member gzip), in pieces of at most
+    `BLOCK_BYTES`. A corrupt or truncated stream ends the pieces and sets `end.error`: what
+    preceded the damage is kept."""
+    if not file.path.name.lower().endswith(".gz"):
+        with file.path.open("rb") as handle:
+            while piece := handle.read(BLOCK_BYTES):
+                end.size += len(piece)
+                yield piece
+        return
+    rest = file.path.read_bytes()  # compressed: several times smaller than the text
+    while rest:
+        decompressor = zlib.decompressobj(wbits=31)
+        pending = rest
+        while not decompressor.eof:
+            try:
+                piece = decompressor.decompress(pending, BLOCK_BYTES)
+                pending = decompressor.unconsumed_tail
+                if not pending and not piece and not decompressor.eof:
+                    piece = decompressor.flush()
+                    if not decompressor.eof:
+                        end.error = "gzip stream ends early (file truncated)"
+            except zlib.error as exc:
+                end.error = f"corrupt gzip data ({exc})"
+                piece = b""
+            if piece:
+                end.size += len(piece)
+                yield piece
+            if end.error:
+                return
+        rest = decompressor.unused_data.lstrip(b"\x00")
+
+
+def iter_json_lines(file: LandedFile) -> Iterator[pl.DataFrame]:
+    """Each line's text (or base64 of its bytes when unreadable) and its read error, in blocks
+    of about `BLOCK_BYTES`; line numbers run on across blocks."""
+    end = _StreamEnd()
+    buffered: list[bytes] = []
+    size = 0
+    number = 0
+    carry = b""
+    first = True
+    for piece in _byte_pieces(file, end):
+        buffered.append(piece)
+        size += len(piece)
+        if size < BLOCK_BYTES:
+            continue
+        data = carry + b"".join(buffered)
+        buffered, size = [], 0
+        if first:
+            if len(data) < len(UTF8_BOM):  # too short to tell whether it starts with a BOM
+                carry = data
+                continue
+            data, first = data.removeprefix(UTF8_BOM), False
+        cut = data.rfind(b"\n")
+        if cut < 0:
+            carry = data
+            continue
+        carry = data[cut + 1:]
+        block = _block_frame(file, data[:cut], number)
+        del data
+        number += block.height
+        yield block
+    data = carry + b"".join(buffered)
+    del buffered
+    if first:
+        data = data.removeprefix(UTF8_BOM)
+    if end.error is not None and end.size == 0:
         # Nothing at all could be decompressed (not gzip, or a bare header): the file is
         # unreadable, not "truncated after zero lines".
-        return _single(file, "unreadable_file", tail_error)
-    if data.startswith(UTF8_BOM):
-        data = data[len(UTF8_BOM):]
-    # The stream broke at a line end: the missing data still counts as one unreadable line.
-    broken_at_line_end = tail_error is not None and (data.endswith(b"\n") or not data)
-    fast = _split_valid_text(data) if b"\x00" not in data else None
+        yield _single(file, "unreadable_file", end.error)
+        return
+    if end.error is None:
+        if data:
+            yield _block_frame(file, data.removesuffix(b"\n"), number)
+        return
+    # A broken stream: its last line is `truncated_file`; when it broke at a line end, the
+    # missing data still counts as one unreadable line.
+    cut = data.rfind(b"\n")
+    if cut >= 0:
+        yield _block_frame(file, data[:cut], number)
+        number += data[:cut].count(b"\n") + 1
+    tail = _block_frame(file, data[cut + 1:], number)
+    yield tail.with_columns(pl.lit("truncated_file", dtype=pl.String).alias("read_error"))
+
+
+def read_json_lines(file: LandedFile) -> pl.DataFrame:
+    """Every line of a JSON-lines file (see `iter_json_lines`) in one frame."""
+    frames = list(iter_json_lines(file))
+    return pl.concat(frames) if frames else _frame(file, [], [], [], [])
+
+
+def _block_frame(file: LandedFile, block: bytes, before: int) -> pl.DataFrame:
+    """The lines of `block` (LF-separated, a CR before the LF dropped), numbered after `before`."""
+    fast = _split_valid_text(block) if b"\x00" not in block else None
     if fast is not None:
-        # Fast path: the whole file is valid UTF-8 without NUL bytes, as almost every file is.
-        del data
-        if broken_at_line_end:
-            fast = fast.append(pl.Series("line", [""]))
-        errors = pl.Series("read_error", [None] * fast.len(), dtype=pl.String)
-        if tail_error is not None and fast.len():
-            errors[-1] = "truncated_file"
-        return _lines_frame(file, fast, pl.repeat("utf-8", fast.len(), eager=True, dtype=pl.String), errors)
-    raw_lines = split_lines(data)
-    if broken_at_line_end:
-        raw_lines.append(b"")
+        # Fast path: valid UTF-8 without NUL bytes, as almost every block is.
+        n = fast.len()
+        return _lines_frame(file, fast, before, pl.repeat("utf-8", n, eager=True, dtype=pl.String),
+                            pl.repeat(None, n, eager=True, dtype=pl.String))
     texts: list[str] = []
     encodings: list[str] = []
-    error_list: list[str | None] = []
-    for ln in raw_lines:
+    errors: list[str | None] = []
+    for ln in block.split(b"\n"):
+        ln = ln.removesuffix(b"\r")
         try:
             text = ln.decode("utf-8")
         except UnicodeDecodeError:
             texts.append(_b64(ln))
             encodings.append("base64")
-            error_list.append("invalid_utf8")
+            errors.append("invalid_utf8")
             continue
         if "\x00" in text:
             texts.append(_b64(ln))
             encodings.append("base64")
-            error_list.append("nul_byte")
+            errors.append("nul_byte")
         else:
             texts.append(text)
             encodings.append("utf-8")
-            error_list.append(None)
-    if tail_error is not None and texts:
-        error_list[-1] = "truncated_file"
-    return _frame(file, list(range(1, len(texts) + 1)), texts, encodings, error_list)
+            errors.append(None)
+    return _frame(file, list(range(before + 1, before + len(texts) + 1)), texts, encodings, errors)
 
 
-def _split_valid_text(data: bytes) -> pl.Series | None:
-    """The lines of valid UTF-8 data as a polars Series (split as `split_lines` does), or None.
+def _split_valid_text(block: bytes) -> pl.Series | None:
+    """The lines of a block (no final LF) if it is valid UTF-8, else None.
 
     Validating and splitting in polars keeps a million lines out of Python objects: about
     4x faster than decoding in Python and a third of the memory of a list of str.
     """
-    if not data:
-        return pl.Series("line", [], dtype=pl.String)
-    if data.endswith(b"\n"):
-        data = data[:-1]
     try:
-        text = pl.Series("line", [data], dtype=pl.Binary).cast(pl.String)
+        text = pl.Series("line", [block], dtype=pl.Binary).cast(pl.String)
     except pl.exceptions.ComputeError:  # not valid UTF-8
         return None
-    return text.str.split("\n").explode().str.strip_suffix("\r").alias("line")
+    lines = text.str.split("\n").explode()
+    if b"\r" in block:
+        lines = lines.str.strip_suffix("\r")
+    return lines.alias("line")
 
 
-def _lines_frame(file: LandedFile, lines: pl.Series, encodings: pl.Series, errors: pl.Series) -> pl.DataFrame:
+def _lines_frame(file: LandedFile, lines: pl.Series, before: int, encodings: pl.Series,
+                 errors: pl.Series) -> pl.DataFrame:
     n = lines.len()
     return pl.DataFrame({
         "source_file": pl.repeat(file.relative, n, eager=True, dtype=pl.String),
-        "line_number": pl.int_range(1, n + 1, eager=True, dtype=pl.Int64),
+        "line_number": pl.int_range(before + 1, before + n + 1, eager=True, dtype=pl.Int64),
         "line": lines,
         "encoding": encodings.alias("encoding"),
         "read_error": errors.alias("read_error"),
@@ -459,16 +546,34 @@ def read_landed_file(file: LandedFile) -> pl.DataFrame:
     """One file's lines. A file that cannot be read at all (an OSError such as a permission
     problem or the file vanishing, or a reader failure) is one `unreadable_file` line, so one
     bad file costs its own lines, never the whole day."""
+    frames: list[pl.DataFrame] = []
+    for frame, restart in iter_landed_file(file):
+        frames = [frame] if restart else [*frames, frame]
+    return pl.concat(frames) if frames else _frame(file, [], [], [], [])
+
+
+def iter_landed_file(file: LandedFile) -> Iterator[tuple[pl.DataFrame, bool]]:
+    """`read_landed_file` in blocks (JSON lines are read `BLOCK_BYTES` at a time): yields
+    (frame, restart). restart=True comes at most once, last: the file failed part-way, so
+    the blocks it yielded before must be dropped; that frame is its one `unreadable_file` line."""
     kind = file.kind
     if kind == "unsupported":
-        return _single(file, "unsupported_file_type")
-    reader = {"json": read_json_lines, "csv": read_csv_rows, "parquet": read_parquet_rows}[kind]
+        yield _single(file, "unsupported_file_type"), False
+        return
+    reader = {"json": iter_json_lines, "csv": _one(read_csv_rows), "parquet": _one(read_parquet_rows)}[kind]
     try:
-        return reader(file)
+        for frame in reader(file):
+            yield frame, False
     except MemoryError:
         raise  # a resource problem of this machine, not a property of the file
-    except (Exception, PanicException) as exc:  # noqa: BLE001 - see the docstring
-        return _single(file, "unreadable_file", _error_text(exc))
+    except (Exception, PanicException) as exc:  # noqa: BLE001 - see read_landed_file
+        yield _single(file, "unreadable_file", _error_text(exc)), True
+
+
+def _one(reader: Callable[[LandedFile], pl.DataFrame]) -> Callable[[LandedFile], Iterator[pl.DataFrame]]:
+    def blocks(file: LandedFile) -> Iterator[pl.DataFrame]:
+        yield reader(file)
+    return blocks
 
 
 def _error_text(exc: BaseException) -> str:

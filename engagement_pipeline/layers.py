@@ -26,7 +26,7 @@ from engagement_pipeline.config import Config
 from engagement_pipeline.errors import PipelineError
 from engagement_pipeline.report import render_report
 from engagement_pipeline.weights import suggest_weights
-from engagement_pipeline.ingest import list_day_files, read_landed_file
+from engagement_pipeline.ingest import iter_landed_file, list_day_files
 from engagement_pipeline.scoring import ScoreDay, score_users, window_bounds
 from engagement_pipeline.staging import (
     ACCOUNT_HISTORY_SQL, ACCOUNTS_SQL, MEMBERSHIPS_SQL, USER_HISTORY_SQL, USERS_SQL, StagingResult,
@@ -49,10 +49,16 @@ def land_raw(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> pl
     with transaction(con):
         con.execute(f"DELETE FROM {LANDED_LINES.qualified} WHERE {DAY}", [day])
         for file in list_day_files(config.paths.landing, day):
-            lines = read_landed_file(file).with_columns(pl.lit(day, dtype=pl.Date).alias("received_date"))
-            insert_rows(con, LANDED_LINES, lines)
-            positions.append(lines.drop("line"))
-            del lines
+            kept = len(positions)
+            for lines, restart in iter_landed_file(file):
+                if restart:  # the file failed part-way: it is one unreadable line, nothing more
+                    con.execute(f"DELETE FROM {LANDED_LINES.qualified} WHERE {DAY} AND source_file = ?",
+                                [day, file.relative])
+                    del positions[kept:]
+                lines = lines.with_columns(pl.lit(day, dtype=pl.Date).alias("received_date"))
+                insert_rows(con, LANDED_LINES, lines)
+                positions.append(lines.drop("line"))
+                del lines
     if not positions:
         return pl.DataFrame(schema={k: v for k, v in LANDED_LINES.polars_schema().items() if k != "line"})
     return pl.concat(positions)

@@ -84,17 +84,14 @@ class StagingResult:
 def _dedupe(parsed: pl.DataFrame, earlier: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Split accepted messages into first copies and duplicates (with the first copy's day)."""
     ordered = parsed.sort("source_file", "line_number")
-    first_today = ordered.select("message_id", pl.col("received_date").alias("first_received_date")).unique(
-        "message_id", keep="first", maintain_order=True
-    )
-    seen_before = earlier.group_by("message_id").agg(pl.col("received_date").min().alias("first_received_date"))
-    first_seen = pl.concat([seen_before, first_today]).unique("message_id", keep="first")
-    is_first = ordered.with_columns(
-        (pl.int_range(pl.len()).over("message_id") == 0).alias("_first_in_day")
-    ).join(first_seen, on="message_id", how="left")
-    keep = is_first.filter(pl.col("_first_in_day") & (pl.col("first_received_date") == pl.col("received_date")))
-    dupes = is_first.filter(~(pl.col("_first_in_day") & (pl.col("first_received_date") == pl.col("received_date"))))
-    return keep.drop("_first_in_day", "first_received_date"), conform(dupes, DUPLICATES)
+    seen_before = earlier.group_by("message_id").agg(pl.col("received_date").min().alias("_earlier_date"))
+    judged = ordered.with_columns(pl.col("message_id").is_first_distinct().alias("_first_in_day")).join(
+        seen_before, on="message_id", how="left", maintain_order="left")
+    is_kept = pl.col("_first_in_day") & pl.col("_earlier_date").is_null()
+    keep = judged.filter(is_kept).drop("_first_in_day", "_earlier_date")
+    dupes = judged.filter(~is_kept).with_columns(
+        pl.coalesce("_earlier_date", "received_date").alias("first_received_date"))
+    return keep, conform(dupes, DUPLICATES)
 
 
 def identity_links(messages: pl.DataFrame) -> pl.DataFrame:
@@ -136,21 +133,25 @@ def resolve_accounts(messages: pl.DataFrame, group_calls: pl.DataFrame,
         .sort("_gts", "_gid")
     )
     indexed = messages.with_row_index("_row")
-    indexed = indexed.with_columns(pl.col("timestamp").fill_null(dt.datetime(1970, 1, 1)).alias("_ts")).sort("_ts")
+    # Only a message without its own account (no context.groupId, not a group call) of a known
+    # user looks for a membership: with context on most events, a small share of the day.
+    own_account = pl.col("context_group_id").is_not_null() | ((pl.col("type") == "group") & pl.col("group_id").is_not_null())
+    looking = indexed.filter(~own_account.fill_null(False) & pl.col("user_id").is_not_null()).select(
+        "_row", "user_id", pl.col("timestamp").fill_null(dt.datetime(1970, 1, 1)).alias("_ts")).sort("_ts")
     if fallback == "first_joined":
         first = calls.unique("user_id", keep="first", maintain_order=True).select("user_id", pl.col("_gid").alias("_first"))
-        candidates = indexed.join(first, on="user_id", how="left").select(
+        candidates = looking.join(first, on="user_id", how="left").select(
             "_row", pl.col("_first").alias("_before"), pl.lit(None, dtype=pl.String).alias("_after"))
     else:
-        backward = indexed.join_asof(
+        backward = looking.join_asof(
             calls, left_on="_ts", right_on="_gts", by="user_id", strategy="backward", check_sortedness=False
         ).select("_row", pl.col("_gid").alias("_before"))
-        forward = indexed.join_asof(
+        forward = looking.join_asof(
             calls, left_on="_ts", right_on="_gts", by="user_id", strategy="forward", check_sortedness=False
         ).select("_row", pl.col("_gid").alias("_after"))
         candidates = backward.join(forward, on="_row", how="left")
     return (
-        indexed.join(candidates, on="_row", how="left")
+        indexed.join(candidates, on="_row", how="left", maintain_order="left")
         .with_columns(
             pl.when(pl.col("context_group_id").is_not_null()).then(pl.lit("context"))
             .when((pl.col("type") == "group") & pl.col("group_id").is_not_null()).then(pl.lit("group_call"))
@@ -167,8 +168,7 @@ def resolve_accounts(messages: pl.DataFrame, group_calls: pl.DataFrame,
             .when(pl.col("account_source") == "membership_next").then(pl.col("_after"))
             .alias("account_id")
         )
-        .sort("_row")
-        .drop("_row", "_ts", "_before", "_after")
+        .drop("_row", "_before", "_after")
     )
 
 
@@ -243,9 +243,10 @@ def stage_day(con: duckdb.DuckDBPyConnection, day: dt.date, lines: pl.DataFrame 
     fallback = config.staging.membership_fallback
     max_id = config.staging.max_id_length
     parsed = parse_landed(con, day, max_id) if lines is None else parse_lines(con, lines, max_id)
-    rejected = parsed.filter(pl.col("reason").is_not_null())
-    quarantine = conform(rejected.rename({"line": "payload"}), QUARANTINE)
-    accepted = parsed.filter(pl.col("reason").is_null())
+    n_lines = parsed.height
+    quarantine = conform(parsed.filter(pl.col("reason").is_not_null()).rename({"line": "payload"}), QUARANTINE)
+    accepted = parsed.filter(pl.col("reason").is_null()).drop("line", "encoding", "reason", "detail")
+    del parsed  # a million-line day: each frame let go as soon as the next exists keeps the peak low
 
     window = [day - dt.timedelta(days=lookback), day + dt.timedelta(days=lookback)]
     with registered(con, "_today_ids", accepted.select("message_id").unique()):
@@ -256,6 +257,7 @@ def stage_day(con: duckdb.DuckDBPyConnection, day: dt.date, lines: pl.DataFrame 
         ).pl()
     earlier = same_ids.filter(pl.col("received_date") < day).select("message_id", "received_date")
     kept, duplicates = _dedupe(accepted, earlier)
+    del accepted
     later_copies = same_ids.filter(pl.col("received_date") > day).join(
         kept.select("message_id"), on="message_id", how="semi")
 
@@ -265,6 +267,7 @@ def stage_day(con: duckdb.DuckDBPyConnection, day: dt.date, lines: pl.DataFrame 
     links = identity_links(pl.concat(
         [kept.select(id_columns), _original_ids(neighbours).select(id_columns)], how="vertical_relaxed"))
     stitched = stitch(kept, links)
+    del kept
 
     group_calls = pl.concat(
         [
@@ -283,7 +286,7 @@ def stage_day(con: duckdb.DuckDBPyConnection, day: dt.date, lines: pl.DataFrame 
         .with_columns(pl.lit(day).alias("first_received_date"))
     reasons = dict(quarantine.group_by("reason").len().sort("reason").iter_rows())
     return StagingResult(
-        day=day, lines=parsed.height, events=events, quarantine=quarantine, duplicates=duplicates,
+        day=day, lines=n_lines, events=events, quarantine=quarantine, duplicates=duplicates,
         counts=conform(daily_counts(events), DAILY_EVENT_COUNTS), reasons=reasons,
         restated=restated, later_duplicates=moved,
     )

@@ -219,14 +219,14 @@ def test_a_file_that_cannot_be_read_is_one_unreadable_line(tmp_path: Path, monke
     folder.mkdir(parents=True)
     (folder / "a.jsonl").write_text('{"type":"track","messageId":"ok","userId":"u","event":"E","timestamp":"2026-01-05T10:00:00Z"}\n')
     (folder / "b.jsonl").write_text("{}\n")
-    real = Path.read_bytes
+    real = Path.open
 
-    def flaky(self: Path) -> bytes:
+    def flaky(self: Path, *args: object, **kwargs: object) -> object:
         if self.name == "b.jsonl":
             raise PermissionError(13, "Permission denied", str(self))
-        return real(self)
+        return real(self, *args, **kwargs)
 
-    monkeypatch.setattr(ingest.Path, "read_bytes", flaky)
+    monkeypatch.setattr(ingest.Path, "open", flaky)
     layers.land_raw(con, DAY, config)
     monkeypatch.undo()
     r = layers.stage(con, DAY, config).result
@@ -335,3 +335,35 @@ def test_a_day_of_ten_times_the_usual_volume_stays_within_memory(tmp_path: Path)
           f"per layer {figures['seconds']}")
     assert figures["staged"]["reconciles"] and figures["staged"]["lines"] == summary.lines
     assert figures["peak_rss_mb"] < 3 * 1024
+
+
+def test_a_file_failing_part_way_is_one_unreadable_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Files are landed a block at a time: a read error after some blocks were landed drops
+    them, and the file is one unreadable line, as if it had failed at once."""
+    from engagement_pipeline import ingest
+
+    config, con = _fresh(tmp_path)
+    folder = config.paths.landing / DAY.isoformat()
+    folder.mkdir(parents=True)
+    good = '{"type":"track","messageId":"%s","userId":"u","event":"E","timestamp":"2026-01-05T10:00:00Z"}\n'
+    (folder / "a.jsonl").write_text("".join(good % f"a{i}" for i in range(50)))
+    (folder / "b.jsonl").write_text("".join(good % f"b{i}" for i in range(50)))
+    real = ingest._byte_pieces
+
+    def failing(file: object, end: object):
+        for i, piece in enumerate(real(file, end)):
+            if i == 3 and file.path.name == "b.jsonl":  # type: ignore[attr-defined]
+                raise OSError(5, "Input/output error")
+            yield piece
+
+    monkeypatch.setattr(ingest, "BLOCK_BYTES", 500)
+    monkeypatch.setattr(ingest, "_byte_pieces", failing)
+    landed = layers.land_raw(con, DAY, config)
+    monkeypatch.undo()
+    assert landed.filter(pl.col("source_file").str.ends_with("b.jsonl")).height == 1
+    assert con.execute("SELECT count(*), count(*) FILTER (WHERE source_file LIKE '%b.jsonl') "
+                       "FROM raw.landed_lines").fetchone() == (51, 1)
+    r = layers.stage(con, DAY, config).result
+    assert r.reconciles and r.accepted == 50
+    assert r.quarantine.select("source_file", "reason").rows() == [(f"{DAY}/b.jsonl", "unreadable_file")]
+    con.close()

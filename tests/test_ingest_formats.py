@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import gzip
 from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from engagement_pipeline import layers
+from engagement_pipeline import ingest, layers
 from engagement_pipeline.config import load_config
 from engagement_pipeline.ingest import read_landed_day
 from engagement_pipeline.warehouse import connect
@@ -96,3 +99,32 @@ def test_empty_files_and_bom_and_crlf(env) -> None:  # type: ignore[no-untyped-d
     lines = read_landed_day(config.paths.landing, DAY)
     assert lines["line"].to_list() == ['{"a": 1}', '{"b": 2}']
     assert lines["line_number"].to_list() == [1, 2]
+
+
+# Pieces a landed JSON-lines file is made of: lines, CRLF ends, a BOM, bytes that are not
+# UTF-8, NUL bytes, empty lines.
+_PIECES = [b'{"a":1}', b"\n", b"\r\n", b"\xef\xbb\xbf", b"\xff\xfe", b"\x00", b"", b"text \xc3\xa9", b"\n\n", b"\r"]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(parts=st.lists(st.sampled_from(_PIECES), max_size=40), gz=st.booleans(),
+       cut=st.one_of(st.none(), st.floats(0.0, 1.0)), block=st.integers(1, 64))
+def test_reading_in_blocks_gives_the_same_lines_as_reading_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                parts: list[bytes], gz: bool, cut: float | None,
+                                                                block: int) -> None:
+    """Files are read `BLOCK_BYTES` at a time to bound memory: any block size gives the same
+    lines, line numbers, encodings and read errors, also for truncated gzip."""
+    data = b"".join(parts)
+    if gz:
+        data = gzip.compress(data, mtime=0)
+        if cut is not None:
+            data = data[: int(len(data) * cut)]
+    path = tmp_path / ("f.jsonl.gz" if gz else "f.jsonl")
+    path.write_bytes(data)
+    file = ingest.LandedFile(path, "d/" + path.name)
+    whole = ingest.read_landed_file(file)
+    monkeypatch.setattr(ingest, "BLOCK_BYTES", block)
+    blocks = ingest.read_landed_file(file)
+    assert blocks.to_dicts() == whole.to_dicts()
+    if not gz or cut is None:
+        assert whole.height == len(ingest.split_lines(b"".join(parts)))
