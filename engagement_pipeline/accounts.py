@@ -44,6 +44,9 @@ from engagement_pipeline.config import Config
 from engagement_pipeline.scoring import benchmark, normalize_expr, score_users, scored_counts, window_bounds
 
 UNPAID_PLANS = ("free", "trial")
+# Days of scored activity an account's day reads: its baseline, recent rate and the 8 weeks
+# before the last one (see `account_day`).
+ACTIVITY_DAYS = 63
 
 
 def account_scores_from(pair_scores: pl.DataFrame, users: pl.DataFrame, method: str, config: Config) -> pl.DataFrame:
@@ -238,7 +241,7 @@ def account_day(
     before, _ = score_accounts_at(counts, as_of - dt.timedelta(days=lookback), config)
 
     scored = scored_counts(counts.filter(pl.col("account_id").is_not_null()), model.weights, as_of,
-                           max(model.window_days, 63))
+                           max(model.window_days, ACTIVITY_DAYS))
     recent_start = as_of - dt.timedelta(days=6)
     base_start, base_end = as_of - dt.timedelta(days=36), as_of - dt.timedelta(days=7)
     pql_start = as_of - dt.timedelta(days=model.pql.recent_days - 1)

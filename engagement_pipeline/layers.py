@@ -128,11 +128,43 @@ def counts_between(con: duckdb.DuckDBPyConnection, start: dt.date, end: dt.date)
     ).pl()
 
 
+SCORING_COUNTS_SQL = """
+SELECT event_date, user_id, account_id, type, event, sum(event_count)::BIGINT AS event_count
+FROM staging.daily_event_counts
+WHERE event_date BETWEEN $scored_start AND $day AND type = 'track' AND list_contains($events, event)
+GROUP BY ALL
+UNION ALL
+SELECT max(c.event_date), c.user_id, c.account_id, 'seen', NULL, 0::BIGINT
+FROM staging.daily_event_counts c JOIN (SELECT unnest($seen_ends) AS seen_end) e
+  ON c.event_date BETWEEN $seen_start AND e.seen_end
+GROUP BY e.seen_end, c.user_id, c.account_id
+"""
+
+
+def scoring_counts(con: duckdb.DuckDBPyConnection, events: list[str], scored_start: dt.date, day: dt.date,
+                   seen_start: dt.date, seen_ends: list[dt.date]) -> pl.DataFrame:
+    """The daily aggregate as scoring reads it, compacted in DuckDB: the scored track events
+    from `scored_start` to `day`, and for every user x account one row of type `seen` (no
+    event, count 0) at the last day it had any message from `seen_start` to each of `seen_ends`.
+
+    For every as-of day in `seen_ends`, `score_users` and `account_day` give the same result
+    on this as on `counts_between(seen_start, day)`: they score only track rows of weighted
+    events inside their window, and read other rows only for who was seen, where last. With a
+    90-day user horizon, that is a tenth of the rows, so the cost of a day stops growing with
+    the history kept.
+    """
+    return con.execute(SCORING_COUNTS_SQL, {
+        "scored_start": scored_start, "day": day, "events": events, "seen_start": seen_start,
+        "seen_ends": seen_ends,
+    }).pl()
+
+
 def score(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> ScoreDay:
     m = config.model
     norm = m.normalization
-    start, _ = window_bounds(day, max(m.total_users_days, *m.extra_windows))
-    counts = counts_between(con, start, day)
+    scored_start, _ = window_bounds(day, max(m.window_days, *m.extra_windows))
+    seen_start, _ = window_bounds(day, m.total_users_days)
+    counts = scoring_counts(con, list(m.weights), scored_start, day, seen_start, [day])
     result = score_users(counts, m.weights, day, m.window_days, m.total_users_days,
                          norm.method, norm.percentile, norm.curve)
     steps = [s.event for s in m.activation.steps if s.event is not None]
@@ -235,7 +267,9 @@ def churn_model(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) ->
 def account_layer(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> acc.AccountDay:
     m = config.model
     span = m.total_users_days + m.trend_lookback_days + 40
-    counts = counts_between(con, day - dt.timedelta(days=span), day)
+    scored_start, _ = window_bounds(day, max(m.window_days, acc.ACTIVITY_DAYS, m.trend_lookback_days + m.window_days))
+    counts = scoring_counts(con, list(m.weights), scored_start, day, day - dt.timedelta(days=span),
+                            [day, day - dt.timedelta(days=m.trend_lookback_days)])
     result = acc.account_day(counts, first_used(con, day, config), account_attributes(con, day), day, config,
                              churn_model(con, day, config))
     steps = acc.activation_detail(step_firsts(con, day, config), config, day)
@@ -264,15 +298,19 @@ def suggested_weights_scores(con: duckdb.DuckDBPyConnection, as_of: dt.date, con
     from the data up to that day (same events, same method): to compare with the configured ones."""
     m = config.model
     span = m.total_users_days + m.trend_lookback_days + 40
-    counts = counts_between(con, as_of - dt.timedelta(days=span), as_of)
-    freq = counts.filter((pl.col("type") == "track") & pl.col("event").is_in(list(m.events))).group_by("event").agg(
-        pl.col("event_count").sum().alias("events"), pl.col("user_id").n_unique().alias("users"),
-        pl.col("account_id").n_unique().alias("accounts"))
+    freq = con.execute(
+        """SELECT event, sum(event_count)::BIGINT AS events, count(DISTINCT user_id)::BIGINT AS users,
+                  count(DISTINCT account_id)::BIGINT AS accounts
+           FROM staging.daily_event_counts
+           WHERE event_date BETWEEN ? AND ? AND type = 'track' AND list_contains(?, event) GROUP BY event""",
+        [as_of - dt.timedelta(days=span), as_of, list(m.events)]).pl()
     suggested = dict(suggest_weights(freq).select("event", "weight").iter_rows())
     if not suggested:
         return pl.DataFrame(schema={"account_id": pl.String, "score": pl.Float64})
     events = {name: spec.model_copy(update={"weight": suggested.get(name, spec.weight)}) for name, spec in m.events.items()}
     alternative = config.model_copy(update={"model": m.model_copy(update={"events": events})})
+    counts = scoring_counts(con, list(m.events), window_bounds(as_of, m.window_days)[0], as_of,
+                            window_bounds(as_of, m.total_users_days)[0], [as_of])
     scores, _ = acc.score_accounts_at(counts, as_of, alternative)
     return scores.select("account_id", "score")
 

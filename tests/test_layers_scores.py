@@ -3,6 +3,8 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import polars as pl
+
 from engagement_pipeline import layers
 from engagement_pipeline.cli import main
 from engagement_pipeline.config import load_config
@@ -38,3 +40,43 @@ def test_extra_windows_personal_activation_and_suggest_weights(tmp_path: Path, c
     assert main(["suggest-weights", "--config", str(tmp_path / "engagement.yaml")]) == 0
     out = capsys.readouterr().out
     assert "Document Created:" in out and "Teammate Invited:" in out and "{weight: 10}" in out
+
+
+def test_compact_scoring_counts_give_the_same_scores_as_the_full_aggregate(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """`scoring_counts` hands scoring a tenth of the rows: every score, usage, contribution and
+    backtest row must equal what the full daily aggregate gives, on days with a full history
+    (windows shortened so 45 days of demo data cover the whole span the account layer reads)."""
+    from engagement_pipeline.synthetic import generate_demo
+    from tests.conftest import base_config
+
+    start = dt.date(2026, 1, 1)
+    generate_demo(tmp_path / "landing", start, 45, accounts=30, seed=5, billing_dir=tmp_path / "billing")
+    data = base_config()
+    data["paths"]["landing"] = str(tmp_path / "landing")
+    data["paths"]["billing"] = str(tmp_path / "billing")
+    data["model"].update(window_days=10, total_users_days=20, extra_windows=[1, 7])
+    config = load_config(write_config(tmp_path, data))
+    con = connect(config.paths.warehouse)
+
+    def full(con, events, scored_start, day, seen_start, seen_ends):  # type: ignore[no-untyped-def]
+        return layers.counts_between(con, min(scored_start, seen_start), day)
+
+    try:
+        days = [start + dt.timedelta(days=i) for i in range(45)]
+        for day in days:
+            layers.land_raw(con, day, config)
+            layers.stage(con, day, config)
+        for day in days[-12:]:
+            compact = (layers.score(con, day, config).scores, layers.account_layer(con, day, config),
+                       layers.snapshot_layer(con, day, config).backtest)
+            with monkeypatch.context() as m:
+                m.setattr(layers, "scoring_counts", full)
+                reference = (layers.score(con, day, config).scores, layers.account_layer(con, day, config),
+                             layers.snapshot_layer(con, day, config).backtest)
+            assert compact[0].equals(reference[0]), day
+            for name in ("scores", "usage", "contributions"):
+                assert getattr(compact[1], name).equals(getattr(reference[1], name)), (day, name)
+            assert compact[2].sort(pl.all()).equals(reference[2].sort(pl.all())), day
+            assert compact[1].scores.filter(pl.col("active_users") > 0).height > 10
+    finally:
+        con.close()
