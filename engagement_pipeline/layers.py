@@ -29,14 +29,14 @@ from engagement_pipeline.weights import suggest_weights
 from engagement_pipeline.ingest import iter_landed_file, list_day_files
 from engagement_pipeline.scoring import ScoreDay, score_users, window_bounds
 from engagement_pipeline.staging import (
-    ACCOUNT_HISTORY_SQL, ACCOUNTS_SQL, MEMBERSHIPS_SQL, USER_HISTORY_SQL, USERS_SQL, StagingResult,
-    account_attributes, read_billing, stage_day,
+    ACCOUNT_HISTORY_SPEC, ACCOUNTS_SQL, MEMBERSHIPS_SQL, USER_HISTORY_SPEC, USERS_SQL, StagingResult,
+    account_attributes, read_billing, refresh_history, stage_day,
 )
 from engagement_pipeline.warehouse import (
-    ACCOUNT_CONTRIBUTIONS, ACCOUNT_FEATURE_USAGE, ACCOUNT_HISTORY, ACCOUNT_SCORES, ACCOUNT_TRAITS_HISTORY, ACCOUNTS,
+    ACCOUNT_CONTRIBUTIONS, ACCOUNT_FEATURE_USAGE, ACCOUNT_HISTORY, ACCOUNT_SCORES, ACCOUNTS,
     ACTIVATION_STEPS, BENCHMARKS, BILLING, COHORT_DAILY, SCORE_BACKTEST, USER_WINDOW_SCORES,
     DAILY_EVENT_COUNTS, DUPLICATES, EVENTS, EXPORT_RUNS, LANDED_LINES, MEMBERSHIPS, PRODUCT_DAILY, QUARANTINE,
-    USER_SCORES, USER_TRAITS_HISTORY, USERS, insert_rows, registered, replace_rows, transaction,
+    USER_SCORES, USERS, insert_rows, registered, replace_rows, transaction,
 )
 
 DAY = "received_date = ?"
@@ -81,13 +81,17 @@ def stage(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> Stage
     result = stage_day(con, day, None, config)
     billing, warnings = read_billing(con, config.paths.billing)
     with transaction(con):
+        before = {h.key: h.call_keys(con, day) for h in (USER_HISTORY_SPEC, ACCOUNT_HISTORY_SPEC)}
         replace_rows(con, EVENTS, result.events, DAY, [day])
         replace_rows(con, QUARANTINE, result.quarantine, DAY, [day])
         replace_rows(con, DUPLICATES, result.duplicates, DAY, [day])
         replace_rows(con, DAILY_EVENT_COUNTS, result.counts, DAY, [day])
         _restate(con, result)
-        user_history = replace_rows(con, USER_TRAITS_HISTORY, con.execute(USER_HISTORY_SQL).pl(), None)
-        account_history = replace_rows(con, ACCOUNT_TRAITS_HISTORY, con.execute(ACCOUNT_HISTORY_SQL).pl(), None)
+        restated = result.restated
+        user_history = refresh_history(con, USER_HISTORY_SPEC, day, before["user_id"], restated.filter(
+            pl.col("type") == "identify").select(pl.col("user_id").alias("key")).drop_nulls())
+        account_history = refresh_history(con, ACCOUNT_HISTORY_SPEC, day, before["account_id"], restated.filter(
+            pl.col("type") == "group").select(pl.col("group_id").alias("key")).drop_nulls())
         users = replace_rows(con, USERS, con.execute(USERS_SQL).pl(), None)
         accounts = replace_rows(con, ACCOUNTS, con.execute(ACCOUNTS_SQL).pl(), None)
         memberships = replace_rows(con, MEMBERSHIPS, con.execute(MEMBERSHIPS_SQL).pl(), None)

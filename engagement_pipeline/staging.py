@@ -28,7 +28,8 @@ import polars as pl
 from engagement_pipeline.config import Config
 from engagement_pipeline.parsing import parse_landed, parse_lines
 from engagement_pipeline.warehouse import (
-    BILLING, DAILY_EVENT_COUNTS, DUPLICATES, EVENTS, QUARANTINE, conform, registered,
+    ACCOUNT_TRAITS_HISTORY, BILLING, DAILY_EVENT_COUNTS, DUPLICATES, EVENTS, QUARANTINE, USER_TRAITS_HISTORY, Table,
+    conform, insert_rows, registered, replace_rows,
 )
 
 
@@ -269,14 +270,16 @@ def stage_day(con: duckdb.DuckDBPyConnection, day: dt.date, lines: pl.DataFrame 
     stitched = stitch(kept, links)
     del kept
 
+    # Memberships are looked up only for users of this day and its neighbours: their group
+    # calls, on any day, are all that resolving and restating can read.
+    users = pl.concat([stitched.select("user_id"), neighbours.select("user_id"),
+                       links.select(pl.col("linked_user_id").alias("user_id"))]).drop_nulls().unique()
+    with registered(con, "_day_users", users):
+        earlier_calls = con.execute(
+            "SELECT user_id, group_id, timestamp FROM staging.events JOIN _day_users USING (user_id) "
+            "WHERE type = 'group' AND received_date <> ?", [day]).pl()
     group_calls = pl.concat(
-        [
-            con.execute(
-                "SELECT user_id, group_id, timestamp FROM staging.events WHERE type = 'group' AND received_date <> ?",
-                [day],
-            ).pl(),
-            stitched.filter(pl.col("type") == "group").select("user_id", "group_id", "timestamp"),
-        ],
+        [earlier_calls, stitched.filter(pl.col("type") == "group").select("user_id", "group_id", "timestamp")],
         how="vertical_relaxed",
     )
     events = conform(resolve_accounts(stitched, group_calls, fallback), EVENTS)
@@ -325,15 +328,32 @@ ACCOUNT_TRAITS = {
 }
 
 
-def _history_sql(key: str, id_expr: str, message_type: str, traits: dict[str, str]) -> str:
+def _history_sql(key: str, id_expr: str, message_type: str, traits: dict[str, str], only: str | None = None,
+                 state: str | None = None, day_only: bool = False) -> str:
     """Point-in-time trait history (one row per change): each trait carries its latest
-    non-null value forward, so a call that omits a trait does not erase it."""
+    non-null value forward, so a call that omits a trait does not erase it.
+
+    `only`: a relation of keys (`key` column) to restrict to. `state` and `day_only` make the
+    incremental form: the calls of the received day `$day` only, folded onto each key's
+    current history row (read from `state`) as if it were the key's last earlier call.
+    """
     parsed = ", ".join(f"{sql} AS {name}" for name, sql in traits.items())
     filled = ", ".join(f"last_value({name} IGNORE NULLS) OVER w AS {name}" for name in traits)
+    where = [f"type = '{message_type}'", f"{id_expr} IS NOT NULL", "traits IS NOT NULL"]
+    if only:
+        where.append(f"{id_expr} IN (SELECT key FROM {only})")
+    if day_only:
+        where.append("received_date = $day")
+    carried = ""
+    if state:
+        carried = f"""UNION ALL
+        SELECT {key}, valid_from, '' AS message_id, {", ".join(traits)}
+        FROM {state} WHERE valid_to IS NULL AND {key} IN (SELECT key FROM {only})"""
     return f"""
     WITH calls AS (
         SELECT {id_expr} AS {key}, timestamp, message_id, {parsed}
-        FROM staging.events WHERE type = '{message_type}' AND {id_expr} IS NOT NULL AND traits IS NOT NULL
+        FROM staging.events WHERE {" AND ".join(where)}
+        {carried}
     ),
     filled AS (
         SELECT {key}, timestamp AS valid_from, message_id, {filled}
@@ -352,6 +372,65 @@ def _history_sql(key: str, id_expr: str, message_type: str, traits: dict[str, st
 
 USER_HISTORY_SQL = _history_sql("user_id", "user_id", "identify", USER_TRAITS)
 ACCOUNT_HISTORY_SQL = _history_sql("account_id", "group_id", "group", ACCOUNT_TRAITS)
+
+
+@dataclass(frozen=True)
+class TraitHistory:
+    table: Table
+    key: str           # the history's key column
+    id_expr: str       # the events column it comes from
+    message_type: str  # identify or group
+    traits: dict[str, str]
+
+    def call_keys(self, con: duckdb.DuckDBPyConnection, day: dt.date) -> pl.DataFrame:
+        """Keys with calls received on `day` (to pass to `refresh_history` as `before`)."""
+        return con.execute(
+            f"SELECT DISTINCT {self.id_expr} AS key FROM staging.events WHERE received_date = ? "
+            f"AND type = '{self.message_type}' AND {self.id_expr} IS NOT NULL AND traits IS NOT NULL", [day]).pl()
+
+
+USER_HISTORY_SPEC = TraitHistory(USER_TRAITS_HISTORY, "user_id", "user_id", "identify", USER_TRAITS)
+ACCOUNT_HISTORY_SPEC = TraitHistory(ACCOUNT_TRAITS_HISTORY, "account_id", "group_id", "group", ACCOUNT_TRAITS)
+
+
+def refresh_history(con: duckdb.DuckDBPyConnection, h: TraitHistory, day: dt.date, before: pl.DataFrame,
+                    changed: pl.DataFrame) -> int:
+    """Bring a trait history up to date after staging `day`; returns the rows rewritten.
+
+    The history is one row per call, so rebuilding it whole costs the length of the history.
+    Instead a key whose calls of the day all come after its current row is folded forward from
+    that row (the usual case: a day's calls are that day's news). A key with a call of the day
+    at or before its current row (late data), with calls on this day before a re-run
+    (`before`), or whose calls were restated (`changed`), is rebuilt from all its calls; so
+    is everything when the history is empty. Either way the rows equal a full rebuild's.
+    """
+    table = h.table.qualified
+    if con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0:
+        return replace_rows(con, h.table, con.execute(_history_sql(h.key, h.id_expr, h.message_type, h.traits)).pl(),
+                            None)
+    today = h.call_keys(con, day)
+    with registered(con, "_today_keys", today), registered(con, "_forced_keys", pl.concat(
+            [before.select("key"), changed.select("key")]).unique()):
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE _rebuild_keys AS
+            SELECT key FROM _forced_keys
+            UNION
+            SELECT c.{h.id_expr} FROM staging.events c JOIN (
+                SELECT {h.key}, max(valid_from) AS last_from FROM {table} GROUP BY {h.key}
+            ) s ON s.{h.key} = c.{h.id_expr}
+            WHERE c.received_date = $day AND c.type = '{h.message_type}' AND c.traits IS NOT NULL
+              AND c.timestamp <= s.last_from""", {"day": day})
+        con.execute("CREATE OR REPLACE TEMP TABLE _fold_keys AS "
+                    "SELECT key FROM _today_keys WHERE key NOT IN (SELECT key FROM _rebuild_keys)")
+    rebuilt = con.execute(_history_sql(h.key, h.id_expr, h.message_type, h.traits, only="_rebuild_keys")).pl()
+    folded = con.execute(_history_sql(h.key, h.id_expr, h.message_type, h.traits, only="_fold_keys", state=table,
+                                      day_only=True), {"day": day}).pl()
+    con.execute(f"DELETE FROM {table} WHERE {h.key} IN (SELECT key FROM _rebuild_keys)")
+    con.execute(f"DELETE FROM {table} WHERE valid_to IS NULL AND {h.key} IN (SELECT key FROM _fold_keys)")
+    con.execute("DROP TABLE _rebuild_keys")
+    con.execute("DROP TABLE _fold_keys")
+    return insert_rows(con, h.table, rebuilt) + insert_rows(con, h.table, folded)
+
 
 USERS_SQL = f"""
 WITH seen AS (

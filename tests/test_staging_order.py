@@ -10,6 +10,7 @@ import pytest
 
 from engagement_pipeline import layers
 from engagement_pipeline.config import load_config
+from engagement_pipeline.staging import ACCOUNT_HISTORY_SQL, USER_HISTORY_SQL
 from engagement_pipeline.synthetic import generate_demo
 from engagement_pipeline.warehouse import connect
 from tests.conftest import base_config, write_config
@@ -45,6 +46,11 @@ def _stage_in(tmp: Path, landing: Path, order: list[dt.date], **staging) -> dict
             "quarantine": con.execute("SELECT reason, count(*) FROM staging.quarantine GROUP BY 1 ORDER BY 1").fetchall(),
             "users": con.execute("SELECT * FROM staging.users ORDER BY ALL").fetchall(),
             "accounts": con.execute("SELECT * FROM staging.accounts ORDER BY ALL").fetchall(),
+            "user_history": con.execute("SELECT * FROM staging.user_traits_history ORDER BY ALL").fetchall(),
+            "account_history": con.execute("SELECT * FROM staging.account_traits_history ORDER BY ALL").fetchall(),
+            # The histories are folded forward day by day: they must equal a rebuild from every call.
+            "user_history_rebuilt": con.execute(f"SELECT * FROM ({USER_HISTORY_SQL}) ORDER BY ALL").fetchall(),
+            "account_history_rebuilt": con.execute(f"SELECT * FROM ({ACCOUNT_HISTORY_SQL}) ORDER BY ALL").fetchall(),
             "reconcile": con.execute("""
                 SELECT (SELECT count(*) FROM raw.landed_lines),
                        (SELECT count(*) FROM staging.events) + (SELECT count(*) FROM staging.duplicates)
@@ -69,12 +75,16 @@ def test_out_of_order_staging_gives_the_same_result(tmp_path: Path, landing: Pat
     shuffled = _stage_in(tmp_path / "b", landing, [DAYS[i] for i in (5, 2, 0, 4, 1, 3)])
     for key in in_order:
         assert in_order[key] == shuffled[key], key
+    for got in (in_order, shuffled):
+        assert got["user_history"] == got["user_history_rebuilt"] and len(got["user_history"]) > 50
+        assert got["account_history"] == got["account_history_rebuilt"] and len(got["account_history"]) > 30
 
 
 def test_restaging_a_day_is_idempotent(tmp_path: Path, landing: Path) -> None:
     once = _stage_in(tmp_path / "a", landing, DAYS)
     twice = _stage_in(tmp_path / "b", landing, DAYS + [DAYS[2], DAYS[4]])
     assert once == twice
+    assert twice["account_history"] == twice["account_history_rebuilt"]
 
 
 def test_first_joined_strategy_pins_users_to_their_first_account(tmp_path: Path, landing: Path) -> None:
