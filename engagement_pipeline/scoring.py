@@ -127,6 +127,7 @@ def score_users(
     )
     latest_account = (
         recent.filter(pl.col("account_id").is_not_null())
+        .group_by("user_id", "account_id").agg(pl.col("event_date").max())  # sort pairs, not days
         .sort(["user_id", "event_date", "account_id"], descending=[False, True, False])
         .unique("user_id", keep="first", maintain_order=True)
         .select("user_id", pl.col("account_id").alias("_latest_account"))
