@@ -114,16 +114,6 @@ def _file_bytes(file: LandedFile) -> tuple[bytes, str | None]:
     return data, None
 
 
-def split_lines(data: bytes) -> list[bytes]:
-    """Split on LF (tolerating CRLF); a final newline does not start another line."""
-    if data.startswith(UTF8_BOM):
-        data = data[len(UTF8_BOM):]
-    lines = data.split(b"\n")
-    if lines and lines[-1] == b"":
-        lines.pop()
-    return [ln[:-1] if ln.endswith(b"\r") else ln for ln in lines]
-
-
 def _b64(raw: bytes) -> str:
     return base64.b64encode(raw).decode("ascii")
 

@@ -5,7 +5,7 @@
   formatted): it never raises, returns exactly one row per input line, every row is either
   accepted (reason null) or quarantined with one known reason, and accepted rows carry
   everything staging relies on (messageId, type, identity, UTC timestamp, event date in range).
-- `ingest.split_lines` / `ingest.read_json_lines` on arbitrary bytes written to files (plain,
+- `ingest.read_json_lines` on arbitrary bytes written to files (plain,
   gzip, truncated gzip), and `ingest.read_csv_rows` on arbitrary CSV-ish bytes: they never
   raise, land one row per line of the oracle, and keep every unreadable line's original bytes.
 - The audience normalizers (complementing tests/test_audiences.py, which already checks that they
@@ -45,7 +45,7 @@ from engagement_pipeline.audiences import (
     normalize_phone_e164,
     sha256_hex,
 )
-from engagement_pipeline.ingest import LandedFile, read_csv_rows, read_json_lines, split_lines
+from engagement_pipeline.ingest import LandedFile, read_csv_rows, read_json_lines
 from engagement_pipeline.parsing import MESSAGE_TYPES, REASONS, parse_lines
 from tests.test_audiences import HEX64, USER_COLUMNS, assert_reconciles
 
@@ -206,7 +206,7 @@ def test_parse_lines_is_deterministic_and_order_free(texts: list[str]) -> None:
 
 
 # --------------------------------------------------------------------------------------
-# split_lines / read_json_lines / read_csv_rows on arbitrary bytes in files
+# read_json_lines / read_csv_rows on arbitrary bytes in files
 # --------------------------------------------------------------------------------------
 
 line_bytes = st.one_of(
@@ -263,12 +263,6 @@ def _assert_lines_match(frame: pl.DataFrame, expected: list[bytes]) -> None:
         else:
             assert row["line"].encode("utf-8") == original and row["read_error"] is None
             assert "\x00" not in row["line"]
-
-
-@FUZZ
-@given(files())
-def test_split_lines_matches_the_oracle(data: bytes) -> None:
-    assert split_lines(data) == _oracle_lines(data)
 
 
 @FUZZ

@@ -126,5 +126,3 @@ def test_reading_in_blocks_gives_the_same_lines_as_reading_whole(tmp_path: Path,
     monkeypatch.setattr(ingest, "BLOCK_BYTES", block)
     blocks = ingest.read_landed_file(file)
     assert blocks.to_dicts() == whole.to_dicts()
-    if not gz or cut is None:
-        assert whole.height == len(ingest.split_lines(b"".join(parts)))
