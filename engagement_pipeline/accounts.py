@@ -97,19 +97,36 @@ def score_accounts_at(counts: pl.DataFrame, as_of: dt.date, config: Config) -> t
     return accounts, day.benchmark
 
 
-def feature_usage(counts: pl.DataFrame, config: Config, as_of: dt.date, first_used: pl.DataFrame) -> pl.DataFrame:
+def event_totals(counts: pl.DataFrame, as_of: dt.date, config: Config) -> pl.DataFrame:
+    """Per account x scored event: events and distinct users in the window, and points in the
+    window and in the window one trend look-back earlier (a row when either has any).
+
+    `counts` is the event-level daily aggregate; `layers.EVENT_TOTALS_SQL` computes the same
+    in DuckDB, so the account layer never holds event-level rows.
+    """
+    model = config.model
+    accounts = counts.filter(pl.col("account_id").is_not_null())
+    now = scored_counts(accounts, model.weights, as_of, model.window_days).group_by("account_id", "event").agg(
+        pl.col("event_count").sum().cast(pl.Int64).alias("event_count"),
+        pl.col("user_id").n_unique().cast(pl.Int64).alias("user_count"),
+        pl.col("points").sum().alias("points"),
+    )
+    earlier = scored_counts(accounts, model.weights, as_of - dt.timedelta(days=model.trend_lookback_days),
+                            model.window_days).group_by("account_id", "event").agg(
+        pl.col("points").sum().alias("previous_points"))
+    return now.join(earlier, on=["account_id", "event"], how="full", coalesce=True).with_columns(
+        pl.col("event_count").fill_null(0), pl.col("user_count").fill_null(0),
+        pl.col("points").fill_null(0.0), pl.col("previous_points").fill_null(0.0))
+
+
+def feature_usage(totals: pl.DataFrame, config: Config, as_of: dt.date, first_used: pl.DataFrame) -> pl.DataFrame:
     """Account x scored event in the window: events and distinct users; first use ever."""
-    scored = scored_counts(counts.filter(pl.col("account_id").is_not_null()), config.model.weights, as_of,
-                           config.model.window_days)
     features = pl.DataFrame(
         {"event": list(config.model.events), "feature": [s.feature for s in config.model.events.values()]},
         schema={"event": pl.String, "feature": pl.String},
     )
     return (
-        scored.group_by("account_id", "event").agg(
-            pl.col("event_count").sum().cast(pl.Int64).alias("event_count"),
-            pl.col("user_id").n_unique().cast(pl.Int64).alias("user_count"),
-        )
+        totals.filter(pl.col("event_count") > 0).select("account_id", "event", "event_count", "user_count")
         .join(features, on="event", how="left")
         .join(first_used, on=["account_id", "event"], how="left")
         .with_columns(pl.lit(as_of).alias("as_of_date"))
@@ -131,28 +148,29 @@ def activation(first_used: pl.DataFrame, config: Config) -> pl.DataFrame:
     )
 
 
-def contributions(counts: pl.DataFrame, as_of: dt.date, config: Config) -> pl.DataFrame:
-    """Points per account by event and by user, now and one trend look-back earlier.
+def contributions(counts: pl.DataFrame, totals: pl.DataFrame, as_of: dt.date, config: Config) -> pl.DataFrame:
+    """Points per account by event (from `event_totals`) and by user, now and one trend look-back earlier.
 
     This is what explains a score and its change: `points` in the current window,
     `previous_points` in the window ending `trend.lookback_days` before, `delta`.
     """
     model = config.model
     earlier = as_of - dt.timedelta(days=model.trend_lookback_days)
-    frames = []
-    for kind, key in (("event", "event"), ("user", "user_id")):
-        parts = []
-        for label, day in (("points", as_of), ("previous_points", earlier)):
-            scored = scored_counts(counts.filter(pl.col("account_id").is_not_null()), model.weights, day,
-                                   model.window_days)
-            parts.append(scored.group_by("account_id", key).agg(pl.col("points").sum().alias(label)))
-        both = parts[0].join(parts[1], on=["account_id", key], how="full", coalesce=True).with_columns(
-            pl.col("points").fill_null(0.0), pl.col("previous_points").fill_null(0.0))
-        frames.append(both.select(
+    parts = []
+    for label, day in (("points", as_of), ("previous_points", earlier)):
+        scored = scored_counts(counts.filter(pl.col("account_id").is_not_null()), model.weights, day,
+                               model.window_days)
+        parts.append(scored.group_by("account_id", "user_id").agg(pl.col("points").sum().alias(label)))
+    by_user = parts[0].join(parts[1], on=["account_id", "user_id"], how="full", coalesce=True).with_columns(
+        pl.col("points").fill_null(0.0), pl.col("previous_points").fill_null(0.0))
+    frames = [
+        both.select(
             pl.lit(as_of).alias("as_of_date"), "account_id", pl.lit(kind).alias("kind"),
             pl.col(key).alias("key"), "points", "previous_points",
             (pl.col("points") - pl.col("previous_points")).alias("delta"),
-        ))
+        )
+        for kind, key, both in (("event", "event", totals), ("user", "user_id", by_user))
+    ]
     return pl.concat(frames).sort("account_id", "kind", "key")
 
 
@@ -228,14 +246,19 @@ def account_day(
     as_of: dt.date,
     config: Config,
     churn_model: churn.FittedModel | None = None,
+    totals: pl.DataFrame | None = None,
 ) -> AccountDay:
     """All account aggregates for one as-of day.
 
     `counts`: the daily aggregate covering at least `total_users_days` + the trend
-    look-back before `as_of`. `first_used`: account x event -> first_used date up to the
+    look-back before `as_of` (event-level, or weighted per user and day with `totals`
+    given: see `layers.scoring_counts`). `totals`: `event_totals` of the day, computed
+    from `counts` when not given. `first_used`: account x event -> first_used date up to the
     day. `attributes`: account_id, name, plan, status, mrr, created_date as of the day.
     """
     model = config.model
+    if totals is None:
+        totals = event_totals(counts, as_of, config)
     now, bench = score_accounts_at(counts, as_of, config)
     lookback = model.trend_lookback_days
     before, _ = score_accounts_at(counts, as_of - dt.timedelta(days=lookback), config)
@@ -259,7 +282,7 @@ def account_day(
         pl.col("_week").is_between(1, 8)).group_by("account_id", "_week").agg(pl.col("event_count").sum())
     peak = weeks.group_by("account_id").agg((pl.col("event_count").max() / 7.0).alias("_peak_rate"))
     activity = activity.join(peak, on="account_id", how="left")
-    usage = feature_usage(counts, config, as_of, first_used)
+    usage = feature_usage(totals, config, as_of, first_used)
     adoption = usage.group_by("account_id").agg(
         (pl.col("event").n_unique() / len(model.events)).round(3).alias("adoption_rate")
     )
@@ -277,7 +300,7 @@ def account_day(
     )
     last_seen_any = counts.filter(pl.col("account_id").is_not_null() & (pl.col("event_date") <= as_of)) \
         .group_by("account_id").agg(pl.col("event_date").max().alias("_last_seen_any"))
-    contrib = contributions(counts, as_of, config)
+    contrib = contributions(counts, totals, as_of, config)
     act = activation(first_used, config)
 
     frame = (

@@ -133,33 +133,65 @@ def counts_between(con: duckdb.DuckDBPyConnection, start: dt.date, end: dt.date)
 
 
 SCORING_COUNTS_SQL = """
-SELECT event_date, user_id, account_id, type, event, sum(event_count)::BIGINT AS event_count
-FROM staging.daily_event_counts
-WHERE event_date BETWEEN $scored_start AND $day AND type = 'track' AND list_contains($events, event)
-GROUP BY ALL
+WITH weights AS (SELECT unnest($events) AS event, unnest($weights) AS weight)
+SELECT c.event_date, c.user_id, c.account_id, 'track' AS type, NULL::VARCHAR AS event,
+       sum(c.event_count)::BIGINT AS event_count, sum(c.event_count * w.weight)::DOUBLE AS points
+FROM staging.daily_event_counts c JOIN weights w ON w.event = c.event
+WHERE c.event_date BETWEEN $scored_start AND $day AND c.type = 'track'
+GROUP BY c.event_date, c.user_id, c.account_id
 UNION ALL
-SELECT max(c.event_date), c.user_id, c.account_id, 'seen', NULL, 0::BIGINT
+SELECT max(c.event_date), c.user_id, c.account_id, 'seen', NULL, 0::BIGINT, 0.0
 FROM staging.daily_event_counts c JOIN (SELECT unnest($seen_ends) AS seen_end) e
   ON c.event_date BETWEEN $seen_start AND e.seen_end
 GROUP BY e.seen_end, c.user_id, c.account_id
 """
 
 
-def scoring_counts(con: duckdb.DuckDBPyConnection, events: list[str], scored_start: dt.date, day: dt.date,
+def scoring_counts(con: duckdb.DuckDBPyConnection, weights: dict[str, int], scored_start: dt.date, day: dt.date,
                    seen_start: dt.date, seen_ends: list[dt.date]) -> pl.DataFrame:
-    """The daily aggregate as scoring reads it, compacted in DuckDB: the scored track events
-    from `scored_start` to `day`, and for every user x account one row of type `seen` (no
-    event, count 0) at the last day it had any message from `seen_start` to each of `seen_ends`.
+    """The daily aggregate as scoring reads it, compacted in DuckDB: per user, account and
+    day from `scored_start` to `day`, the weighted `points` and count of scored events (no
+    event names); and for every user x account one row of type `seen` at the last day it
+    had any message from `seen_start` to each of `seen_ends`.
 
-    For every as-of day in `seen_ends`, `score_users` and `account_day` give the same result
-    on this as on `counts_between(seen_start, day)`: they score only track rows of weighted
-    events inside their window, and read other rows only for who was seen, where last. With a
-    90-day user horizon, that is a tenth of the rows, so the cost of a day stops growing with
-    the history kept.
+    For every as-of day in `seen_ends`, `score_users` and `account_day` (given
+    `event_totals` from EVENT_TOTALS_SQL) give the same result on this as on the event-level
+    `counts_between(seen_start, day)`: they score only weighted track events inside their
+    window, and read other rows only for who was seen, where last. Polars then holds users
+    and days, not user-event-days, so the cost of a day stops growing with the history kept.
     """
     return con.execute(SCORING_COUNTS_SQL, {
-        "scored_start": scored_start, "day": day, "events": events, "seen_start": seen_start,
-        "seen_ends": seen_ends,
+        "scored_start": scored_start, "day": day, "events": list(weights), "weights": list(weights.values()),
+        "seen_start": seen_start, "seen_ends": seen_ends,
+    }).pl()
+
+
+EVENT_TOTALS_SQL = """
+WITH weights AS (SELECT unnest($events) AS event, unnest($weights) AS weight),
+scored AS (
+    SELECT c.account_id, c.event, c.user_id, c.event_date, c.event_count, c.event_count * w.weight AS points
+    FROM staging.daily_event_counts c JOIN weights w ON w.event = c.event
+    WHERE c.type = 'track' AND c.account_id IS NOT NULL AND c.event_date BETWEEN $earlier_start AND $day
+)
+SELECT account_id, event,
+       coalesce(sum(event_count) FILTER (WHERE event_date >= $start), 0)::BIGINT AS event_count,
+       count(DISTINCT user_id) FILTER (WHERE event_date >= $start)::BIGINT AS user_count,
+       coalesce(sum(points) FILTER (WHERE event_date >= $start), 0)::DOUBLE AS points,
+       coalesce(sum(points) FILTER (WHERE event_date BETWEEN $earlier_start AND $earlier_end), 0)::DOUBLE
+           AS previous_points
+FROM scored GROUP BY account_id, event
+HAVING count(*) FILTER (WHERE event_date >= $start OR event_date BETWEEN $earlier_start AND $earlier_end) > 0
+"""
+
+
+def account_event_totals(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> pl.DataFrame:
+    """`accounts.event_totals` of the day, computed in DuckDB (see EVENT_TOTALS_SQL)."""
+    m = config.model
+    earlier = day - dt.timedelta(days=m.trend_lookback_days)
+    return con.execute(EVENT_TOTALS_SQL, {
+        "events": list(m.weights), "weights": list(m.weights.values()), "day": day,
+        "start": window_bounds(day, m.window_days)[0], "earlier_start": window_bounds(earlier, m.window_days)[0],
+        "earlier_end": earlier,
     }).pl()
 
 
@@ -168,7 +200,7 @@ def score(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> Score
     norm = m.normalization
     scored_start, _ = window_bounds(day, max(m.window_days, *m.extra_windows))
     seen_start, _ = window_bounds(day, m.total_users_days)
-    counts = scoring_counts(con, list(m.weights), scored_start, day, seen_start, [day])
+    counts = scoring_counts(con, m.weights, scored_start, day, seen_start, [day])
     result = score_users(counts, m.weights, day, m.window_days, m.total_users_days,
                          norm.method, norm.percentile, norm.curve)
     steps = [s.event for s in m.activation.steps if s.event is not None]
@@ -272,10 +304,10 @@ def account_layer(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) 
     m = config.model
     span = m.total_users_days + m.trend_lookback_days + 40
     scored_start, _ = window_bounds(day, max(m.window_days, acc.ACTIVITY_DAYS, m.trend_lookback_days + m.window_days))
-    counts = scoring_counts(con, list(m.weights), scored_start, day, day - dt.timedelta(days=span),
+    counts = scoring_counts(con, m.weights, scored_start, day, day - dt.timedelta(days=span),
                             [day, day - dt.timedelta(days=m.trend_lookback_days)])
     result = acc.account_day(counts, first_used(con, day, config), account_attributes(con, day), day, config,
-                             churn_model(con, day, config))
+                             churn_model(con, day, config), account_event_totals(con, day, config))
     steps = acc.activation_detail(step_firsts(con, day, config), config, day)
     with transaction(con):
         replace_rows(con, ACCOUNT_SCORES, result.scores, "as_of_date = ?", [day])
@@ -313,7 +345,7 @@ def suggested_weights_scores(con: duckdb.DuckDBPyConnection, as_of: dt.date, con
         return pl.DataFrame(schema={"account_id": pl.String, "score": pl.Float64})
     events = {name: spec.model_copy(update={"weight": suggested.get(name, spec.weight)}) for name, spec in m.events.items()}
     alternative = config.model_copy(update={"model": m.model_copy(update={"events": events})})
-    counts = scoring_counts(con, list(m.events), window_bounds(as_of, m.window_days)[0], as_of,
+    counts = scoring_counts(con, alternative.model.weights, window_bounds(as_of, m.window_days)[0], as_of,
                             window_bounds(as_of, m.total_users_days)[0], [as_of])
     scores, _ = acc.score_accounts_at(counts, as_of, alternative)
     return scores.select("account_id", "score")

@@ -65,8 +65,15 @@ def window_bounds(as_of: dt.date, days: int) -> tuple[dt.date, dt.date]:
 
 
 def scored_counts(counts: pl.DataFrame, weights: dict[str, int], as_of: dt.date, window_days: int) -> pl.DataFrame:
-    """Rows of the daily aggregate that count for the window, with their weight."""
+    """Rows of the daily aggregate that count for the window, with their `points`.
+
+    `counts` is the daily aggregate (event-level rows, weighted here), or rows already
+    weighted per user and day (a `points` column, as `layers.scoring_counts` gives them):
+    those are only cut to the window.
+    """
     start, end = window_bounds(as_of, window_days)
+    if "points" in counts.columns:
+        return counts.filter((pl.col("type") == "track") & pl.col("event_date").is_between(start, end))
     weight_frame = pl.DataFrame(
         {"event": list(weights), "weight": list(weights.values())},
         schema={"event": pl.String, "weight": pl.Int64},

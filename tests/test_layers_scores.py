@@ -43,8 +43,9 @@ def test_extra_windows_personal_activation_and_suggest_weights(tmp_path: Path, c
 
 
 def test_compact_scoring_counts_give_the_same_scores_as_the_full_aggregate(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    """`scoring_counts` hands scoring a tenth of the rows: every score, usage, contribution and
-    backtest row must equal what the full daily aggregate gives, on days with a full history
+    """`scoring_counts` and `account_event_totals` hand scoring users and days, not user-event-days:
+    every score, usage, contribution and backtest row must equal what the event-level daily
+    aggregate gives when polars weights and totals it, on days with a full history
     (windows shortened so 45 days of demo data cover the whole span the account layer reads)."""
     from engagement_pipeline.synthetic import generate_demo
     from tests.conftest import base_config
@@ -58,7 +59,7 @@ def test_compact_scoring_counts_give_the_same_scores_as_the_full_aggregate(tmp_p
     config = load_config(write_config(tmp_path, data))
     con = connect(config.paths.warehouse)
 
-    def full(con, events, scored_start, day, seen_start, seen_ends):  # type: ignore[no-untyped-def]
+    def full(con, weights, scored_start, day, seen_start, seen_ends):  # type: ignore[no-untyped-def]
         return layers.counts_between(con, min(scored_start, seen_start), day)
 
     try:
@@ -70,7 +71,8 @@ def test_compact_scoring_counts_give_the_same_scores_as_the_full_aggregate(tmp_p
             compact = (layers.score(con, day, config).scores, layers.account_layer(con, day, config),
                        layers.snapshot_layer(con, day, config).backtest)
             with monkeypatch.context() as m:
-                m.setattr(layers, "scoring_counts", full)
+                m.setattr(layers, "scoring_counts", full)  # event-level rows, weighted in polars
+                m.setattr(layers, "account_event_totals", lambda *args: None)  # totals computed in polars
                 reference = (layers.score(con, day, config).scores, layers.account_layer(con, day, config),
                              layers.snapshot_layer(con, day, config).backtest)
             assert compact[0].equals(reference[0]), day
