@@ -81,17 +81,15 @@ def stage(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> Stage
     result = stage_day(con, day, None, config)
     billing, warnings = read_billing(con, config.paths.billing)
     with transaction(con):
-        before = {h.key: h.call_keys(con, day) for h in (USER_HISTORY_SPEC, ACCOUNT_HISTORY_SPEC)}
+        histories = (USER_HISTORY_SPEC, ACCOUNT_HISTORY_SPEC)
+        before = [h.call_keys(con, day) for h in histories]  # this day's keys before a re-run replaces it
         replace_rows(con, EVENTS, result.events, DAY, [day])
         replace_rows(con, QUARANTINE, result.quarantine, DAY, [day])
         replace_rows(con, DUPLICATES, result.duplicates, DAY, [day])
         replace_rows(con, DAILY_EVENT_COUNTS, result.counts, DAY, [day])
         _restate(con, result)
-        restated = result.restated
-        user_history = refresh_history(con, USER_HISTORY_SPEC, day, before["user_id"], restated.filter(
-            pl.col("type") == "identify").select(pl.col("user_id").alias("key")).drop_nulls())
-        account_history = refresh_history(con, ACCOUNT_HISTORY_SPEC, day, before["account_id"], restated.filter(
-            pl.col("type") == "group").select(pl.col("group_id").alias("key")).drop_nulls())
+        user_history, account_history = (refresh_history(con, h, day, keys, result.restated)
+                                         for h, keys in zip(histories, before))
         users = replace_rows(con, USERS, con.execute(USERS_SQL).pl(), None)
         accounts = replace_rows(con, ACCOUNTS, con.execute(ACCOUNTS_SQL).pl(), None)
         memberships = replace_rows(con, MEMBERSHIPS, con.execute(MEMBERSHIPS_SQL).pl(), None)
@@ -122,16 +120,6 @@ def _restate(con: duckdb.DuckDBPyConnection, result: StagingResult) -> None:
     )
 
 
-def counts_between(con: duckdb.DuckDBPyConnection, start: dt.date, end: dt.date) -> pl.DataFrame:
-    """The daily aggregate for event dates start..end, summed over received days."""
-    return con.execute(
-        """SELECT event_date, user_id, account_id, type, event, sum(event_count)::BIGINT AS event_count
-           FROM staging.daily_event_counts WHERE event_date BETWEEN ? AND ?
-           GROUP BY ALL""",
-        [start, end],
-    ).pl()
-
-
 SCORING_COUNTS_SQL = """
 WITH weights AS (SELECT unnest($events) AS event, unnest($weights) AS weight)
 SELECT c.event_date, c.user_id, c.account_id, 'track' AS type, NULL::VARCHAR AS event,
@@ -156,7 +144,7 @@ def scoring_counts(con: duckdb.DuckDBPyConnection, weights: dict[str, int], scor
 
     For every as-of day in `seen_ends`, `score_users` and `account_day` (given
     `event_totals` from EVENT_TOTALS_SQL) give the same result on this as on the event-level
-    `counts_between(seen_start, day)`: they score only weighted track events inside their
+    daily aggregate from `seen_start` to `day`: they score only weighted track events inside their
     window, and read other rows only for who was seen, where last. Polars then holds users
     and days, not user-event-days, so the cost of a day stops growing with the history kept.
     """

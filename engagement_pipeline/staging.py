@@ -370,10 +370,6 @@ def _history_sql(key: str, id_expr: str, message_type: str, traits: dict[str, st
     """
 
 
-USER_HISTORY_SQL = _history_sql("user_id", "user_id", "identify", USER_TRAITS)
-ACCOUNT_HISTORY_SQL = _history_sql("account_id", "group_id", "group", ACCOUNT_TRAITS)
-
-
 @dataclass(frozen=True)
 class TraitHistory:
     table: Table
@@ -381,6 +377,17 @@ class TraitHistory:
     id_expr: str       # the events column it comes from
     message_type: str  # identify or group
     traits: dict[str, str]
+
+    def sql(self, only: str | None = None, state: str | None = None, day_only: bool = False) -> str:
+        """`_history_sql` for this history: the full rebuild without arguments."""
+        return _history_sql(self.key, self.id_expr, self.message_type, self.traits, only, state, day_only)
+
+    def restated_keys(self, restated: pl.DataFrame) -> pl.DataFrame:
+        """Keys of this history's calls among a staging's restated events."""
+        if restated.is_empty():
+            return pl.DataFrame(schema={"key": pl.String})
+        return restated.filter(pl.col("type") == self.message_type).select(
+            pl.col(self.id_expr).alias("key")).drop_nulls()
 
     def call_keys(self, con: duckdb.DuckDBPyConnection, day: dt.date) -> pl.DataFrame:
         """Keys with calls received on `day` (to pass to `refresh_history` as `before`)."""
@@ -394,23 +401,22 @@ ACCOUNT_HISTORY_SPEC = TraitHistory(ACCOUNT_TRAITS_HISTORY, "account_id", "group
 
 
 def refresh_history(con: duckdb.DuckDBPyConnection, h: TraitHistory, day: dt.date, before: pl.DataFrame,
-                    changed: pl.DataFrame) -> int:
+                    restated: pl.DataFrame) -> int:
     """Bring a trait history up to date after staging `day`; returns the rows rewritten.
 
     The history is one row per call, so rebuilding it whole costs the length of the history.
     Instead a key whose calls of the day all come after its current row is folded forward from
     that row (the usual case: a day's calls are that day's news). A key with a call of the day
     at or before its current row (late data), with calls on this day before a re-run
-    (`before`), or whose calls were restated (`changed`), is rebuilt from all its calls; so
+    (`before`), or whose calls are among the `restated` events, is rebuilt from all its calls; so
     is everything when the history is empty. Either way the rows equal a full rebuild's.
     """
     table = h.table.qualified
     if con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0:
-        return replace_rows(con, h.table, con.execute(_history_sql(h.key, h.id_expr, h.message_type, h.traits)).pl(),
-                            None)
+        return replace_rows(con, h.table, con.execute(h.sql()).pl(), None)
     today = h.call_keys(con, day)
     with registered(con, "_today_keys", today), registered(con, "_forced_keys", pl.concat(
-            [before.select("key"), changed.select("key")]).unique()):
+            [before.select("key"), h.restated_keys(restated)]).unique()):
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE _rebuild_keys AS
             SELECT key FROM _forced_keys
@@ -422,9 +428,8 @@ def refresh_history(con: duckdb.DuckDBPyConnection, h: TraitHistory, day: dt.dat
               AND c.timestamp <= s.last_from""", {"day": day})
         con.execute("CREATE OR REPLACE TEMP TABLE _fold_keys AS "
                     "SELECT key FROM _today_keys WHERE key NOT IN (SELECT key FROM _rebuild_keys)")
-    rebuilt = con.execute(_history_sql(h.key, h.id_expr, h.message_type, h.traits, only="_rebuild_keys")).pl()
-    folded = con.execute(_history_sql(h.key, h.id_expr, h.message_type, h.traits, only="_fold_keys", state=table,
-                                      day_only=True), {"day": day}).pl()
+    rebuilt = con.execute(h.sql(only="_rebuild_keys")).pl()
+    folded = con.execute(h.sql(only="_fold_keys", state=table, day_only=True), {"day": day}).pl()
     con.execute(f"DELETE FROM {table} WHERE {h.key} IN (SELECT key FROM _rebuild_keys)")
     con.execute(f"DELETE FROM {table} WHERE valid_to IS NULL AND {h.key} IN (SELECT key FROM _fold_keys)")
     con.execute("DROP TABLE _rebuild_keys")

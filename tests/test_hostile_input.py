@@ -182,10 +182,16 @@ def _fresh(tmp_path: Path) -> tuple[Config, duckdb.DuckDBPyConnection]:
     return config, connect(config.paths.warehouse)
 
 
-def test_a_day_with_nothing_to_land(tmp_path: Path) -> None:
+def _fresh_day(tmp_path: Path) -> tuple[Config, duckdb.DuckDBPyConnection, Path]:
+    """A fresh warehouse and DAY's empty landing folder."""
     config, con = _fresh(tmp_path)
     folder = config.paths.landing / DAY.isoformat()
     folder.mkdir(parents=True)
+    return config, con, folder
+
+
+def test_a_day_with_nothing_to_land(tmp_path: Path) -> None:
+    config, con, folder = _fresh_day(tmp_path)
     (folder / "_SUCCESS").write_bytes(b"")
     (folder / ".partial.jsonl").write_bytes(b'{"type":"track"}\n')
     (folder / "empty.jsonl").write_bytes(b"")
@@ -197,9 +203,7 @@ def test_a_day_with_nothing_to_land(tmp_path: Path) -> None:
 
 
 def test_a_day_of_only_unreadable_files(tmp_path: Path) -> None:
-    config, con = _fresh(tmp_path)
-    folder = config.paths.landing / DAY.isoformat()
-    folder.mkdir(parents=True)
+    config, con, folder = _fresh_day(tmp_path)
     (folder / "a.parquet").write_bytes(b"not parquet")
     (folder / "b.jsonl.gz").write_bytes(b"not gzip")
     (folder / "c.docx").write_bytes(b"PK\x03\x04")
@@ -214,9 +218,7 @@ def test_a_file_that_cannot_be_read_is_one_unreadable_line(tmp_path: Path, monke
     """An OSError on one file (permissions, a file vanishing mid-run, an I/O error) costs that file, not the day."""
     from engagement_pipeline import ingest
 
-    config, con = _fresh(tmp_path)
-    folder = config.paths.landing / DAY.isoformat()
-    folder.mkdir(parents=True)
+    config, con, folder = _fresh_day(tmp_path)
     (folder / "a.jsonl").write_text('{"type":"track","messageId":"ok","userId":"u","event":"E","timestamp":"2026-01-05T10:00:00Z"}\n')
     (folder / "b.jsonl").write_text("{}\n")
     real = Path.open
@@ -342,9 +344,7 @@ def test_a_file_failing_part_way_is_one_unreadable_line(tmp_path: Path, monkeypa
     them, and the file is one unreadable line, as if it had failed at once."""
     from engagement_pipeline import ingest
 
-    config, con = _fresh(tmp_path)
-    folder = config.paths.landing / DAY.isoformat()
-    folder.mkdir(parents=True)
+    config, con, folder = _fresh_day(tmp_path)
     good = '{"type":"track","messageId":"%s","userId":"u","event":"E","timestamp":"2026-01-05T10:00:00Z"}\n'
     (folder / "a.jsonl").write_text("".join(good % f"a{i}" for i in range(50)))
     (folder / "b.jsonl").write_text("".join(good % f"b{i}" for i in range(50)))

@@ -60,7 +60,11 @@ def test_compact_scoring_counts_give_the_same_scores_as_the_full_aggregate(tmp_p
     con = connect(config.paths.warehouse)
 
     def full(con, weights, scored_start, day, seen_start, seen_ends):  # type: ignore[no-untyped-def]
-        return layers.counts_between(con, min(scored_start, seen_start), day)
+        """The event-level daily aggregate over the whole span, summed over received days."""
+        return con.execute(
+            """SELECT event_date, user_id, account_id, type, event, sum(event_count)::BIGINT AS event_count
+               FROM staging.daily_event_counts WHERE event_date BETWEEN ? AND ? GROUP BY ALL""",
+            [min(scored_start, seen_start), day]).pl()
 
     try:
         days = [start + dt.timedelta(days=i) for i in range(45)]

@@ -10,7 +10,7 @@ import pytest
 
 from engagement_pipeline import layers
 from engagement_pipeline.config import load_config
-from engagement_pipeline.staging import ACCOUNT_HISTORY_SQL, USER_HISTORY_SQL
+from engagement_pipeline.staging import ACCOUNT_HISTORY_SPEC, USER_HISTORY_SPEC
 from engagement_pipeline.synthetic import generate_demo
 from engagement_pipeline.warehouse import connect
 from tests.conftest import base_config, write_config
@@ -49,8 +49,8 @@ def _stage_in(tmp: Path, landing: Path, order: list[dt.date], **staging) -> dict
             "user_history": con.execute("SELECT * FROM staging.user_traits_history ORDER BY ALL").fetchall(),
             "account_history": con.execute("SELECT * FROM staging.account_traits_history ORDER BY ALL").fetchall(),
             # The histories are folded forward day by day: they must equal a rebuild from every call.
-            "user_history_rebuilt": con.execute(f"SELECT * FROM ({USER_HISTORY_SQL}) ORDER BY ALL").fetchall(),
-            "account_history_rebuilt": con.execute(f"SELECT * FROM ({ACCOUNT_HISTORY_SQL}) ORDER BY ALL").fetchall(),
+            "user_history_rebuilt": con.execute(f"SELECT * FROM ({USER_HISTORY_SPEC.sql()}) ORDER BY ALL").fetchall(),
+            "account_history_rebuilt": con.execute(f"SELECT * FROM ({ACCOUNT_HISTORY_SPEC.sql()}) ORDER BY ALL").fetchall(),
             "reconcile": con.execute("""
                 SELECT (SELECT count(*) FROM raw.landed_lines),
                        (SELECT count(*) FROM staging.events) + (SELECT count(*) FROM staging.duplicates)
