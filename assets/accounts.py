@@ -9,12 +9,12 @@ from dagster import (
 from dagster_duckdb import DuckDBResource
 
 from checks import gx_suites, rules, specs
-from engagement_pipeline import layers
-from engagement_pipeline.metadata import ACCOUNT_SCORES_LINEAGE, counts_markdown, table_metadata
-from engagement_pipeline.config import Config
-from engagement_pipeline.partitions import WAREHOUSE_POOL, freshness, partition_day
-from engagement_pipeline.resources import EngagementConfig, open_warehouse
-from engagement_pipeline.warehouse import ACCOUNT_CONTRIBUTIONS, ACCOUNT_FEATURE_USAGE, ACCOUNT_SCORES, ACTIVATION_STEPS
+from engagement_pipeline.accounts import step as accounts_step
+from engagement_pipeline.core.metadata import ACCOUNT_SCORES_LINEAGE, counts_markdown, table_metadata
+from engagement_pipeline.core.config import Config
+from engagement_pipeline.ops.partitions import WAREHOUSE_POOL, freshness, partition_day
+from engagement_pipeline.ops.resources import EngagementConfig, open_warehouse
+from engagement_pipeline.core.warehouse import ACCOUNT_CONTRIBUTIONS, ACCOUNT_FEATURE_USAGE, ACCOUNT_SCORES, ACTIVATION_STEPS
 
 SIDE_TABLES = (ACCOUNT_FEATURE_USAGE, ACCOUNT_CONTRIBUTIONS, ACTIVATION_STEPS)
 
@@ -41,7 +41,7 @@ def build(partitions: PartitionsDefinition, config: Config) -> list:
         config = engagement.load()
         day = partition_day(context)
         with open_warehouse(duckdb) as con:
-            result = layers.account_layer(con, day, config)
+            result = accounts_step.run(con, day, config)
             user_scores = con.execute("SELECT * FROM scores.user_scores WHERE as_of_date = ?", [day]).pl()
             previous = con.execute("SELECT score, active_users FROM accounts.account_scores WHERE as_of_date = ?",
                                    [day - dt.timedelta(days=1)]).pl()

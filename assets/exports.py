@@ -5,10 +5,10 @@ from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, Par
 from dagster_duckdb import DuckDBResource
 
 from checks import rules, specs
-from engagement_pipeline import layers
-from engagement_pipeline.config import Config
-from engagement_pipeline.partitions import WAREHOUSE_POOL, freshness, partition_day
-from engagement_pipeline.resources import EngagementConfig, open_warehouse
+from engagement_pipeline.exports import step as exports_step
+from engagement_pipeline.core.config import Config
+from engagement_pipeline.ops.partitions import WAREHOUSE_POOL, freshness, partition_day
+from engagement_pipeline.ops.resources import EngagementConfig, open_warehouse
 
 
 def build(partitions: PartitionsDefinition, config: Config) -> list:
@@ -26,7 +26,7 @@ def build(partitions: PartitionsDefinition, config: Config) -> list:
     def daily_exports(context: AssetExecutionContext, engagement: EngagementConfig, duckdb: DuckDBResource):
         config = engagement.load()
         with open_warehouse(duckdb) as con:
-            done = layers.export_layer(con, partition_day(context), config)
+            done = exports_step.run(con, partition_day(context), config)
         rows = {name: frame.height for name, frame in done.bundle.files.items()}
         return MaterializeResult(
             metadata={

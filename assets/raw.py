@@ -5,12 +5,12 @@ from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, Par
 from dagster_duckdb import DuckDBResource
 
 from checks import rules, specs
-from engagement_pipeline import layers
-from engagement_pipeline.metadata import table_metadata
-from engagement_pipeline.config import Config
-from engagement_pipeline.partitions import WAREHOUSE_POOL, partition_day
-from engagement_pipeline.resources import EngagementConfig, open_warehouse
-from engagement_pipeline.warehouse import LANDED_LINES
+from engagement_pipeline.raw import step as raw_step
+from engagement_pipeline.core.metadata import table_metadata
+from engagement_pipeline.core.config import Config
+from engagement_pipeline.ops.partitions import WAREHOUSE_POOL, partition_day
+from engagement_pipeline.ops.resources import EngagementConfig, open_warehouse
+from engagement_pipeline.core.warehouse import LANDED_LINES
 
 
 def build(partitions: PartitionsDefinition, config: Config) -> list:
@@ -24,7 +24,7 @@ def build(partitions: PartitionsDefinition, config: Config) -> list:
     def landed_lines(context: AssetExecutionContext, engagement: EngagementConfig, duckdb: DuckDBResource):
         config = engagement.load()
         with open_warehouse(duckdb) as con:
-            lines = layers.land_raw(con, partition_day(context), config)
+            lines = raw_step.run(con, partition_day(context), config)
         files = lines["source_file"].n_unique()
         read_errors = lines["read_error"].drop_nulls().value_counts(sort=True).iter_rows()
         context.log.info(f"landed {lines.height} lines from {files} files")

@@ -8,13 +8,13 @@ from dagster import (
 from dagster_duckdb import DuckDBResource
 
 from checks import gx_suites, rules, specs
-from engagement_pipeline import layers
-from engagement_pipeline.metadata import USER_SCORES_LINEAGE, counts_markdown, table_metadata
-from engagement_pipeline.config import Config
-from engagement_pipeline.partitions import WAREHOUSE_POOL, partition_day
-from engagement_pipeline.resources import EngagementConfig, open_warehouse
-from engagement_pipeline.scoring import histogram
-from engagement_pipeline.warehouse import BENCHMARKS, USER_SCORES, USER_WINDOW_SCORES
+from engagement_pipeline.scores import step as scores_step
+from engagement_pipeline.core.metadata import USER_SCORES_LINEAGE, counts_markdown, table_metadata
+from engagement_pipeline.core.config import Config
+from engagement_pipeline.ops.partitions import WAREHOUSE_POOL, partition_day
+from engagement_pipeline.ops.resources import EngagementConfig, open_warehouse
+from engagement_pipeline.scores.scoring import histogram
+from engagement_pipeline.core.warehouse import BENCHMARKS, USER_SCORES, USER_WINDOW_SCORES
 
 
 def build(partitions: PartitionsDefinition, config: Config) -> list:
@@ -35,7 +35,7 @@ def build(partitions: PartitionsDefinition, config: Config) -> list:
     def scores_day(context: AssetExecutionContext, engagement: EngagementConfig, duckdb: DuckDBResource):
         config = engagement.load()
         with open_warehouse(duckdb) as con:
-            result = layers.score(con, partition_day(context), config)
+            result = scores_step.run(con, partition_day(context), config)
         s = result.scores
         active = s.filter(pl.col("score") > 0)
         yield MaterializeResult(asset_key=specs.USER_SCORES, metadata={

@@ -8,12 +8,13 @@ from dagster import (
 from dagster_duckdb import DuckDBResource
 
 from checks import rules, specs
-from engagement_pipeline import charts, layers
-from engagement_pipeline.config import Config
-from engagement_pipeline.metadata import markdown_table, table_metadata
-from engagement_pipeline.partitions import WAREHOUSE_POOL, partition_day
-from engagement_pipeline.resources import EngagementConfig, open_warehouse
-from engagement_pipeline.warehouse import ACCOUNT_HISTORY, COHORT_DAILY, PRODUCT_DAILY, SCORE_BACKTEST
+from engagement_pipeline.exports import charts
+from engagement_pipeline.snapshots import step as snapshots_step
+from engagement_pipeline.core.config import Config
+from engagement_pipeline.core.metadata import markdown_table, table_metadata
+from engagement_pipeline.ops.partitions import WAREHOUSE_POOL, partition_day
+from engagement_pipeline.ops.resources import EngagementConfig, open_warehouse
+from engagement_pipeline.core.warehouse import ACCOUNT_HISTORY, COHORT_DAILY, PRODUCT_DAILY, SCORE_BACKTEST
 
 
 def _image(png: bytes, title: str) -> MetadataValue:
@@ -43,11 +44,11 @@ def build(partitions: PartitionsDefinition, config: Config) -> list:
         config = engagement.load()
         day = partition_day(context)
         with open_warehouse(duckdb) as con:
-            snap = layers.snapshot_layer(con, day, config)
+            snap = snapshots_step.run(con, day, config)
             accounts = con.execute("SELECT account_id FROM accounts.account_scores WHERE as_of_date = ?", [day]).pl()
             product_history = con.execute(
                 "SELECT * FROM snapshots.product_daily WHERE date <= ? ORDER BY date", [day]).pl()
-            summary = layers.backtest_summary(con, day)
+            summary = snapshots_step.backtest_summary(con, day)
         row = snap.product.row(0, named=True)
         yield MaterializeResult(asset_key=specs.ACCOUNT_HISTORY, metadata=table_metadata(
             ACCOUNT_HISTORY, snap.history, snap.history.select("account_id", "name", "score", "score_band", "health")))

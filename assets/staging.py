@@ -9,13 +9,13 @@ from dagster import (
 from dagster_duckdb import DuckDBResource
 
 from checks import gx_suites, rules, specs
-from engagement_pipeline import layers
-from engagement_pipeline.metadata import counts_markdown, table_metadata
-from engagement_pipeline.parsing import REASONS
-from engagement_pipeline.config import Config
-from engagement_pipeline.partitions import WAREHOUSE_POOL, partition_day
-from engagement_pipeline.resources import EngagementConfig, open_warehouse
-from engagement_pipeline.warehouse import (
+from engagement_pipeline.staging import step as staging_step
+from engagement_pipeline.core.metadata import counts_markdown, table_metadata
+from engagement_pipeline.staging.parse import REASONS
+from engagement_pipeline.core.config import Config
+from engagement_pipeline.ops.partitions import WAREHOUSE_POOL, partition_day
+from engagement_pipeline.ops.resources import EngagementConfig, open_warehouse
+from engagement_pipeline.core.warehouse import (
     ACCOUNT_TRAITS_HISTORY, ACCOUNTS, BILLING, DAILY_EVENT_COUNTS, DUPLICATES, EVENTS, MEMBERSHIPS, QUARANTINE,
     USER_TRAITS_HISTORY, USERS, Table,
 )
@@ -46,7 +46,7 @@ def build(partitions: PartitionsDefinition, config: Config) -> list:
         config = engagement.load()
         day = partition_day(context)
         with open_warehouse(duckdb) as con:
-            staged = layers.stage(con, day, config)
+            staged = staging_step.run(con, day, config)
         r = staged.result
         late = r.late_event_dates
         context.log.info(

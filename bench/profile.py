@@ -3,7 +3,7 @@
 Only used with `--profile`; py-spy is not a project dependency (`.venv/bin/pip install py-spy`).
 Two profiles of the same day on the same starting warehouse: the six layers called directly,
 and the Dagster run. Each sample is attributed to the layer it is in (the frame in
-`engagement_pipeline/layers.py`) and to its hotspot: the deepest frame of project code, so
+`engagement_pipeline/<layer>/step.py`) and to its hotspot: the deepest frame of project code, so
 time spent inside DuckDB or polars is charged to the line of ours that called it (a
 `con.execute` line names the SQL).
 """
@@ -60,8 +60,8 @@ def _layer(frames: list[tuple[str, str, int]]) -> str:
     """Where a sample belongs: a layer, the GX checks, other asset/check code, imports, Dagster itself."""
     calls = [(func, _rel(file)) for func, file, _ in frames if func != "<module>"]
     for func, rel in calls:
-        if rel == "engagement_pipeline/layers.py":
-            return func
+        if rel and rel.startswith("engagement_pipeline/") and rel.endswith("/step.py"):
+            return rel.split("/")[1]
     if any(rel and rel.startswith("checks/gx") for _, rel in calls):
         return "GX checks"
     if any(rel and rel.startswith(("assets/", "checks/")) for _, rel in calls):

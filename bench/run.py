@@ -8,7 +8,7 @@ For each size (`--sizes 1m,10m,30m`, or `SIZES=...` for make):
    json_valid + json_extract, de-duplicate on messageId, group by user x event), and the
    same with read_json for reference (REFERENCE section 5);
 3. backfill the history days (every layer, direct, one process);
-4. the measured (last) day: each layer of `engagement_pipeline.layers` in its own fresh
+4. the measured (last) day: each layer of `engagement_pipeline.<layer>.step` in its own fresh
    process on its own connection, timed around the call (and the close that checkpoints);
 5. the same day through Dagster (`runner.run_days`) on a copy of the warehouse as it was
    before step 4, to show Dagster's own cost.

@@ -70,18 +70,24 @@ def _cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+# The bench's names of the six steps (kept stable in its result files) -> the layer package.
+STEP_LAYERS = {"land_raw": "raw", "stage": "staging", "score": "scores", "account_layer": "accounts",
+               "snapshot_layer": "snapshots", "export_layer": "exports"}
+
+
 def _run_layers(config_path: str, day: dt.date, names: list[str], timings: dict[str, Any], hwm: bool = False) -> None:
     """Run the named layers for one day, each on its own connection (as the Dagster assets do).
 
     With `hwm`, VmHWM is reset before each layer and read after it: the layer's peak RSS in this process.
     """
-    from engagement_pipeline import layers
-    from engagement_pipeline.config import load_config
-    from engagement_pipeline.warehouse import connect
+    import importlib
+
+    from engagement_pipeline.core.config import load_config
+    from engagement_pipeline.core.warehouse import connect
 
     config = load_config(config_path)
     for name in names:
-        fn = getattr(layers, name)
+        fn = importlib.import_module(f"engagement_pipeline.{STEP_LAYERS[name]}.step").run
         entry: dict[str, Any] = {}
         if hwm:
             if not reset_hwm():
@@ -140,8 +146,8 @@ def task_days_direct(task: dict[str, Any]) -> dict[str, Any]:
 
 def task_dagster(task: dict[str, Any]) -> dict[str, Any]:
     """`runner.run_days`: what `engagement-pipeline run` does, through the persistent instance."""
-    from engagement_pipeline.config import load_config
-    from engagement_pipeline.runner import run_days
+    from engagement_pipeline.core.config import load_config
+    from engagement_pipeline.ops.runner import run_days
 
     started = time.perf_counter()
     config = load_config(task["config"])
@@ -216,7 +222,7 @@ def task_floor(task: dict[str, Any]) -> dict[str, Any]:
 
 
 def task_generate(task: dict[str, Any]) -> dict[str, Any]:
-    from engagement_pipeline.synthetic import generate_demo
+    from engagement_pipeline.demo.generator import generate_demo
 
     started = time.perf_counter()
     summary = generate_demo(
@@ -255,9 +261,9 @@ def _preload(kind: str) -> None:
     if kind in ("layer", "stages_hwm", "days_direct"):
         import engagement_pipeline.layers  # noqa: F401
     elif kind == "dagster":
-        import engagement_pipeline.runner  # noqa: F401
+        import engagement_pipeline.ops.runner  # noqa: F401
     elif kind == "generate":
-        import engagement_pipeline.synthetic  # noqa: F401
+        import engagement_pipeline.demo.generator  # noqa: F401
 
 
 TASKS = {

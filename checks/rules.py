@@ -6,8 +6,8 @@ import polars as pl
 from dagster import AssetCheckResult, AssetCheckSeverity, AssetKey, MetadataValue
 
 from checks import specs
-from engagement_pipeline.metadata import markdown_table
-from engagement_pipeline.staging import StagingResult
+from engagement_pipeline.core.metadata import markdown_table
+from engagement_pipeline.staging.stage import StagingResult
 
 HEALTH = {"at_risk", "expansion_ready", "healthy", "new", "inactive", "churned"}
 TRENDS = {"heating", "cooling", "steady"}

@@ -9,10 +9,10 @@ from __future__ import annotations
 from dagster import Definitions
 
 from assets import accounts, exports, raw, scores, snapshots, staging
-from engagement_pipeline.automation import DAILY_JOB, build_automation, jobs
-from engagement_pipeline.config import Config, load_config
-from engagement_pipeline.partitions import daily_partitions
-from engagement_pipeline.resources import EngagementConfig, warehouse_resource
+from engagement_pipeline.ops.automation import DAILY_JOB, build_automation, jobs
+from engagement_pipeline.core.config import Config, load_config
+from engagement_pipeline.ops.partitions import daily_partitions
+from engagement_pipeline.ops.resources import EngagementConfig, warehouse_resource
 
 __all__ = ["DAILY_JOB", "build_definitions", "defs"]
 

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engagement_pipeline.accounts import account_day
-from engagement_pipeline.config import parse_config
+from engagement_pipeline.accounts.model import account_day
+from engagement_pipeline.core.config import parse_config
 from tests.conftest import base_config
 
 DAY = dt.date(2026, 3, 31)

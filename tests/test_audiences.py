@@ -1,4 +1,4 @@
-"""Tests for engagement_pipeline.audiences (customer-list normalisation and hashing)."""
+"""Tests for engagement_pipeline.exports.audiences.platforms (customer-list normalisation and hashing)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engagement_pipeline.audiences import (
+from engagement_pipeline.exports.audiences.platforms import (
     GOOGLE_HEADER,
     LINKEDIN_COMPANY_HEADER,
     META_HEADER,

@@ -13,12 +13,12 @@ import duckdb
 import pytest
 from dagster import AssetKey, DagsterInstance, build_schedule_context, build_sensor_context
 
-from engagement_pipeline.automation import complete_landing_days, restatement_requests, stale_as_of_days
-from engagement_pipeline.cli import main
-from engagement_pipeline.config import load_config
+from engagement_pipeline.ops.automation import complete_landing_days, restatement_requests, stale_as_of_days
+from engagement_pipeline.ops.cli import main
+from engagement_pipeline.core.config import load_config
 from engagement_pipeline.definitions import build_definitions
-from engagement_pipeline.runner import warehouse_lock
-from engagement_pipeline.errors import PipelineError
+from engagement_pipeline.ops.runner import warehouse_lock
+from engagement_pipeline.core.errors import PipelineError
 from tests.conftest import base_config, group, identify, track, write_config, write_day
 
 START = dt.date(2026, 1, 1)
@@ -143,7 +143,7 @@ def test_two_concurrent_runs_one_waits_and_the_warehouse_stays_consistent(tmp_pa
         write_day(config.paths.landing, day, [
             identify(f"i{i}", "u1", f"{day}T07:00:00Z", email="u1@example.com"),
             track(f"t{i}", "u1", "Document Created", f"{day}T10:00:00Z", "acc")])
-    cmd = [sys.executable, "-m", "engagement_pipeline.cli", "run", "--config", str(tmp_path / "engagement.yaml")]
+    cmd = [sys.executable, "-m", "engagement_pipeline.ops.cli", "run", "--config", str(tmp_path / "engagement.yaml")]
     env = dict(os.environ)
     procs = [subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for _ in range(2)]

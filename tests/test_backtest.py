@@ -11,7 +11,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from engagement_pipeline.backtest import (
+from engagement_pipeline.snapshots.backtest import (
     BACKTEST_SCHEMA,
     OUTCOME_SCHEMA,
     SUMMARY_SCHEMA,

@@ -7,9 +7,9 @@ import datetime as dt
 import numpy as np
 import polars as pl
 
-from engagement_pipeline import churn
-from engagement_pipeline.accounts import account_day
-from engagement_pipeline.config import parse_config
+from engagement_pipeline.accounts import churn
+from engagement_pipeline.accounts.model import account_day
+from engagement_pipeline.core.config import parse_config
 from tests.conftest import base_config
 
 DAY = dt.date(2026, 3, 31)

@@ -10,7 +10,7 @@ import duckdb
 import pytest
 from dagster import AssetKey, DagsterInstance
 
-from engagement_pipeline.cli import main
+from engagement_pipeline.ops.cli import main
 from tests.conftest import base_config, write_config
 
 START = dt.date(2026, 1, 1)

@@ -37,11 +37,16 @@ import duckdb
 import pytest
 from dagster import DagsterInstance
 
-from engagement_pipeline import exports as exp
-from engagement_pipeline import layers
-from engagement_pipeline.config import Config, load_config
-from engagement_pipeline.synthetic import generate_demo
-from engagement_pipeline.warehouse import connect
+from engagement_pipeline.exports import bundle as exp
+from engagement_pipeline.accounts import step as accounts_step
+from engagement_pipeline.exports import step as exports_step
+from engagement_pipeline.raw import step as raw_step
+from engagement_pipeline.scores import step as scores_step
+from engagement_pipeline.snapshots import step as snapshots_step
+from engagement_pipeline.staging import step as staging_step
+from engagement_pipeline.core.config import Config, load_config
+from engagement_pipeline.demo.generator import generate_demo
+from engagement_pipeline.core.warehouse import connect
 from tests.conftest import base_config, write_config
 
 SEED = 20260105
@@ -79,12 +84,12 @@ VOLATILE = {"exports.export_runs": ("written_at",)}  # the wall-clock time of th
 
 
 def _run_layers(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> None:
-    layers.land_raw(con, day, config)
-    layers.stage(con, day, config)
-    layers.score(con, day, config)
-    layers.account_layer(con, day, config)
-    layers.snapshot_layer(con, day, config)
-    layers.export_layer(con, day, config)
+    raw_step.run(con, day, config)
+    staging_step.run(con, day, config)
+    scores_step.run(con, day, config)
+    accounts_step.run(con, day, config)
+    snapshots_step.run(con, day, config)
+    exports_step.run(con, day, config)
 
 
 def _with_paths(config: Config, **paths: Path) -> Config:
@@ -117,7 +122,7 @@ def _start_run(world: dict[str, object]) -> subprocess.Popen:
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     env.pop("DAGSTER_HOME", None)
     return subprocess.Popen(
-        [sys.executable, "-m", "engagement_pipeline.cli", "run", "--config", str(world["config_path"]),
+        [sys.executable, "-m", "engagement_pipeline.ops.cli", "run", "--config", str(world["config_path"]),
          "--date", VICTIM.isoformat()],
         cwd=str(world["folder"]), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         start_new_session=True,

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from dagster import AssetKey
 
-from engagement_pipeline.config import load_config
+from engagement_pipeline.core.config import load_config
 from engagement_pipeline.definitions import DAILY_JOB, build_definitions
 from tests.conftest import REPO
 

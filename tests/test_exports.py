@@ -7,12 +7,18 @@ from pathlib import Path
 
 import polars as pl
 
-from engagement_pipeline import audiences, layers
-from engagement_pipeline.config import load_config
-from engagement_pipeline.exports import (
+from engagement_pipeline.exports.audiences import platforms as audiences
+from engagement_pipeline.accounts import step as accounts_step
+from engagement_pipeline.exports import step as exports_step
+from engagement_pipeline.raw import step as raw_step
+from engagement_pipeline.scores import step as scores_step
+from engagement_pipeline.snapshots import step as snapshots_step
+from engagement_pipeline.staging import step as staging_step
+from engagement_pipeline.core.config import load_config
+from engagement_pipeline.exports.bundle import (
     EXACT_HEADERS, EXPORT_FILES, MANIFEST, clean_stale_temporaries, verify_export_folder,
 )
-from engagement_pipeline.warehouse import connect
+from engagement_pipeline.core.warehouse import connect
 from tests.conftest import base_config, group, identify, track, write_config, write_day
 
 DAYS = [dt.date(2026, 1, 1) + dt.timedelta(days=i) for i in range(3)]
@@ -42,12 +48,12 @@ def _run_all(config) -> Path:  # type: ignore[no-untyped-def]
     con = connect(config.paths.warehouse)
     try:
         for day in DAYS:
-            layers.land_raw(con, day, config)
-            layers.stage(con, day, config)
-            layers.score(con, day, config)
-            layers.account_layer(con, day, config)
-            layers.snapshot_layer(con, day, config)
-            done = layers.export_layer(con, day, config)
+            raw_step.run(con, day, config)
+            staging_step.run(con, day, config)
+            scores_step.run(con, day, config)
+            accounts_step.run(con, day, config)
+            snapshots_step.run(con, day, config)
+            done = exports_step.run(con, day, config)
             assert done.problems == []
     finally:
         con.close()
@@ -76,9 +82,9 @@ def test_export_folders_manifest_latest_and_byte_identical_rerun(tmp_path: Path)
     # Re-export an older day: latest must not move back; re-export the newest: identical bytes.
     con = connect(config.paths.warehouse)
     try:
-        layers.export_layer(con, DAYS[0], config)
+        exports_step.run(con, DAYS[0], config)
         assert os.readlink(root / "latest") == DAYS[-1].isoformat()
-        layers.export_layer(con, DAYS[-1], config)
+        exports_step.run(con, DAYS[-1], config)
     finally:
         con.close()
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before

@@ -31,7 +31,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from engagement_pipeline.audiences import (
+from engagement_pipeline.exports.audiences.platforms import (
     GOOGLE_HEADER,
     META_HEADER,
     google_customer_match,
@@ -45,8 +45,8 @@ from engagement_pipeline.audiences import (
     normalize_phone_e164,
     sha256_hex,
 )
-from engagement_pipeline.ingest import LandedFile, read_csv_rows, read_json_lines
-from engagement_pipeline.parsing import MESSAGE_TYPES, REASONS, parse_lines
+from engagement_pipeline.raw.files import LandedFile, read_csv_rows, read_json_lines
+from engagement_pipeline.staging.parse import MESSAGE_TYPES, REASONS, parse_lines
 from tests.test_audiences import HEX64, USER_COLUMNS, assert_reconciles
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow,

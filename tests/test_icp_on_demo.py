@@ -10,10 +10,15 @@ import polars as pl
 import pytest
 import yaml
 
-from engagement_pipeline import layers
-from engagement_pipeline.config import load_config
-from engagement_pipeline.synthetic import generate_demo
-from engagement_pipeline.warehouse import connect
+from engagement_pipeline.accounts import step as accounts_step
+from engagement_pipeline.exports import step as exports_step
+from engagement_pipeline.raw import step as raw_step
+from engagement_pipeline.scores import step as scores_step
+from engagement_pipeline.snapshots import step as snapshots_step
+from engagement_pipeline.staging import step as staging_step
+from engagement_pipeline.core.config import load_config
+from engagement_pipeline.demo.generator import generate_demo
+from engagement_pipeline.core.warehouse import connect
 from tests.conftest import REPO, write_config
 
 
@@ -29,13 +34,13 @@ def test_icp_puts_the_generated_best_fit_segment_on_top(tmp_path: Path) -> None:
     con = connect(config.paths.warehouse)
     try:
         for day in days:
-            layers.land_raw(con, day, config)
-            layers.stage(con, day, config)
+            raw_step.run(con, day, config)
+            staging_step.run(con, day, config)
         for day in days[-1:]:
-            layers.score(con, day, config)
-            layers.account_layer(con, day, config)
-            layers.snapshot_layer(con, day, config)
-            done = layers.export_layer(con, day, config)
+            scores_step.run(con, day, config)
+            accounts_step.run(con, day, config)
+            snapshots_step.run(con, day, config)
+            done = exports_step.run(con, day, config)
     finally:
         con.close()
     truth = json.loads((tmp_path / "data" / "ground_truth" / "summary.json").read_text())["best_fit_segment"]

@@ -12,10 +12,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engagement_pipeline import ingest, layers
-from engagement_pipeline.config import load_config
-from engagement_pipeline.ingest import read_landed_day
-from engagement_pipeline.warehouse import connect
+from engagement_pipeline.raw import files as ingest
+from engagement_pipeline.raw import step as raw_step
+from engagement_pipeline.staging import step as staging_step
+from engagement_pipeline.core.config import load_config
+from engagement_pipeline.raw.files import read_landed_day
+from engagement_pipeline.core.warehouse import connect
 from tests.conftest import write_config
 
 DAY = dt.date(2026, 1, 5)
@@ -47,8 +49,8 @@ def test_warehouse_csv_tables_become_segment_messages(env) -> None:  # type: ign
         "id,user_id,group_id,timestamp,name,plan,employees\n"
         "g1,u1,acc_1,2026-01-05T09:30:00Z,Acme,pro,120\n"
     )
-    layers.land_raw(con, DAY, config)
-    result = layers.stage(con, DAY, config).result
+    raw_step.run(con, DAY, config)
+    result = staging_step.run(con, DAY, config).result
     assert result.reconciles and result.lines == 5
     assert result.quarantine["reason"].to_list() == ["csv_wrong_field_count"]
     assert result.quarantine["line_number"].to_list() == [4]
@@ -71,8 +73,8 @@ def test_parquet_rows_with_typed_columns(env) -> None:  # type: ignore[no-untype
         "seats": [3, 4],
     }).write_parquet(folder / "events.parquet")
     (folder / "broken.parquet").write_bytes(b"PAR1 this is not parquet")
-    layers.land_raw(con, DAY, config)
-    result = layers.stage(con, DAY, config).result
+    raw_step.run(con, DAY, config)
+    result = staging_step.run(con, DAY, config).result
     assert result.events["message_id"].to_list() == ["p1"]
     assert sorted(result.quarantine["reason"].to_list()) == ["missing_identity", "unreadable_file"]
     assert result.reconciles
@@ -84,8 +86,8 @@ def test_unreadable_lines_keep_their_original_bytes_for_replay(env) -> None:  # 
     nul = b'{"type": "track", "userId": "u\x00", "event": "E"}'
     (folder / "a.jsonl").write_bytes(bad + b"\n" + nul + b"\n")
     (folder / "notes.txt").write_text("hello")
-    layers.land_raw(con, DAY, config)
-    result = layers.stage(con, DAY, config).result
+    raw_step.run(con, DAY, config)
+    result = staging_step.run(con, DAY, config).result
     q = {r["reason"]: r for r in result.quarantine.to_dicts()}
     assert set(q) == {"invalid_utf8", "nul_byte", "unsupported_file_type"}
     assert base64.b64decode(q["invalid_utf8"]["payload"]) == bad and q["invalid_utf8"]["encoding"] == "base64"

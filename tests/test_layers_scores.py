@@ -5,10 +5,14 @@ from pathlib import Path
 
 import polars as pl
 
-from engagement_pipeline import layers
-from engagement_pipeline.cli import main
-from engagement_pipeline.config import load_config
-from engagement_pipeline.warehouse import connect
+from engagement_pipeline.accounts import step as accounts_step
+from engagement_pipeline.raw import step as raw_step
+from engagement_pipeline.scores import step as scores_step
+from engagement_pipeline.snapshots import step as snapshots_step
+from engagement_pipeline.staging import step as staging_step
+from engagement_pipeline.ops.cli import main
+from engagement_pipeline.core.config import load_config
+from engagement_pipeline.core.warehouse import connect
 from tests.conftest import track, write_config, write_day
 
 D = [dt.date(2026, 1, 1) + dt.timedelta(days=i) for i in range(8)]
@@ -26,9 +30,9 @@ def test_extra_windows_personal_activation_and_suggest_weights(tmp_path: Path, c
     con = connect(config.paths.warehouse)
     try:
         for day in D:
-            layers.land_raw(con, day, config)
-            layers.stage(con, day, config)
-        layers.score(con, D[-1], config)
+            raw_step.run(con, day, config)
+            staging_step.run(con, day, config)
+        scores_step.run(con, D[-1], config)
         windows = dict(((w, u), (raw, active)) for w, u, raw, active in con.execute(
             "SELECT window_days, user_id, raw_score, active_days FROM scores.user_window_scores").fetchall())
         personal = dict(con.execute("SELECT user_id, activation_pct FROM scores.user_scores").fetchall())
@@ -47,7 +51,7 @@ def test_compact_scoring_counts_give_the_same_scores_as_the_full_aggregate(tmp_p
     every score, usage, contribution and backtest row must equal what the event-level daily
     aggregate gives when polars weights and totals it, on days with a full history
     (windows shortened so 45 days of demo data cover the whole span the account layer reads)."""
-    from engagement_pipeline.synthetic import generate_demo
+    from engagement_pipeline.demo.generator import generate_demo
     from tests.conftest import base_config
 
     start = dt.date(2026, 1, 1)
@@ -69,16 +73,16 @@ def test_compact_scoring_counts_give_the_same_scores_as_the_full_aggregate(tmp_p
     try:
         days = [start + dt.timedelta(days=i) for i in range(45)]
         for day in days:
-            layers.land_raw(con, day, config)
-            layers.stage(con, day, config)
+            raw_step.run(con, day, config)
+            staging_step.run(con, day, config)
         for day in days[-12:]:
-            compact = (layers.score(con, day, config).scores, layers.account_layer(con, day, config),
-                       layers.snapshot_layer(con, day, config).backtest)
+            compact = (scores_step.run(con, day, config).scores, accounts_step.run(con, day, config),
+                       snapshots_step.run(con, day, config).backtest)
             with monkeypatch.context() as m:
                 m.setattr(layers, "scoring_counts", full)  # event-level rows, weighted in polars
                 m.setattr(layers, "account_event_totals", lambda *args: None)  # totals computed in polars
-                reference = (layers.score(con, day, config).scores, layers.account_layer(con, day, config),
-                             layers.snapshot_layer(con, day, config).backtest)
+                reference = (scores_step.run(con, day, config).scores, accounts_step.run(con, day, config),
+                             snapshots_step.run(con, day, config).backtest)
             assert compact[0].equals(reference[0]), day
             for name in ("scores", "usage", "contributions"):
                 assert getattr(compact[1], name).equals(getattr(reference[1], name)), (day, name)

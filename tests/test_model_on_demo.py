@@ -7,11 +7,14 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from engagement_pipeline import layers
-from engagement_pipeline.backtest import outcome_events, score_backtest, summarize_backtest
-from engagement_pipeline.config import load_config
-from engagement_pipeline.synthetic import generate_demo
-from engagement_pipeline.warehouse import connect
+from engagement_pipeline.accounts import step as accounts_step
+from engagement_pipeline.raw import step as raw_step
+from engagement_pipeline.scores import step as scores_step
+from engagement_pipeline.staging import step as staging_step
+from engagement_pipeline.snapshots.backtest import outcome_events, score_backtest, summarize_backtest
+from engagement_pipeline.core.config import load_config
+from engagement_pipeline.demo.generator import generate_demo
+from engagement_pipeline.core.warehouse import connect
 from tests.conftest import base_config, write_config
 
 START = dt.date(2026, 1, 1)
@@ -30,11 +33,11 @@ def outcome(tmp_path_factory: pytest.TempPathFactory) -> dict[str, pl.DataFrame]
     history = []
     try:
         for day in days:
-            layers.land_raw(con, day, config)
-            layers.stage(con, day, config)
+            raw_step.run(con, day, config)
+            staging_step.run(con, day, config)
         for day in days:
-            layers.score(con, day, config)
-            history.append(layers.account_layer(con, day, config).scores)
+            scores_step.run(con, day, config)
+            history.append(accounts_step.run(con, day, config).scores)
         outcomes = outcome_events(con.execute("SELECT * FROM staging.billing").pl(), None)
     finally:
         con.close()

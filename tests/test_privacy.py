@@ -34,10 +34,10 @@ import pytest
 from dagster import DagsterInstance
 from dagster._serdes import serialize_value
 
-from engagement_pipeline import exports as exp
-from engagement_pipeline.audiences import normalize_email, normalize_phone_e164, sha256_hex
-from engagement_pipeline.config import Config, load_config
-from engagement_pipeline.synthetic import generate_demo
+from engagement_pipeline.exports import bundle as exp
+from engagement_pipeline.exports.audiences.platforms import normalize_email, normalize_phone_e164, sha256_hex
+from engagement_pipeline.core.config import Config, load_config
+from engagement_pipeline.demo.generator import generate_demo
 from tests.conftest import base_config, write_config
 
 pytestmark = pytest.mark.slow  # every test here reads the output of one CLI run of generated data
@@ -144,7 +144,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     old = os.umask(0o022)  # the usual umask: what the files get is the code's doing, not the test's
     try:
         proc = subprocess.run(
-            [sys.executable, "-m", "engagement_pipeline.cli", "run", "--config", str(config_path),
+            [sys.executable, "-m", "engagement_pipeline.ops.cli", "run", "--config", str(config_path),
              "--start", START.isoformat(), "--end", LAST.isoformat()],
             cwd=folder, env=_subprocess_env(), capture_output=True, timeout=300,
         )
@@ -156,7 +156,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
 
 
 def test_cli_output_has_no_personal_data(world: dict[str, object], capsys: pytest.CaptureFixture[str]) -> None:
-    from engagement_pipeline.cli import print_summary
+    from engagement_pipeline.ops.cli import print_summary
 
     people: People = world["people"]  # type: ignore[assignment]
     assert people.leaks(str(world["output"])) == []

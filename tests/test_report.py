@@ -11,8 +11,8 @@ from typing import Any
 import polars as pl
 import pytest
 
-from engagement_pipeline.report import at_risk_table, funnel_levels, render_report
-from engagement_pipeline.warehouse import ACCOUNT_SCORES, ACTIVATION_STEPS, PRODUCT_DAILY
+from engagement_pipeline.exports.report import at_risk_table, funnel_levels, render_report
+from engagement_pipeline.core.warehouse import ACCOUNT_SCORES, ACTIVATION_STEPS, PRODUCT_DAILY
 
 DAY = dt.date(2026, 3, 10)
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engagement_pipeline.scoring import benchmark, normalize, score_users
+from engagement_pipeline.scores.scoring import benchmark, normalize, score_users
 
 PUBLISHED = [475, 89, 101, 7, 3, 21, 2, 149, 223, 1, 13, 9, 37]
 

@@ -7,10 +7,11 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from engagement_pipeline import layers
-from engagement_pipeline.config import load_config
-from engagement_pipeline.ingest import read_landed_day
-from engagement_pipeline.warehouse import connect
+from engagement_pipeline.raw import step as raw_step
+from engagement_pipeline.staging import step as staging_step
+from engagement_pipeline.core.config import load_config
+from engagement_pipeline.raw.files import read_landed_day
+from engagement_pipeline.core.warehouse import connect
 from tests.conftest import group, identify, track, write_config, write_day
 
 D1, D2 = dt.date(2026, 1, 5), dt.date(2026, 1, 6)
@@ -26,8 +27,8 @@ def env(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 
 def _stage(con, config, day):  # type: ignore[no-untyped-def]
-    layers.land_raw(con, day, config)
-    return layers.stage(con, day, config).result
+    raw_step.run(con, day, config)
+    return staging_step.run(con, day, config).result
 
 
 GOOD = track("ok", "u1", "Logged In", TS, "acc")
@@ -148,7 +149,7 @@ def test_raw_keeps_every_line_verbatim_with_position(env) -> None:  # type: igno
 
 
 def test_account_traits_are_point_in_time(env) -> None:  # type: ignore[no-untyped-def]
-    from engagement_pipeline.staging import account_attributes, traits_as_of
+    from engagement_pipeline.staging.stage import account_attributes, traits_as_of
 
     config, con = env
     write_day(config.paths.landing, D1, [
@@ -175,7 +176,7 @@ def test_blocking_check_failure_stops_downstream_with_one_sentence(tmp_path: Pat
     from dagster import AssetCheckResult
 
     from checks import rules, specs
-    from engagement_pipeline.cli import main
+    from engagement_pipeline.ops.cli import main
 
     config = load_config(write_config(tmp_path))
     write_day(config.paths.landing, D1, [GOOD])

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from engagement_pipeline import layers
-from engagement_pipeline.config import load_config
-from engagement_pipeline.staging import ACCOUNT_HISTORY_SPEC, USER_HISTORY_SPEC
-from engagement_pipeline.synthetic import generate_demo
-from engagement_pipeline.warehouse import connect
+from engagement_pipeline.raw import step as raw_step
+from engagement_pipeline.staging import step as staging_step
+from engagement_pipeline.core.config import load_config
+from engagement_pipeline.staging.stage import ACCOUNT_HISTORY_SPEC, USER_HISTORY_SPEC
+from engagement_pipeline.demo.generator import generate_demo
+from engagement_pipeline.core.warehouse import connect
 from tests.conftest import base_config, write_config
 
 START = dt.date(2026, 1, 1)
@@ -35,8 +36,8 @@ def _stage_in(tmp: Path, landing: Path, order: list[dt.date], **staging) -> dict
     con = connect(config.paths.warehouse)
     try:
         for day in order:
-            layers.land_raw(con, day, config)
-            staged = layers.stage(con, day, config)
+            raw_step.run(con, day, config)
+            staged = staging_step.run(con, day, config)
             assert staged.result.reconciles
         return {
             "events": con.execute("""SELECT message_id, received_date, type, user_id, account_id, account_source,

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engagement_pipeline.synthetic import (
+from engagement_pipeline.demo.generator import (
     ACTIVATION_EVENTS,
     FaultRates,
     GenerationSummary,

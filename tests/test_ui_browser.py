@@ -28,10 +28,10 @@ import duckdb
 import pytest
 from dagster import DagsterInstance
 
-from engagement_pipeline.cli import main
-from engagement_pipeline.config import Config, load_config
-from engagement_pipeline.report import REPORT_FILE, report_from_warehouse
-from engagement_pipeline.runner import ui_environment
+from engagement_pipeline.ops.cli import main
+from engagement_pipeline.core.config import Config, load_config
+from engagement_pipeline.exports.report import REPORT_FILE, report_from_warehouse
+from engagement_pipeline.ops.runner import ui_environment
 from tests.browser import CHROMIUM, Browser, Page, has_exited, kill_process_group
 from tests.conftest import REPO, base_config, write_config
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from engagement_pipeline.weights import suggest_weights, yaml_block
+from engagement_pipeline.scores.weights import suggest_weights, yaml_block
 
 
 def test_rarer_events_weigh_more_from_1_to_10() -> None:

@@ -20,8 +20,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
 
-from engagement_pipeline.config import CONFIG_ENV_VAR, Config, load_config
-from engagement_pipeline.errors import CheckFailedError, PipelineError
+from engagement_pipeline.core.config import CONFIG_ENV_VAR, Config, load_config
+from engagement_pipeline.core.errors import CheckFailedError, PipelineError
 
 DEMO_MARKER = ".engagement-demo"
 console = Console(stderr=False, highlight=False)
@@ -94,7 +94,7 @@ STAGE_LABELS = {"all": "running", "staging": "staging", "model": "scoring + expo
 
 def cmd_run(config: Config, date: dt.date | None, start: dt.date | None, end: dt.date | None,
             restate: bool = True, stage_first: bool = True) -> list:
-    from engagement_pipeline.runner import resolve_days, run_days
+    from engagement_pipeline.ops.runner import resolve_days, run_days
 
     days = resolve_days(config, date, start, end)
     started = time.perf_counter()
@@ -118,7 +118,7 @@ def cmd_run(config: Config, date: dt.date | None, start: dt.date | None, end: dt
 
 
 def _generate(landing: Path, start: dt.date, days: int, accounts: int, seed: int, billing: Path | None):  # type: ignore[no-untyped-def]
-    from engagement_pipeline.synthetic import generate_demo
+    from engagement_pipeline.demo.generator import generate_demo
 
     started = time.perf_counter()
     summary = generate_demo(landing, start, days, accounts=accounts, seed=seed, billing_dir=billing)
@@ -167,7 +167,7 @@ def cmd_demo(config: Config, days: int | None, accounts: int | None, seed: int |
 
 def print_summary(config: Config, day: dt.date) -> None:
     """Top accounts, PQLs and at-risk accounts of the day, where the CSVs are, how to open the UI."""
-    from engagement_pipeline.warehouse import connect
+    from engagement_pipeline.core.warehouse import connect
 
     con = connect(config.paths.warehouse, read_only=True)
     try:
@@ -209,8 +209,8 @@ def print_summary(config: Config, day: dt.date) -> None:
 
 
 def cmd_suggest_weights(config: Config, days: int | None) -> None:
-    from engagement_pipeline.warehouse import connect
-    from engagement_pipeline.weights import suggest_weights, yaml_block
+    from engagement_pipeline.core.warehouse import connect
+    from engagement_pipeline.scores.weights import suggest_weights, yaml_block
 
     if not config.paths.warehouse.exists():
         raise PipelineError(f"no warehouse at {config.paths.warehouse}: run `engagement-pipeline run` first.")
@@ -234,7 +234,7 @@ def cmd_suggest_weights(config: Config, days: int | None) -> None:
 
 
 def cmd_ui(config: Config) -> None:
-    from engagement_pipeline.runner import ui_environment
+    from engagement_pipeline.ops.runner import ui_environment
 
     env = ui_environment(config)
     workspace = Path.cwd() / "workspace.yaml"

@@ -7,7 +7,7 @@ from typing import Any
 import polars as pl
 from dagster import AssetKey, MetadataValue, TableColumn, TableColumnDep, TableColumnLineage, TableSchema
 
-from engagement_pipeline.warehouse import Table
+from engagement_pipeline.core.warehouse import Table
 
 
 def markdown_table(frame: pl.DataFrame, limit: int = 8) -> str:

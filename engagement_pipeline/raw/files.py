@@ -30,7 +30,7 @@ from pathlib import Path
 import polars as pl
 from polars.exceptions import PanicException
 
-from engagement_pipeline.errors import InputError
+from engagement_pipeline.core.errors import InputError
 
 JSON_SUFFIXES = (".jsonl", ".json", ".ndjson")
 CSV_SUFFIXES = (".csv",)

@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import polars as pl
 
-from engagement_pipeline.snapshots import score_band
+from engagement_pipeline.snapshots.history import score_band
 
 OUTCOME_KINDS: tuple[str, ...] = ("churn", "conversion", "expansion", "contraction")
 UNPAID_PLANS: tuple[str, ...] = ("free", "trial")

@@ -33,8 +33,8 @@ from pathlib import Path
 
 import polars as pl
 
-from engagement_pipeline import audiences
-from engagement_pipeline.config import Config
+from engagement_pipeline.exports.audiences import platforms as audiences
+from engagement_pipeline.core.config import Config
 
 PLATFORM_MINIMUMS = {"lookalike_google.csv": 100, "lookalike_meta.csv": 100, "lookalike_linkedin_companies.csv": 300}
 ICP_SUMMARY = "icp_summary.md"

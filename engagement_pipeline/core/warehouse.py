@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from engagement_pipeline.errors import PipelineError
+from engagement_pipeline.core.errors import PipelineError
 
 
 @dataclass(frozen=True)

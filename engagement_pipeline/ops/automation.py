@@ -28,8 +28,8 @@ from dagster import (
     in_process_executor, schedule, sensor,
 )
 
-from engagement_pipeline.config import Config
-from engagement_pipeline.ingest import SKIPPED_NAMES
+from engagement_pipeline.core.config import Config
+from engagement_pipeline.raw.files import SKIPPED_NAMES
 
 DAILY_JOB = "daily_engagement"
 STAGE_JOB = "daily_staging"

@@ -68,7 +68,7 @@ def scored_counts(counts: pl.DataFrame, weights: dict[str, int], as_of: dt.date,
     """Rows of the daily aggregate that count for the window, with their `points`.
 
     `counts` is the daily aggregate (event-level rows, weighted here), or rows already
-    weighted per user and day (a `points` column, as `layers.scoring_counts` gives them):
+    weighted per user and day (a `points` column, as `scores_step.scoring_counts` gives them):
     those are only cut to the window.
     """
     start, end = window_bounds(as_of, window_days)

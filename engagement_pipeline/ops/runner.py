@@ -17,9 +17,9 @@ from pathlib import Path
 
 from dagster import AssetKey, DagsterEventType, DagsterInstance, DagsterRunStatus, ExecuteInProcessResult, RunsFilter
 
-from engagement_pipeline.config import CONFIG_ENV_VAR, Config
-from engagement_pipeline.errors import CheckFailedError, PipelineError
-from engagement_pipeline.ingest import day_folder
+from engagement_pipeline.core.config import CONFIG_ENV_VAR, Config
+from engagement_pipeline.core.errors import CheckFailedError, PipelineError
+from engagement_pipeline.raw.files import day_folder
 
 INSTANCE_YAML = """\
 # Written by engagement-pipeline: the instance shared by the CLI and `make ui`.
@@ -196,7 +196,7 @@ def run_days(
     first, so late events inside it count everywhere. Without `restate` (the demo), each
     day is one run of every layer, as the daily schedule runs it.
     """
-    from engagement_pipeline.automation import DAILY_JOB, MODEL_JOB, RESTATE_JOB, STAGE_JOB, stale_as_of_days
+    from engagement_pipeline.ops.automation import DAILY_JOB, MODEL_JOB, RESTATE_JOB, STAGE_JOB, stale_as_of_days
     from engagement_pipeline.definitions import build_definitions
 
     with warehouse_lock(config):

@@ -25,9 +25,9 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from engagement_pipeline.config import Config
-from engagement_pipeline.parsing import parse_landed, parse_lines
-from engagement_pipeline.warehouse import (
+from engagement_pipeline.core.config import Config
+from engagement_pipeline.staging.parse import parse_landed, parse_lines
+from engagement_pipeline.core.warehouse import (
     ACCOUNT_TRAITS_HISTORY, BILLING, DAILY_EVENT_COUNTS, DUPLICATES, EVENTS, QUARANTINE, USER_TRAITS_HISTORY, Table,
     conform, insert_rows, registered, replace_rows,
 )

@@ -39,9 +39,9 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from engagement_pipeline import churn
-from engagement_pipeline.config import Config
-from engagement_pipeline.scoring import benchmark, normalize_expr, score_users, scored_counts, window_bounds
+from engagement_pipeline.accounts import churn
+from engagement_pipeline.core.config import Config
+from engagement_pipeline.scores.scoring import benchmark, normalize_expr, score_users, scored_counts, window_bounds
 
 UNPAID_PLANS = ("free", "trial")
 # Days of scored activity an account's day reads: its baseline, recent rate and the 8 weeks
@@ -101,7 +101,7 @@ def event_totals(counts: pl.DataFrame, as_of: dt.date, config: Config) -> pl.Dat
     """Per account x scored event: events and distinct users in the window, and points in the
     window and in the window one trend look-back earlier (a row when either has any).
 
-    `counts` is the event-level daily aggregate; `layers.EVENT_TOTALS_SQL` computes the same
+    `counts` is the event-level daily aggregate; `accounts_step.EVENT_TOTALS_SQL` computes the same
     in DuckDB, so the account layer never holds event-level rows.
     """
     model = config.model
@@ -252,7 +252,7 @@ def account_day(
 
     `counts`: the daily aggregate covering at least `total_users_days` + the trend
     look-back before `as_of` (event-level, or weighted per user and day with `totals`
-    given: see `layers.scoring_counts`). `totals`: `event_totals` of the day, computed
+    given: see `scores_step.scoring_counts`). `totals`: `event_totals` of the day, computed
     from `counts` when not given. `first_used`: account x event -> first_used date up to the
     day. `attributes`: account_id, name, plan, status, mrr, created_date as of the day.
     """

@@ -11,8 +11,8 @@ import duckdb
 from dagster import ConfigurableResource
 from dagster_duckdb import DuckDBResource
 
-from engagement_pipeline.config import Config, load_config
-from engagement_pipeline.warehouse import ensure_schema, owner_only
+from engagement_pipeline.core.config import Config, load_config
+from engagement_pipeline.core.warehouse import ensure_schema, owner_only
 
 
 @lru_cache(maxsize=8)

@@ -6,7 +6,7 @@ import datetime as dt
 
 from dagster import AssetExecutionContext, DailyPartitionsDefinition
 
-from engagement_pipeline.config import Config
+from engagement_pipeline.core.config import Config
 
 
 def daily_partitions(config: Config) -> DailyPartitionsDefinition:

@@ -1,0 +1,143 @@
+"""accounts, one day: account scores, activation, trend, health, PQL and churn risk.
+
+The only module of the layer that reads or writes the warehouse.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from engagement_pipeline.core.config import Config
+from engagement_pipeline.core.errors import PipelineError
+from engagement_pipeline.core.warehouse import (
+    ACCOUNT_CONTRIBUTIONS, ACCOUNT_FEATURE_USAGE, ACCOUNT_HISTORY, ACCOUNT_SCORES, ACCOUNTS,
+    ACTIVATION_STEPS, BENCHMARKS, BILLING, COHORT_DAILY, SCORE_BACKTEST, USER_WINDOW_SCORES,
+    DAILY_EVENT_COUNTS, DUPLICATES, EVENTS, EXPORT_RUNS, LANDED_LINES, MEMBERSHIPS, PRODUCT_DAILY, QUARANTINE,
+    USER_SCORES, USERS, insert_rows, registered, replace_rows, transaction,
+)
+from engagement_pipeline.accounts import churn
+from engagement_pipeline.accounts import model as acc
+from engagement_pipeline.scores.scoring import window_bounds
+from engagement_pipeline.scores.step import scoring_counts
+from engagement_pipeline.staging.outcomes import outcome_events
+from engagement_pipeline.staging.stage import account_attributes
+
+
+EVENT_TOTALS_SQL = """
+WITH weights AS (SELECT unnest($events) AS event, unnest($weights) AS weight),
+scored AS (
+    SELECT c.account_id, c.event, c.user_id, c.event_date, c.event_count, c.event_count * w.weight AS points
+    FROM staging.daily_event_counts c JOIN weights w ON w.event = c.event
+    WHERE c.type = 'track' AND c.account_id IS NOT NULL AND c.event_date BETWEEN $earlier_start AND $day
+)
+SELECT account_id, event,
+       coalesce(sum(event_count) FILTER (WHERE event_date >= $start), 0)::BIGINT AS event_count,
+       count(DISTINCT user_id) FILTER (WHERE event_date >= $start)::BIGINT AS user_count,
+       coalesce(sum(points) FILTER (WHERE event_date >= $start), 0)::DOUBLE AS points,
+       coalesce(sum(points) FILTER (WHERE event_date BETWEEN $earlier_start AND $earlier_end), 0)::DOUBLE
+           AS previous_points
+FROM scored GROUP BY account_id, event
+HAVING count(*) FILTER (WHERE event_date >= $start OR event_date BETWEEN $earlier_start AND $earlier_end) > 0
+"""
+
+
+def account_event_totals(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> pl.DataFrame:
+    """`accounts.event_totals` of the day, computed in DuckDB (see EVENT_TOTALS_SQL)."""
+    m = config.model
+    earlier = day - dt.timedelta(days=m.trend_lookback_days)
+    return con.execute(EVENT_TOTALS_SQL, {
+        "events": list(m.weights), "weights": list(m.weights.values()), "day": day,
+        "start": window_bounds(day, m.window_days)[0], "earlier_start": window_bounds(earlier, m.window_days)[0],
+        "earlier_end": earlier,
+    }).pl()
+
+
+STEP_FIRSTS_SQL = """
+SELECT account_id, event AS step_key, min(event_date) AS first_done,
+       arg_min(user_id, event_date) AS first_user_id, count(DISTINCT user_id)::BIGINT AS users_done
+FROM staging.daily_event_counts
+WHERE type = 'track' AND account_id IS NOT NULL AND event_date <= $day AND list_contains($events, event)
+GROUP BY ALL
+"""
+TRAIT_FIRSTS_SQL = """
+SELECT group_id AS account_id, $key AS step_key, CAST(min(timestamp) AS DATE) AS first_done,
+       arg_min(user_id, timestamp) AS first_user_id, count(DISTINCT user_id)::BIGINT AS users_done
+FROM staging.events
+WHERE type = 'group' AND group_id IS NOT NULL AND timestamp < $end
+  AND NULLIF(trim(json_extract_string(traits, $path)), '') IS NOT NULL
+GROUP BY ALL
+"""
+
+
+def step_firsts(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> pl.DataFrame:
+    """Account x activation step: first day done, first user, users who did it (up to `day`)."""
+    steps = config.model.activation.steps
+    frames = [con.execute(STEP_FIRSTS_SQL, {"day": day, "events": [s.event for s in steps if s.event]}).pl()]
+    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time())
+    for step in steps:
+        if step.trait:
+            frames.append(con.execute(TRAIT_FIRSTS_SQL, {"key": step.key, "end": end, "path": f"$.{step.trait}"}).pl())
+    return pl.concat(frames, how="vertical_relaxed")
+
+
+def first_used(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config | None = None) -> pl.DataFrame:
+    """Account x event (and x trait step) -> the first day it was used, up to `day`."""
+    events = con.execute(
+        """SELECT account_id, event, min(event_date) AS first_used FROM staging.daily_event_counts
+           WHERE type = 'track' AND account_id IS NOT NULL AND event_date <= ? GROUP BY ALL""",
+        [day],
+    ).pl()
+    if config is None or not any(s.trait for s in config.model.activation.steps):
+        return events
+    traits = step_firsts(con, day, config).filter(pl.col("step_key").str.starts_with("trait:"))
+    return pl.concat([events, traits.select("account_id", pl.col("step_key").alias("event"),
+                                            pl.col("first_done").alias("first_used"))])
+
+
+def churn_events(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Every churn (account_id, date) known: from billing, else from the status traits."""
+    billing = con.execute("SELECT account_id, date, plan, mrr, status FROM staging.billing").pl()
+    traits = con.execute("SELECT account_id, valid_from, plan, status FROM staging.account_traits_history").pl()
+    events = outcome_events(billing, traits)
+    return events.filter(pl.col("kind") == "churn").select("account_id", "date")
+
+
+def churn_model(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> churn.FittedModel | None:
+    """A logistic regression fitted on the closed outcome windows before `day`, or None (use the formula)."""
+    c = config.model.churn
+    if c.method == "formula":
+        return None
+    history = con.execute("SELECT * FROM snapshots.account_history WHERE date <= ?",
+                          [day - dt.timedelta(days=c.horizon_days)]).pl()
+    features, labels = churn.training_set(history, churn_events(con), day, c.horizon_days)
+    positives = int(labels.sum())
+    if min(positives, len(labels) - positives) < c.min_training_churns:
+        if c.method == "fitted":
+            raise PipelineError(
+                f"model.churn.method is `fitted` but the history before {day} holds {positives} churns in closed "
+                f"{c.horizon_days}-day windows (at least {c.min_training_churns} needed): use `auto` or `formula`."
+            )
+        return None
+    return churn.fit(features, labels, day)
+
+
+def run(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> acc.AccountDay:
+    m = config.model
+    span = m.total_users_days + m.trend_lookback_days + 40
+    scored_start, _ = window_bounds(day, max(m.window_days, acc.ACTIVITY_DAYS, m.trend_lookback_days + m.window_days))
+    counts = scoring_counts(con, m.weights, scored_start, day, day - dt.timedelta(days=span),
+                            [day, day - dt.timedelta(days=m.trend_lookback_days)])
+    result = acc.account_day(counts, first_used(con, day, config), account_attributes(con, day), day, config,
+                             churn_model(con, day, config), account_event_totals(con, day, config))
+    steps = acc.activation_detail(step_firsts(con, day, config), config, day)
+    with transaction(con):
+        replace_rows(con, ACCOUNT_SCORES, result.scores, "as_of_date = ?", [day])
+        replace_rows(con, ACCOUNT_FEATURE_USAGE, result.usage, "as_of_date = ?", [day])
+        replace_rows(con, ACCOUNT_CONTRIBUTIONS, result.contributions, "as_of_date = ?", [day])
+        replace_rows(con, ACTIVATION_STEPS, steps, "as_of_date = ?", [day])
+    return result

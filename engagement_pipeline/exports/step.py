@@ -1,0 +1,89 @@
+"""exports, one day: build the files, draw the charts and report, publish the folder.
+
+The only module of the layer that reads or writes the warehouse.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from engagement_pipeline.core.config import Config
+from engagement_pipeline.core.errors import PipelineError
+from engagement_pipeline.core.warehouse import (
+    ACCOUNT_CONTRIBUTIONS, ACCOUNT_FEATURE_USAGE, ACCOUNT_HISTORY, ACCOUNT_SCORES, ACCOUNTS,
+    ACTIVATION_STEPS, BENCHMARKS, BILLING, COHORT_DAILY, SCORE_BACKTEST, USER_WINDOW_SCORES,
+    DAILY_EVENT_COUNTS, DUPLICATES, EVENTS, EXPORT_RUNS, LANDED_LINES, MEMBERSHIPS, PRODUCT_DAILY, QUARANTINE,
+    USER_SCORES, USERS, insert_rows, registered, replace_rows, transaction,
+)
+from engagement_pipeline.accounts.step import first_used
+from engagement_pipeline.exports import bundle as exp
+from engagement_pipeline.exports import charts
+from engagement_pipeline.exports.report import render_report
+
+
+def day_charts(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> dict[str, bytes]:
+    """The day's PNG charts, by file name: product trend, score distribution, churn by band,
+    activation funnel, cohorts by plan type, churn_risk calibration."""
+    product = con.execute("SELECT * FROM snapshots.product_daily WHERE date <= ? ORDER BY date", [day]).pl()
+    scores = con.execute("SELECT * FROM accounts.account_scores WHERE as_of_date = ?", [day]).pl()
+    backtest = con.execute("SELECT * FROM snapshots.score_backtest WHERE evaluated_on <= ?", [day]).pl()
+    steps = con.execute("SELECT * FROM accounts.activation_steps WHERE as_of_date = ?", [day]).pl()
+    cohorts = con.execute("SELECT * FROM snapshots.cohort_daily WHERE date <= ? ORDER BY date", [day]).pl()
+    calibrated = backtest.filter(pl.col("metric").str.starts_with("calibration_")).group_by("band", "metric").agg(
+        pl.col("value").mean()).pivot(on="metric", index="band", values="value") if backtest.height else pl.DataFrame()
+    if calibrated.height and {"calibration_predicted", "calibration_observed"} <= set(calibrated.columns):
+        calibrated = calibrated.select(
+            pl.col("band").str.extract(r"(\d+)").cast(pl.Int64).alias("decile"),
+            pl.col("calibration_predicted").alias("mean_predicted"),
+            pl.col("calibration_observed").alias("observed_rate"), pl.lit(None, dtype=pl.Int64).alias("n"),
+        ).sort("decile")
+    return {
+        "chart_product_score.png": charts.product_score_chart(product),
+        "chart_score_distribution.png": charts.score_distribution_chart(scores),
+        "chart_churn_by_band.png": charts.churn_by_band_chart(backtest),
+        "chart_activation_funnel.png": charts.activation_funnel_chart(
+            steps, scores.height, [s.name for s in config.model.activation.steps]),
+        "chart_cohorts_plan_type.png": charts.cohort_chart(cohorts, "plan_type"),
+        "chart_churn_risk_calibration.png": charts.calibration_chart(calibrated if calibrated.height else None),
+    }
+
+
+@dataclass
+class ExportedDay:
+    folder: Path
+    bundle: exp.ExportBundle
+    problems: list[str]
+
+
+def run(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> ExportedDay:
+    scores = con.execute("SELECT * FROM accounts.account_scores WHERE as_of_date = ?", [day]).pl()
+    user_scores = con.execute("SELECT * FROM scores.user_scores WHERE as_of_date = ?", [day]).pl()
+    accounts = con.execute("SELECT * FROM staging.accounts").pl()
+    users = con.execute("SELECT * FROM staging.users").pl()
+    bundle = exp.build_exports(day, scores, accounts, users, user_scores, first_used(con, day, config), config)
+    # Charts cost about a second a day: they are drawn for the newest landed day, the one
+    # people open; an older day (a backfill) gets its report with the inline trend only.
+    newest = con.execute("SELECT max(received_date) FROM raw.landed_lines").fetchone()[0]
+    pictures = day_charts(con, day, config) if newest is None or day >= newest else {}
+    product = con.execute("SELECT * FROM snapshots.product_daily WHERE date <= ? ORDER BY date", [day]).pl()
+    steps = con.execute("SELECT * FROM accounts.activation_steps WHERE as_of_date = ?", [day]).pl()
+    page = render_report(day, product, scores, bundle.files["at_risk_accounts.csv"], pictures, activation_steps=steps)
+    bundle.attachments = {**pictures, "report.html": page.encode("utf-8")}
+    root = config.paths.exports
+    exp.clean_stale_temporaries(root)
+    folder = exp.write_export_folder(root, bundle, config.model_version)
+    problems = exp.verify_export_folder(folder)
+    manifest_sha = exp.sha256_file(folder / exp.MANIFEST)
+    row = pl.DataFrame([{
+        "as_of_date": day, "folder": str(folder), "model_version": config.model_version,
+        "files": len(bundle.files) + 1, "manifest_sha256": manifest_sha, "warnings": len(bundle.warnings),
+        "written_at": dt.datetime.now(dt.UTC).replace(tzinfo=None),
+    }])
+    with transaction(con):
+        replace_rows(con, EXPORT_RUNS, row, "as_of_date = ?", [day])
+    return ExportedDay(folder, bundle, problems)

@@ -1,0 +1,86 @@
+"""staging, one day: parse, quarantine, dedupe, stitch and resolve accounts, then restate
+the neighbour days it changes and refresh users, accounts, memberships and billing.
+
+The only module of the layer that writes the warehouse, in one transaction per day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from engagement_pipeline.core.config import Config
+from engagement_pipeline.core.errors import PipelineError
+from engagement_pipeline.core.warehouse import (
+    ACCOUNT_CONTRIBUTIONS, ACCOUNT_FEATURE_USAGE, ACCOUNT_HISTORY, ACCOUNT_SCORES, ACCOUNTS,
+    ACTIVATION_STEPS, BENCHMARKS, BILLING, COHORT_DAILY, SCORE_BACKTEST, USER_WINDOW_SCORES,
+    DAILY_EVENT_COUNTS, DUPLICATES, EVENTS, EXPORT_RUNS, LANDED_LINES, MEMBERSHIPS, PRODUCT_DAILY, QUARANTINE,
+    USER_SCORES, USERS, insert_rows, registered, replace_rows, transaction,
+)
+from engagement_pipeline.staging.stage import (
+    ACCOUNT_HISTORY_SPEC, ACCOUNTS_SQL, MEMBERSHIPS_SQL, USER_HISTORY_SPEC, USERS_SQL, StagingResult,
+    read_billing, refresh_history, stage_day,
+)
+
+
+DAY = "received_date = ?"
+
+
+@dataclass
+class StagedDay:
+    result: StagingResult
+    users: int
+    accounts: int
+    memberships: int
+    billing_rows: int
+    billing_warnings: list[str]
+    user_history: int = 0
+    account_history: int = 0
+
+
+def run(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> StagedDay:
+    """Stage a received day, restate the neighbour days it changes, refresh users and accounts."""
+    result = stage_day(con, day, None, config)
+    billing, warnings = read_billing(con, config.paths.billing)
+    with transaction(con):
+        histories = (USER_HISTORY_SPEC, ACCOUNT_HISTORY_SPEC)
+        before = [h.call_keys(con, day) for h in histories]  # this day's keys before a re-run replaces it
+        replace_rows(con, EVENTS, result.events, DAY, [day])
+        replace_rows(con, QUARANTINE, result.quarantine, DAY, [day])
+        replace_rows(con, DUPLICATES, result.duplicates, DAY, [day])
+        replace_rows(con, DAILY_EVENT_COUNTS, result.counts, DAY, [day])
+        _restate(con, result)
+        user_history, account_history = (refresh_history(con, h, day, keys, result.restated)
+                                         for h, keys in zip(histories, before))
+        users = replace_rows(con, USERS, con.execute(USERS_SQL).pl(), None)
+        accounts = replace_rows(con, ACCOUNTS, con.execute(ACCOUNTS_SQL).pl(), None)
+        memberships = replace_rows(con, MEMBERSHIPS, con.execute(MEMBERSHIPS_SQL).pl(), None)
+        billing_rows = replace_rows(con, BILLING, billing, None)
+    return StagedDay(result, users, accounts, memberships, billing_rows, warnings, user_history, account_history)
+
+
+def _restate(con: duckdb.DuckDBPyConnection, result: StagingResult) -> None:
+    """Apply a staging's changes to neighbour days and rebuild their daily aggregates."""
+    if not result.restated_days:
+        return
+    keys = pl.concat([
+        result.restated.select("received_date", "message_id"),
+        result.later_duplicates.select("received_date", "message_id"),
+    ])
+    with registered(con, "_keys", keys):
+        con.execute("DELETE FROM staging.events e USING _keys k "
+                    "WHERE e.received_date = k.received_date AND e.message_id = k.message_id")
+    insert_rows(con, EVENTS, result.restated)
+    insert_rows(con, DUPLICATES, result.later_duplicates)
+    days = result.restated_days
+    con.execute("DELETE FROM staging.daily_event_counts WHERE list_contains(?, received_date)", [days])
+    con.execute(
+        """INSERT INTO staging.daily_event_counts BY NAME
+           SELECT received_date, event_date, user_id, account_id, type, event, count(*)::BIGINT AS event_count
+           FROM staging.events WHERE list_contains(?, received_date) AND user_id IS NOT NULL GROUP BY ALL""",
+        [days],
+    )
