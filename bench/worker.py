@@ -8,6 +8,7 @@ around the step only (imports and interpreter start are not counted, but reporte
 
 from __future__ import annotations
 
+import importlib
 import datetime as dt
 import json
 import sys
@@ -259,7 +260,8 @@ def _preload(kind: str) -> None:
     import polars  # noqa: F401
 
     if kind in ("layer", "stages_hwm", "days_direct"):
-        import engagement_pipeline.layers  # noqa: F401
+        for layer in STEP_LAYERS.values():
+            importlib.import_module(f"engagement_pipeline.{layer}.step")
     elif kind == "dagster":
         import engagement_pipeline.ops.runner  # noqa: F401
     elif kind == "generate":

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 STAGES = ("land_raw", "stage", "score", "account_layer", "snapshot_layer", "export_layer")
 RATIOS = (
     "raw_to_staging_vs_floor", "day_direct_vs_floor", "day_dagster_vs_floor",

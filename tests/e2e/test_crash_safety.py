@@ -17,7 +17,7 @@ A SIGKILLed run also leaves its claimed slot of the Dagster pool (limit 1) in th
 After the kills, a complete run gives the rows a clean run gives (computed with `layers` on a copy
 of the warehouse taken before the first kill), and a second complete run of the same day leaves
 every table of the warehouse and every export file byte for byte as they were (idempotency;
-tests/test_cli_e2e.py checks three tables on the demo, this checks all of them).
+tests/e2e/test_cli_e2e.py checks three tables on the demo, this checks all of them).
 """
 
 from __future__ import annotations

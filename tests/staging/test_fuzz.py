@@ -8,7 +8,7 @@
 - `ingest.read_json_lines` on arbitrary bytes written to files (plain,
   gzip, truncated gzip), and `ingest.read_csv_rows` on arbitrary CSV-ish bytes: they never
   raise, land one row per line of the oracle, and keep every unreadable line's original bytes.
-- The audience normalizers (complementing tests/test_audiences.py, which already checks that they
+- The audience normalizers (complementing tests/exports/test_audiences.py, which already checks that they
   never raise on text and that the lists reconcile): idempotence, case/space invariance of the
   email hash, digest pass-through, and the list builders on columns of non-string types.
 
@@ -323,7 +323,7 @@ def test_read_csv_rows_never_raises_and_lines_are_unique(data: bytes, truncate: 
 
 
 # --------------------------------------------------------------------------------------
-# Audience normalizers (beyond tests/test_audiences.py)
+# Audience normalizers (beyond tests/exports/test_audiences.py)
 # --------------------------------------------------------------------------------------
 
 ascii_local = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789._+-", min_size=1, max_size=12)

@@ -8,7 +8,7 @@ garbage), or accepted with a given messageId (and, for the timestamp cases, the 
 timestamp and event date). Every JSON case puts a good line before and after its hostile
 lines, so "the good lines around them are staged" is checked everywhere.
 
-Decisions taken for ambiguous input (asserted by tests/test_hostile_input.py):
+Decisions taken for ambiguous input (asserted by tests/staging/test_hostile_input.py):
 
 - Timestamps are UTC. A timestamp without a zone ("2026-01-05T10:00:00", "2026-01-05 10:00:00")
   is taken as UTC whatever the session time zone; a numeric offset (+05:45, -09:30, +14:00) is

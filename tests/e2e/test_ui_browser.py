@@ -2,7 +2,7 @@
 
 One small demo (4 days, 30 accounts) is built through the CLI, `dagster-webserver` is
 started on a free localhost port against the same instance, and Chromium, driven over the
-DevTools protocol (`tests/browser.py`), reads what the pages show: the lineage of the six
+DevTools protocol (`tests/e2e/browser.py`), reads what the pages show: the lineage of the six
 groups, the recorded runs, the check results of `staging/events`, and the report page.
 Screenshots go to `test-artifacts/browser/` (kept by CI as artifacts).
 
@@ -32,7 +32,7 @@ from engagement_pipeline.ops.cli import main
 from engagement_pipeline.core.config import Config, load_config
 from engagement_pipeline.exports.report import REPORT_FILE, report_from_warehouse
 from engagement_pipeline.ops.runner import ui_environment
-from tests.browser import CHROMIUM, Browser, Page, has_exited, kill_process_group
+from tests.e2e.browser import CHROMIUM, Browser, Page, has_exited, kill_process_group
 from tests.conftest import REPO, base_config, write_config
 
 pytestmark = [
