@@ -170,7 +170,12 @@ class Model(_Strict):
 
 
 class Staging(_Strict):
-    dedupe_lookback_days: Annotated[int, Field(ge=0, le=60)] = 7
+    dedupe_lookback_days: Annotated[int, Field(ge=0, le=60)] = Field(
+        default=7, description="A messageId already staged within this many received days before wins over "
+        "today's copy (and a later copy becomes a duplicate).")
+    stitching_lookback_days: Annotated[int, Field(ge=0, le=60)] = Field(
+        default=7, description="Identity links (identify / alias) and group calls of the staged days within this "
+        "many received days on either side stitch and resolve a day's events, and a day restates those neighbours.")
     membership_fallback: Literal["latest_before", "first_joined"] = "latest_before"
     max_id_length: Annotated[int, Field(ge=8, le=10_000)] = 100
     quarantine_warn_share: Annotated[float, Field(ge=0, le=1)] = 0.05

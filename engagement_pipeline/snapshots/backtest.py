@@ -3,9 +3,8 @@
 REFERENCE section 1: engagement is worth something only if it correlates with retention,
 expansion and revenue - this module measures that on our own history.
 
-- `outcome_events`: the outcomes (churn, conversion, expansion, contraction) derived from
-  billing changes, or from the plan / status traits of group calls when there is no
-  billing input.
+- outcomes (churn, conversion, expansion, contraction) come from
+  `staging.outcomes.outcome_events`, facts of billing and traits.
 - `score_backtest`: for every as-of day whose horizon has fully passed, how well each
   predictor (the score, churn_risk, ...) ranked the accounts that then had each outcome:
   ROC AUC, base rate, lift of the low and high bands, outcome rate per score band and
@@ -25,9 +24,8 @@ import numpy as np
 import polars as pl
 
 from engagement_pipeline.snapshots.history import score_band
+from engagement_pipeline.staging.outcomes import OUTCOME_KINDS, OUTCOME_SCHEMA, UNPAID_PLANS, outcome_events
 
-OUTCOME_KINDS: tuple[str, ...] = ("churn", "conversion", "expansion", "contraction")
-UNPAID_PLANS: tuple[str, ...] = ("free", "trial")
 SCORE_BANDS: tuple[str, ...] = ("75+", "50-74", "25-49", "<25")
 
 # Which way a predictor points, per outcome: +1 = a higher value means the outcome is more
@@ -40,10 +38,6 @@ DEFAULT_DIRECTION: dict[str, dict[str, int]] = {
     "contraction": {"score": -1, "churn_risk": +1},
 }
 
-OUTCOME_SCHEMA: dict[str, pl.DataType] = {
-    "account_id": pl.String(), "date": pl.Date(), "kind": pl.String(),
-    "mrr_before": pl.Float64(), "mrr_after": pl.Float64(),
-}
 BACKTEST_SCHEMA: dict[str, pl.DataType] = {
     "as_of_date": pl.Date(), "horizon_days": pl.Int64(), "outcome": pl.String(), "predictor": pl.String(),
     "metric": pl.String(), "band": pl.String(), "value": pl.Float64(),
@@ -63,91 +57,6 @@ COMPARE_SCHEMA: dict[str, pl.DataType] = {
 # Metric order in the long table (per as-of day, horizon, outcome, predictor).
 METRICS: tuple[str, ...] = ("auc", "n_accounts", "n_positive", "base_rate", "lift_bottom", "lift_top",
                             "mrr_change_corr", "band_accounts", "band_rate")
-
-
-# --------------------------------------------------------------------------------------
-# Outcomes
-
-
-def _events_from_states(states: pl.DataFrame) -> pl.DataFrame:
-    """Events from consecutive states (account_id, date, plan, status, mrr) of each account.
-
-    The first state of an account has nothing before it and yields no event.
-    """
-    plan, status, mrr = pl.col("plan"), pl.col("status"), pl.col("mrr")
-    p_plan, p_status, p_mrr = (pl.col(c).shift(1).over("account_id") for c in ("plan", "status", "mrr"))
-    s = (
-        states.sort("account_id", "date", maintain_order=True)
-        .with_columns(p_plan.alias("_p_plan"), p_status.alias("_p_status"), p_mrr.alias("_p_mrr"),
-                      pl.int_range(pl.len()).over("account_id").alias("_i"))
-        .filter(pl.col("_i") > 0)
-    )
-    was_unpaid = (pl.col("_p_status") == "trial") | pl.col("_p_plan").is_in(UNPAID_PLANS)
-    paid_now = (status == "active") & ~plan.is_in(UNPAID_PLANS) & plan.is_not_null()
-    churn = (status == "churned") & (pl.col("_p_status") != "churned")
-    conversion = was_unpaid.fill_null(False) & paid_now & (pl.col("_p_status") != "churned")
-    # A conversion also raises MRR; it is counted once, as the conversion.
-    active_both = (pl.col("_p_status") == "active") & (status == "active") & ~conversion.fill_null(False)
-    expansion = active_both & (mrr > pl.col("_p_mrr"))
-    contraction = active_both & (mrr < pl.col("_p_mrr"))
-    frames = [
-        s.filter(cond.fill_null(False)).select(
-            "account_id", "date", pl.lit(kind).alias("kind"),
-            pl.col("_p_mrr").alias("mrr_before"), mrr.alias("mrr_after"))
-        for kind, cond in (("churn", churn), ("conversion", conversion), ("expansion", expansion),
-                           ("contraction", contraction))
-    ]
-    kind_rank = pl.col("kind").replace_strict({k: i for i, k in enumerate(OUTCOME_KINDS)}, return_dtype=pl.Int64)
-    return (
-        pl.concat([f.select([pl.col(c).cast(t) for c, t in OUTCOME_SCHEMA.items()]) for f in frames])
-        .sort(pl.col("account_id"), pl.col("date"), kind_rank)
-    )
-
-
-def outcome_events(billing: pl.DataFrame | None, status_history: pl.DataFrame | None) -> pl.DataFrame:
-    """Churn, conversion, expansion and contraction events: account_id, date, kind, mrr_before, mrr_after.
-
-    From consecutive billing rows of an account (`account_id, date, plan, mrr, status`, one
-    per change day; the last row of a day wins when there are several):
-
-    - churn: the status becomes `churned`;
-    - conversion: from trial (status trial, or plan trial or free) to status active on
-      another (paid) plan;
-    - expansion / contraction: MRR goes up / down while the status stays active (and it
-      is not a conversion).
-
-    When billing is empty or None, `status_history` (`staging.account_traits_history`:
-    account_id, valid_from, plan, status) is read the same way, by the last state of each
-    day, with null MRR (so no expansion or contraction). Plan and status are compared in
-    lowercase and carried forward over rows where they are missing.
-    """
-    if billing is not None and billing.height:
-        states = billing.select(
-            pl.col("account_id").cast(pl.String), pl.col("date").cast(pl.Date),
-            pl.col("plan").cast(pl.String), pl.col("status").cast(pl.String),
-            pl.col("mrr").cast(pl.Float64),
-        )
-        order = ["account_id", "date"]
-    elif status_history is not None and status_history.height:
-        states = status_history.select(
-            pl.col("account_id").cast(pl.String), pl.col("valid_from").cast(pl.Datetime("us")).alias("_at"),
-            pl.col("plan").cast(pl.String), pl.col("status").cast(pl.String),
-            pl.lit(None, dtype=pl.Float64).alias("mrr"),
-        ).with_columns(pl.col("_at").dt.date().alias("date"))
-        order = ["account_id", "_at"]
-    else:
-        return pl.DataFrame(schema=OUTCOME_SCHEMA)
-    states = (
-        states.filter(pl.col("account_id").is_not_null() & pl.col("date").is_not_null())
-        .sort(order, maintain_order=True)
-        .with_columns(
-            pl.col("plan").str.to_lowercase().forward_fill().over("account_id"),
-            pl.col("status").str.to_lowercase().forward_fill().over("account_id"),
-        )
-        .group_by("account_id", "date", maintain_order=True).last()
-        .select("account_id", "date", "plan", "status", "mrr")
-    )
-    return _events_from_states(states)
 
 
 # --------------------------------------------------------------------------------------

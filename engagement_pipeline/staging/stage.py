@@ -3,11 +3,12 @@
 One received day is staged at a time. The rules, in order:
 
 1. De-duplication is by messageId only: within the day the first line (by file, then
-   line number) wins; a messageId already staged in the `dedupe_lookback_days` before
-   wins over today's copy. Every dropped copy is written to `staging.duplicates`.
+   line number) wins; a messageId already staged in the `staging.dedupe_lookback_days`
+   before wins over today's copy. Every dropped copy is written to `staging.duplicates`.
 2. Stitching: an anonymousId is linked to a userId by any message carrying both
    (identify, usually) or by an alias call (previousId -> userId), found today or in the
-   staged days within the look-back on either side; the earliest link wins.
+   staged days within `staging.stitching_lookback_days` on either side; the earliest
+   link wins.
 3. Account resolution (first that applies, recorded in `account_source`):
    `context` - the message's own `context.groupId`; `group_call` - a group call's
    `groupId`; `membership` - the user's latest group call at or before the message;
@@ -240,7 +241,8 @@ def stage_day(con: duckdb.DuckDBPyConnection, day: dt.date, lines: pl.DataFrame 
     `lines` shaped like raw.landed_lines, or None to parse the day's rows of
     raw.landed_lines where they are (the lines then never leave DuckDB).
     """
-    lookback = config.staging.dedupe_lookback_days
+    dedupe_days = config.staging.dedupe_lookback_days
+    stitch_days = config.staging.stitching_lookback_days
     fallback = config.staging.membership_fallback
     max_id = config.staging.max_id_length
     parsed = parse_landed(con, day, max_id) if lines is None else parse_lines(con, lines, max_id)
@@ -249,7 +251,7 @@ def stage_day(con: duckdb.DuckDBPyConnection, day: dt.date, lines: pl.DataFrame 
     accepted = parsed.filter(pl.col("reason").is_null()).drop("line", "encoding", "reason", "detail")
     del parsed  # a million-line day: each frame let go as soon as the next exists keeps the peak low
 
-    window = [day - dt.timedelta(days=lookback), day + dt.timedelta(days=lookback)]
+    window = [day - dt.timedelta(days=dedupe_days), day + dt.timedelta(days=dedupe_days)]
     with registered(con, "_today_ids", accepted.select("message_id").unique()):
         same_ids = con.execute(
             """SELECT e.* FROM staging.events e JOIN _today_ids t USING (message_id)
@@ -262,7 +264,8 @@ def stage_day(con: duckdb.DuckDBPyConnection, day: dt.date, lines: pl.DataFrame 
     later_copies = same_ids.filter(pl.col("received_date") > day).join(
         kept.select("message_id"), on="message_id", how="semi")
 
-    neighbours = con.execute(NEIGHBOUR_SQL, [*window, day]).pl().join(
+    neighbourhood = [day - dt.timedelta(days=stitch_days), day + dt.timedelta(days=stitch_days)]
+    neighbours = con.execute(NEIGHBOUR_SQL, [*neighbourhood, day]).pl().join(
         later_copies.select("message_id", "received_date"), on=["message_id", "received_date"], how="anti")
     id_columns = ["type", "user_id", "anonymous_id", "previous_id", "timestamp"]
     links = identity_links(pl.concat(
