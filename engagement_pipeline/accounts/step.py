@@ -141,3 +141,22 @@ def run(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> acc.Acc
         replace_rows(con, ACCOUNT_CONTRIBUTIONS, result.contributions, "as_of_date = ?", [day])
         replace_rows(con, ACTIVATION_STEPS, steps, "as_of_date = ?", [day])
     return result
+
+
+@dataclass
+class CheckInputs:
+    """What the day's account checks compare the new rows with."""
+
+    user_scores: pl.DataFrame
+    previous_day: pl.DataFrame
+    activation_steps: pl.DataFrame
+
+
+def check_inputs(con: duckdb.DuckDBPyConnection, day: dt.date) -> CheckInputs:
+    """The day's user scores, the previous day's account scores and the day's activation steps."""
+    return CheckInputs(
+        user_scores=con.execute("SELECT * FROM scores.user_scores WHERE as_of_date = ?", [day]).pl(),
+        previous_day=con.execute("SELECT score, active_users FROM accounts.account_scores WHERE as_of_date = ?",
+                                 [day - dt.timedelta(days=1)]).pl(),
+        activation_steps=con.execute("SELECT * FROM accounts.activation_steps WHERE as_of_date = ?", [day]).pl(),
+    )

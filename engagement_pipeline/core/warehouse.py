@@ -17,6 +17,7 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+from dagster import AssetKey
 
 from engagement_pipeline.core.errors import PipelineError
 
@@ -31,6 +32,11 @@ class Table:
     @property
     def qualified(self) -> str:
         return f"{self.schema}.{self.name}"
+
+    @property
+    def key(self) -> AssetKey:
+        """The table's asset key: [schema, name] (schema = layer = asset group)."""
+        return AssetKey([self.schema, self.name])
 
     @property
     def column_names(self) -> list[str]:
@@ -59,7 +65,7 @@ def _t(schema: str, name: str, description: str, *columns: tuple[str, str]) -> T
     return Table(schema, name, tuple(columns), description)
 
 
-V, D, TS, I, F, B = "VARCHAR", "DATE", "TIMESTAMP", "BIGINT", "DOUBLE", "BOOLEAN"
+V, D, TS, I, F, B = "VARCHAR"  # noqa: E741 - the column-type shorthands read as a table, "DATE", "TIMESTAMP", "BIGINT", "DOUBLE", "BOOLEAN"
 
 LANDED_LINES = _t(
     "raw", "landed_lines", "Every landed line verbatim, with its file and 1-based line number.",

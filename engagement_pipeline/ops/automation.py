@@ -23,9 +23,20 @@ import time
 from pathlib import Path
 
 from dagster import (
-    AssetKey, AssetSelection, DefaultScheduleStatus, DefaultSensorStatus, EventLogEntry, RunRequest,
-    ScheduleEvaluationContext, SensorEvaluationContext, SkipReason, asset_sensor, define_asset_job,
-    in_process_executor, schedule, sensor,
+    AssetKey,
+    AssetSelection,
+    DefaultScheduleStatus,
+    DefaultSensorStatus,
+    EventLogEntry,
+    RunRequest,
+    ScheduleEvaluationContext,
+    SensorEvaluationContext,
+    SkipReason,
+    asset_sensor,
+    define_asset_job,
+    in_process_executor,
+    schedule,
+    sensor,
 )
 
 from engagement_pipeline.core.config import Config

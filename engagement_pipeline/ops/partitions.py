@@ -18,14 +18,5 @@ def daily_partitions(config: Config) -> DailyPartitionsDefinition:
 WAREHOUSE_POOL = "duckdb_warehouse"
 
 
-def freshness(config: Config):  # type: ignore[no-untyped-def]
-    """The newest day must be materialized by `automation.freshness_hour` every day."""
-    from dagster import FreshnessPolicy
-
-    auto = config.automation
-    return FreshnessPolicy.cron(deadline_cron=f"0 {auto.freshness_hour} * * *",
-                                lower_bound_delta=dt.timedelta(hours=24), timezone=auto.timezone)
-
-
 def partition_day(context: AssetExecutionContext) -> dt.date:
     return dt.date.fromisoformat(context.partition_key)

@@ -6,11 +6,11 @@ folder), so every materialization, check result and metadata value shows in the 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
 import os
 import time
-import contextlib
-import fcntl
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -196,8 +196,8 @@ def run_days(
     first, so late events inside it count everywhere. Without `restate` (the demo), each
     day is one run of every layer, as the daily schedule runs it.
     """
-    from engagement_pipeline.ops.automation import DAILY_JOB, MODEL_JOB, RESTATE_JOB, STAGE_JOB, stale_as_of_days
     from engagement_pipeline.definitions import build_definitions
+    from engagement_pipeline.ops.automation import DAILY_JOB, MODEL_JOB, RESTATE_JOB, STAGE_JOB, stale_as_of_days
 
     with warehouse_lock(config):
         instance = open_instance(config)

@@ -136,3 +136,31 @@ def backtest_summary(con: duckdb.DuckDBPyConnection, until: dt.date) -> pl.DataF
     """Mean AUC per horizon, outcome and predictor over every as-of day evaluated so far."""
     table = con.execute("SELECT * FROM snapshots.score_backtest WHERE evaluated_on <= ?", [until]).pl()
     return summarize_backtest(table) if table.height else pl.DataFrame()
+
+
+def day_accounts(con: duckdb.DuckDBPyConnection, day: dt.date) -> pl.DataFrame:
+    """The accounts scored on `day` (what the day's history must hold)."""
+    return con.execute("SELECT account_id FROM accounts.account_scores WHERE as_of_date = ?", [day]).pl()
+
+
+@dataclass
+class WeightsVerdict:
+    auc: dict[str, float]
+    text: str
+
+
+def weights_verdict(summary: pl.DataFrame) -> WeightsVerdict:
+    """Mean 30-day AUCs so far, and whether the configured or the suggested (rarity) weights
+    predict churn within 30 days better."""
+    auc: dict[str, float] = {}
+    if summary.height:
+        for r in summary.filter(pl.col("horizon_days") == 30).iter_rows(named=True):
+            if r["mean_auc"] is not None:
+                auc[f"{r['outcome']}_30d_auc_{r['predictor']}"] = round(float(r["mean_auc"]), 3)
+    text = "not enough closed 30-day windows yet"
+    configured, suggested = auc.get("churn_30d_auc_score"), auc.get("churn_30d_auc_score_suggested_weights")
+    if configured is not None and suggested is not None:
+        better = "configured" if configured >= suggested else "suggested (rarity)"
+        text = (f"the {better} weights predict churn within 30 days better: AUC {configured:.3f} with the "
+                f"configured weights, {suggested:.3f} with the suggested ones")
+    return WeightsVerdict(auc, text)

@@ -271,7 +271,7 @@ def test_the_full_cli_run_succeeds_on_the_hostile_day(staged: Staged, tmp_path: 
 def test_a_user_mostly_without_account_does_not_fail_the_accounts_check(tmp_path: Path) -> None:
     """Found by the hostile corpus: a user with scored events and no account (unresolved) plus one
     unscored event in an account. The day must not fail a blocking check."""
-    from checks import rules
+    from checks import accounts as rules
     from tests.conftest import track, write_day
 
     config, con = _fresh(tmp_path)

@@ -175,14 +175,15 @@ def test_blocking_check_failure_stops_downstream_with_one_sentence(tmp_path: Pat
     import duckdb
     from dagster import AssetCheckResult
 
-    from checks import rules, specs
+    from checks import staging as rules
+    from engagement_pipeline.core import keys
     from engagement_pipeline.ops.cli import main
 
     config = load_config(write_config(tmp_path))
     write_day(config.paths.landing, D1, [GOOD])
 
     def failing(staged):  # type: ignore[no-untyped-def]
-        return AssetCheckResult(asset_key=specs.EVENTS, check_name="lines_reconcile", passed=False,
+        return AssetCheckResult(asset_key=keys.EVENTS, check_name="lines_reconcile", passed=False,
                                 description="lines do not add up (simulated)")
 
     monkeypatch.setattr(rules, "lines_reconcile", failing)
