@@ -65,7 +65,7 @@ def _t(schema: str, name: str, description: str, *columns: tuple[str, str]) -> T
     return Table(schema, name, tuple(columns), description)
 
 
-V, D, TS, I, F, B = "VARCHAR"  # noqa: E741 - the column-type shorthands read as a table, "DATE", "TIMESTAMP", "BIGINT", "DOUBLE", "BOOLEAN"
+V, D, TS, I, F, B = "VARCHAR", "DATE", "TIMESTAMP", "BIGINT", "DOUBLE", "BOOLEAN"  # noqa: E741 - type shorthands
 
 LANDED_LINES = _t(
     "raw", "landed_lines", "Every landed line verbatim, with its file and 1-based line number.",
