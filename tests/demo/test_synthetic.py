@@ -17,11 +17,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from engagement_pipeline.demo import generator
+from engagement_pipeline.demo.arrays import iso_matrix
 from engagement_pipeline.demo.generator import (
     ACTIVATION_EVENTS,
     FaultRates,
     GenerationSummary,
-    _iso_matrix,
     generate_demo,
 )
 
@@ -435,7 +436,14 @@ def test_tiny_runs_work(tmp_path: Path) -> None:
 
 @given(st.integers(min_value=0, max_value=4_102_444_800_000))
 def test_iso_formatter_matches_the_standard_library(epoch_ms: int) -> None:
-    moment = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(milliseconds=epoch_ms)
+    moment = dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(milliseconds=epoch_ms)
     expected = moment.strftime("%Y-%m-%dT%H:%M:%S")
-    text = bytes(_iso_matrix(np.array([epoch_ms]))[0]).decode()
+    text = bytes(iso_matrix(np.array([epoch_ms]))[0]).decode()
     assert text == f"{expected}.{epoch_ms % 1000:03d}Z"
+
+
+def test_the_entry_point_still_exports_the_public_names() -> None:
+    """The generator was split into modules; callers keep importing from `demo.generator`."""
+    assert all(hasattr(generator, name) for name in generator.__all__)
+    assert generator.PLANS == ("free", "trial", "starter", "pro", "enterprise")
+    assert generator.STATUSES == ("trial", "active", "churned")
