@@ -33,8 +33,8 @@ from pathlib import Path
 
 import polars as pl
 
-from engagement_pipeline.exports.audiences import platforms as audiences
 from engagement_pipeline.core.config import Config
+from engagement_pipeline.exports.audiences import platforms as audiences
 
 PLATFORM_MINIMUMS = {"lookalike_google.csv": 100, "lookalike_meta.csv": 100, "lookalike_linkedin_companies.csv": 300}
 ICP_SUMMARY = "icp_summary.md"
@@ -44,10 +44,7 @@ EXPORT_FILES = (
     "case_study_candidates.csv", "feature_adoption_gaps.csv",
 )
 TEXT_FILES = frozenset({ICP_SUMMARY})
-HASHED_COLUMNS = {
-    "lookalike_google.csv": ("Email", "Phone", "First Name", "Last Name"),
-    "lookalike_meta.csv": audiences.META_HEADER,
-}
+HASHED_COLUMNS = {spec.file: spec.hashed for spec in audiences.FILES.values() if spec.hashed}
 ICP_HEADER = ("attribute", "value", "share_top", "share_all", "lift", "top_accounts", "all_accounts", "low_sample")
 LIST_HEADERS: dict[str, tuple[str, ...]] = {
     "pql_accounts.csv": (
@@ -73,9 +70,7 @@ LIST_HEADERS: dict[str, tuple[str, ...]] = {
     ),
 }
 EXACT_HEADERS: dict[str, tuple[str, ...]] = {
-    "lookalike_google.csv": audiences.GOOGLE_HEADER,
-    "lookalike_meta.csv": audiences.META_HEADER,
-    "lookalike_linkedin_companies.csv": audiences.LINKEDIN_COMPANY_HEADER,
+    **{spec.file: spec.header for spec in audiences.FILES.values()},
     "icp_profile.csv": ICP_HEADER,
     **LIST_HEADERS,
 }
@@ -529,7 +524,7 @@ def case_study_list(base: pl.DataFrame, day: dt.date, config: Config, limit: int
 
 def key_events(config: Config) -> list[str]:
     """The features worth a nudge: the activation checklist's events, then every event of weight 5+."""
-    out = [s.event for s in config.model.activation.steps]
+    out = [s.event for s in config.model.activation.steps if s.event is not None]  # trait steps are no feature
     out += [name for name, spec in config.model.events.items() if spec.weight >= 5 and name not in out]
     return out
 
@@ -783,13 +778,9 @@ def clean_stale_temporaries(root: Path) -> list[str]:
 
 
 def _identifier(name: str, frame: pl.DataFrame) -> pl.Expr | None:
-    """What must be unique in each file (the audiences' own dedup keys for the platform files)."""
-    if name == "lookalike_google.csv":
-        return pl.when(pl.col("Email") != "").then(pl.col("Email")).otherwise(pl.lit("phone:") + pl.col("Phone"))
-    if name == "lookalike_meta.csv":
-        return pl.when(pl.col("email") != "").then(pl.col("email")).otherwise(pl.lit("phone:") + pl.col("phone"))
-    if name == "lookalike_linkedin_companies.csv":
-        return pl.col("companyname").str.to_lowercase() + pl.lit("\x00") + pl.col("companyemaildomain")
+    """What must be unique in each file (the audiences' own dedupe keys for the platform files)."""
+    if name in audiences.FILES:
+        return audiences.FILES[name].dedupe_key
     if name == "icp_profile.csv":
         return pl.col("attribute") + pl.lit("\x00") + pl.col("value")
     if "account_id" in frame.columns:

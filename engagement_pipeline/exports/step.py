@@ -12,15 +12,13 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from engagement_pipeline.core.config import Config
-from engagement_pipeline.core.errors import PipelineError
-from engagement_pipeline.core.warehouse import (
-    ACCOUNT_CONTRIBUTIONS, ACCOUNT_FEATURE_USAGE, ACCOUNT_HISTORY, ACCOUNT_SCORES, ACCOUNTS,
-    ACTIVATION_STEPS, BENCHMARKS, BILLING, COHORT_DAILY, SCORE_BACKTEST, USER_WINDOW_SCORES,
-    DAILY_EVENT_COUNTS, DUPLICATES, EVENTS, EXPORT_RUNS, LANDED_LINES, MEMBERSHIPS, PRODUCT_DAILY, QUARANTINE,
-    USER_SCORES, USERS, insert_rows, registered, replace_rows, transaction,
-)
 from engagement_pipeline.accounts.step import first_used
+from engagement_pipeline.core.config import Config
+from engagement_pipeline.core.warehouse import (
+    EXPORT_RUNS,
+    replace_rows,
+    transaction,
+)
 from engagement_pipeline.exports import bundle as exp
 from engagement_pipeline.exports import charts
 from engagement_pipeline.exports.report import render_report
@@ -68,7 +66,8 @@ def run(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> Exporte
     bundle = exp.build_exports(day, scores, accounts, users, user_scores, first_used(con, day, config), config)
     # Charts cost about a second a day: they are drawn for the newest landed day, the one
     # people open; an older day (a backfill) gets its report with the inline trend only.
-    newest = con.execute("SELECT max(received_date) FROM raw.landed_lines").fetchone()[0]
+    landed = con.execute("SELECT max(received_date) FROM raw.landed_lines").fetchone()
+    newest = landed[0] if landed else None
     pictures = day_charts(con, day, config) if newest is None or day >= newest else {}
     product = con.execute("SELECT * FROM snapshots.product_daily WHERE date <= ? ORDER BY date", [day]).pl()
     steps = con.execute("SELECT * FROM accounts.activation_steps WHERE as_of_date = ?", [day]).pl()

@@ -1,4 +1,4 @@
-"""Tests for engagement_pipeline.exports.audiences.platforms (customer-list normalisation and hashing)."""
+"""Tests for engagement_pipeline.exports.audiences (customer-list normalisation, hashing, platform files)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from engagement_pipeline.exports.audiences.normalize import country_lookup
 from engagement_pipeline.exports.audiences.platforms import (
+    FILES,
+    GOOGLE,
     GOOGLE_HEADER,
+    LINKEDIN_COMPANIES,
     LINKEDIN_COMPANY_HEADER,
+    META,
     META_HEADER,
     AudienceResult,
     google_customer_match,
@@ -30,6 +35,7 @@ from engagement_pipeline.exports.audiences.platforms import (
     normalize_zip,
     sha256_hex,
 )
+from engagement_pipeline.exports.audiences.reference import COUNTRY_SYNONYMS
 
 USER_COLUMNS = ("user_id", "email", "phone", "first_name", "last_name", "city", "state", "zip", "country")
 COMPANY_COLUMNS = (
@@ -231,6 +237,48 @@ def test_normalize_phone_e164(raw: str, country: str | None, expected: str) -> N
 
 
 @pytest.mark.parametrize(
+    ("raw", "country", "expected"),
+    [
+        # Countries the library knows beyond the old hand-written table.
+        ("0912 345 6789", "Iran", "+989123456789"),
+        ("876-555-0123", "Jamaica", "+18765550123"),
+        # Trunk prefixes the old table got wrong after the calling code.
+        ("+36 06 1 234 5678", None, "+3612345678"),
+        ("+7 8 495 123-45-67", None, "+74951234567"),
+        # Argentina's mobile "15" after the area code (national format).
+        ("011 15-2345-6789", "AR", "+5491123456789"),
+        # Mexico's legacy 044/01 prefixes (gone since 2019, still written).
+        ("044 55 1234 5678", "MX", "+525512345678"),
+        ("+52 044 55 1234 5678", None, "+525512345678"),
+    ],
+)
+def test_normalize_phone_e164_library_rules(raw: str, country: str | None, expected: str) -> None:
+    assert normalize_phone_e164(raw, country) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "country"),
+    [
+        ("+44 070521690", None),  # a trunk 0 kept because the rest is too short: no such number
+        ("+33 1 23 45", None),  # 7 digits, but no French number is that short
+        ("+999 1234567", None),  # unassigned calling code
+    ],
+)
+def test_normalize_phone_rejects_impossible_numbers(raw: str, country: str | None) -> None:
+    assert normalize_phone_e164(raw, country) is None
+
+
+def test_country_lookup_covers_iso_and_synonyms() -> None:
+    lookup = country_lookup()  # builds only when no spelling means two countries
+    assert len({code for code in lookup.values()}) >= 249
+    assert normalize_country("Côte d'Ivoire") == "ci"
+    assert normalize_country("Islamic Republic of Iran") == "ir"
+    assert normalize_country("Viet Nam") == normalize_country("Vietnam") == "vn"
+    for synonym, code in COUNTRY_SYNONYMS.items():
+        assert normalize_country(synonym) == code
+
+
+@pytest.mark.parametrize(
     ("raw", "country"),
     [
         ("", "US"),
@@ -306,6 +354,8 @@ def test_normalize_city_meta(raw: str, expected: str | None) -> None:
         ("new york", "USA", "ny"),
         ("N.Y.", "us", "ny"),
         ("Washington, D.C.", "US", "dc"),
+        ("District of Columbia", "US", "dc"),
+        ("Virgin Islands, U.S.", "US", "vi"),
         ("Texas", None, "tx"),
         ("Gotham", "US", None),  # unknown US state is blanked
         ("ON", "CA", "on"),
@@ -617,6 +667,18 @@ def test_linkedin_neutralizes_text_and_rejects() -> None:
     acme = result.frame.filter(pl.col("companyemaildomain") == "acme.com").row(0, named=True)
     assert acme["companycountry"] == ""
     assert result.field_errors == {"companycountry": 1}
+
+
+def test_dedupe_key_is_defined_once_per_file() -> None:
+    """The builders and the export verifier read the same key: the builder's output has
+    no duplicate under it."""
+    frame = users({"email": "a@example.com"}, {"email": "A@example.com"}, {"phone": "+14155550134"},
+                  {"phone": "+1 415 555 0134"})
+    for builder, spec in ((google_customer_match, GOOGLE), (meta_customer_list, META)):
+        out = builder(frame).frame
+        assert out.height == 2
+        assert out.select(spec.dedupe_key.is_unique().all()).item()
+    assert FILES[LINKEDIN_COMPANIES.file] is LINKEDIN_COMPANIES
 
 
 def test_linkedin_without_optional_columns() -> None:

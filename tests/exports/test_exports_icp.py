@@ -11,9 +11,9 @@ from typing import Any
 import polars as pl
 import pytest
 
-from engagement_pipeline.exports import bundle as ex
 from engagement_pipeline.core.config import Config, parse_config
 from engagement_pipeline.core.warehouse import ACCOUNT_SCORES, ACCOUNTS, USER_SCORES, USERS
+from engagement_pipeline.exports import bundle as ex
 from tests.conftest import base_config
 
 DAY = dt.date(2026, 3, 1)
