@@ -16,14 +16,17 @@ import datetime as dt
 import io
 import math
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import matplotlib as mpl
+import numpy as np
 import polars as pl
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
+from matplotlib.typing import RcKeyType
 
 FIGSIZE = (8.0, 4.5)
 DPI = 100
@@ -36,7 +39,7 @@ BANDS: tuple[tuple[str, float, float, str], ...] = (
 )
 BLUE, GREY, DARK = "#1f77b4", "#c7c7c7", "#333333"
 
-_STYLE = {
+_STYLE: dict[RcKeyType, Any] = {
     "font.size": 9.0,
     "axes.titlesize": 11.0,
     "axes.spines.top": False,
@@ -122,7 +125,8 @@ def product_score_chart(product_daily: pl.DataFrame | None) -> bytes:
         .sort("date")
     if frame.height == 0:
         return no_data_chart(title, "no dated rows")
-    dates: list[dt.date] = frame["date"].to_list()
+    # As numpy days: matplotlib's date converter draws them exactly as it draws dt.date lists.
+    dates = np.asarray(frame["date"].to_list(), dtype="datetime64[D]")
     scores, active = _floats(frame["product_score"]), _floats(frame["active_accounts"])
 
     def draw(fig: Figure) -> None:
@@ -313,7 +317,7 @@ def cohort_chart(cohort_daily: pl.DataFrame | None, dimension: str, max_cohorts:
     shown = [c for c in order if c in ranked[:max_cohorts]]
     hidden = len(order) - len(shown)
     dates = sorted(frame["date"].unique().to_list())
-    colours = mpl.colormaps["tab10"].colors
+    colours = mpl.color_sequences["tab10"]
 
     def draw(fig: Figure) -> None:
         ax = fig.add_subplot()

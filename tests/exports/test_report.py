@@ -6,13 +6,16 @@ import base64
 import datetime as dt
 import re
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
 
 import polars as pl
 import pytest
+from markupsafe import escape
 
-from engagement_pipeline.exports.report import at_risk_table, funnel_levels, render_report
 from engagement_pipeline.core.warehouse import ACCOUNT_SCORES, ACTIVATION_STEPS, PRODUCT_DAILY
+from engagement_pipeline.exports import report
+from engagement_pipeline.exports.report import TREND_CHART, at_risk_table, funnel_levels, render_report
 
 DAY = dt.date(2026, 3, 10)
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
@@ -141,11 +144,29 @@ def test_tables_list_movers_pqls_and_at_risk_with_their_reasons() -> None:
     assert "Birch" in risk and "score fell 18.0 points" in risk and "60%" in risk and "500" in risk and "300" in risk
 
 
-def test_trend_is_an_inline_svg_of_the_days_up_to_the_report_day() -> None:
+def test_trend_without_a_chart_is_a_table_of_the_last_days_newest_first() -> None:
     history, accounts = busy_day()
     trend = section(render_report(DAY, history, accounts), "trend")
-    assert "<svg" in trend and trend.count("<circle") == 3
-    assert "2026-03-08: 50.0" in trend and "2026-03-10: 54.5" in trend and "2026-03-11" not in trend
+    assert "<svg" not in trend and "<img" not in trend
+    rows = [visible_text(r).strip() for r in re.findall(r"<tr>(.*?)</tr>", trend)]
+    assert rows == ["Day Product score Change Active accounts", "2026-03-10 54.5 +2.5 3", "2026-03-09 52.0 +2.0 –",
+                    "2026-03-08 50.0 – –"]  # 2026-03-11 is after the report's day
+    longer = daily(*[product_row(DAY - dt.timedelta(days=n), 40.0 + n) for n in range(30)])
+    trend = section(render_report(DAY, longer, accounts), "trend")
+    assert trend.count("<tr>") == 1 + 14 and "(30 days; the last 14 below, newest first)" in visible_text(trend)
+
+
+def test_trend_with_the_product_score_chart_shows_the_chart_once() -> None:
+    history, accounts = busy_day()
+    product, other = PNG + b"product", PNG + b"other"
+    page = render_report(DAY, history, accounts, charts={TREND_CHART: product, "chart_score_distribution.png": other})
+    trend, charts = section(page, "trend"), section(page, "charts")
+    assert base64.b64encode(product).decode() in trend and "<table" not in trend
+    assert base64.b64encode(product).decode() not in charts and base64.b64encode(other).decode() in charts
+    assert "(3 days); 100 is the engagement benchmark." in visible_text(trend)
+    # No product history: the section says so (the chart would only say "No data yet").
+    empty = section(render_report(DAY, None, accounts, charts={TREND_CHART: product}), "trend")
+    assert "No product history yet" in visible_text(empty) and "<img" not in empty
 
 
 def test_hostile_names_and_reasons_are_escaped() -> None:
@@ -155,17 +176,18 @@ def test_hostile_names_and_reasons_are_escaped() -> None:
         account("x2", name=HOSTILE, health="at_risk", health_reason="</td><script>steal()</script>", churn_risk=0.9),
         account("x3", name=HOSTILE, is_pql=True, pql_reason="<iframe src=//evil>", plan="<svg onload=alert(1)>"),
     )
-    charts = {'"><script>alert(1)</script>': PNG}
+    chart_name = '"><script>alert(1)</script>'
+    charts = {chart_name: PNG}
     page = render_report(DAY, history, accounts, charts=charts)
     assert "<script" not in page.lower() and "<iframe" not in page and "<img src=x" not in page
     assert "<svg onload" not in page and "<b>bold" not in page
-    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &quot;Co&quot;" in page
-    assert page.count("&lt;script&gt;alert(&quot;x&quot;)") == 3  # each table shows the name, as text
+    assert str(escape(HOSTILE)) in page
+    assert page.count(str(escape('<script>alert("x")'))) == 3  # each table shows the name, as text
     assert "&lt;/td&gt;&lt;script&gt;steal()&lt;/script&gt;" in page
     # Only the page's own tags: every <img is the embedded chart.
     assert re.findall(r"<img [^>]*", page) == [
         f'<img src="data:image/png;base64,{base64.b64encode(PNG).decode()}" '
-        'alt="&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"'
+        f'alt="{escape(chart_name)}"'
     ]
     assert HOSTILE in visible_text(page)  # a reader sees the name as it is
 
@@ -280,3 +302,15 @@ def test_activation_funnel_counts_accounts_per_level_and_per_step() -> None:
     funnel = visible_text(section(render_report(DAY, pl.DataFrame(), accounts, activation_steps=steps), "activation"))
     assert "0% 1 4 100%" in funnel and "50% 2 3 75%" in funnel and "100% 1 1 25%" in funnel
     assert "Created a document 2 50%" in funnel and "Invited a teammate 1 25%" in funnel
+
+
+def test_templates_escape_everything_and_ship_as_package_data() -> None:
+    folder = Path(report.__file__).parent / "templates"
+    files = sorted(folder.iterdir())
+    # pyproject ships `exports/templates/*.j2`: no sub-folder, no other suffix.
+    assert files and all(f.is_file() and f.suffix == ".j2" for f in files), files
+    for file in files:
+        assert not re.search(r"\|\s*safe\b|Markup|autoescape\s+false", file.read_text()), file.name
+    env = report.environment()
+    assert callable(env.autoescape) and all(env.autoescape(f.name) for f in files)
+    assert env.from_string("{{ x }}").render(x="<b>a@b.com</b>") == "&lt;b&gt;[email removed]&lt;/b&gt;"
