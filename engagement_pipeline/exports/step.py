@@ -19,8 +19,15 @@ from engagement_pipeline.core.warehouse import (
     replace_rows,
     transaction,
 )
-from engagement_pipeline.exports import bundle as exp
 from engagement_pipeline.exports import charts
+from engagement_pipeline.exports.bundle import build_exports
+from engagement_pipeline.exports.files import MANIFEST, ExportBundle
+from engagement_pipeline.exports.publish import (
+    clean_stale_temporaries,
+    sha256_file,
+    verify_export_folder,
+    write_export_folder,
+)
 from engagement_pipeline.exports.report import render_report
 
 
@@ -54,7 +61,7 @@ def day_charts(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> 
 @dataclass
 class ExportedDay:
     folder: Path
-    bundle: exp.ExportBundle
+    bundle: ExportBundle
     problems: list[str]
 
 
@@ -63,7 +70,7 @@ def run(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> Exporte
     user_scores = con.execute("SELECT * FROM scores.user_scores WHERE as_of_date = ?", [day]).pl()
     accounts = con.execute("SELECT * FROM staging.accounts").pl()
     users = con.execute("SELECT * FROM staging.users").pl()
-    bundle = exp.build_exports(day, scores, accounts, users, user_scores, first_used(con, day, config), config)
+    bundle = build_exports(day, scores, accounts, users, user_scores, first_used(con, day, config), config)
     # Charts cost about a second a day: they are drawn for the newest landed day, the one
     # people open; an older day (a backfill) gets its report with the inline trend only.
     landed = con.execute("SELECT max(received_date) FROM raw.landed_lines").fetchone()
@@ -74,10 +81,10 @@ def run(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> Exporte
     page = render_report(day, product, scores, bundle.files["at_risk_accounts.csv"], pictures, activation_steps=steps)
     bundle.attachments = {**pictures, "report.html": page.encode("utf-8")}
     root = config.paths.exports
-    exp.clean_stale_temporaries(root)
-    folder = exp.write_export_folder(root, bundle, config.model_version)
-    problems = exp.verify_export_folder(folder)
-    manifest_sha = exp.sha256_file(folder / exp.MANIFEST)
+    clean_stale_temporaries(root)
+    folder = write_export_folder(root, bundle, config.model_version)
+    problems = verify_export_folder(folder)
+    manifest_sha = sha256_file(folder / MANIFEST)
     row = pl.DataFrame([{
         "as_of_date": day, "folder": str(folder), "model_version": config.model_version,
         "files": len(bundle.files) + 1, "manifest_sha256": manifest_sha, "warnings": len(bundle.warnings),

@@ -12,13 +12,8 @@ from engagement_pipeline.core.config import load_config
 from engagement_pipeline.core.warehouse import connect
 from engagement_pipeline.exports import step as exports_step
 from engagement_pipeline.exports.audiences import platforms as audiences
-from engagement_pipeline.exports.bundle import (
-    EXACT_HEADERS,
-    EXPORT_FILES,
-    MANIFEST,
-    clean_stale_temporaries,
-    verify_export_folder,
-)
+from engagement_pipeline.exports.files import EXACT_HEADERS, EXPORT_FILES, MANIFEST
+from engagement_pipeline.exports.publish import clean_stale_temporaries, verify_export_folder
 from engagement_pipeline.raw import step as raw_step
 from engagement_pipeline.scores import step as scores_step
 from engagement_pipeline.snapshots import step as snapshots_step

@@ -13,7 +13,12 @@ import pytest
 
 from engagement_pipeline.core.config import Config, parse_config
 from engagement_pipeline.core.warehouse import ACCOUNT_SCORES, ACCOUNTS, USER_SCORES, USERS
-from engagement_pipeline.exports import bundle as ex
+from engagement_pipeline.exports import bundle as ex_bundle
+from engagement_pipeline.exports import files as ex_files
+from engagement_pipeline.exports import icp as ex_icp
+from engagement_pipeline.exports import lists as ex_lists
+from engagement_pipeline.exports import publish as ex_publish
+from engagement_pipeline.exports.audiences import seed as ex_seed
 from tests.conftest import base_config
 
 DAY = dt.date(2026, 3, 1)
@@ -85,8 +90,8 @@ def _firmographics() -> tuple[pl.DataFrame, pl.Series]:
 
 def test_icp_profile_lift_counts_and_low_sample_flags() -> None:
     firmo, top = _firmographics()
-    profile = ex.icp_profile(firmo, top, min_accounts=2)
-    assert tuple(profile.columns) == ex.ICP_HEADER
+    profile = ex_icp.icp_profile(firmo, top, min_accounts=2)
+    assert tuple(profile.columns) == ex_icp.ICP_HEADER
     rows = {(r["attribute"], r["value"]): r for r in profile.iter_rows(named=True)}
     software = rows[("industry", "Software")]
     assert (software["top_accounts"], software["all_accounts"]) == (4, 8)
@@ -101,13 +106,13 @@ def test_icp_profile_lift_counts_and_low_sample_flags() -> None:
     # Well-sampled values first, by lift: the combined segment leads.
     assert profile.row(0, named=True)["value"] == "Software | 51-200"
     assert profile["low_sample"].to_list() == sorted(profile["low_sample"].to_list())
-    assert profile.equals(ex.icp_profile(firmo.sample(fraction=1.0, shuffle=True, seed=3), top, min_accounts=2))
+    assert profile.equals(ex_icp.icp_profile(firmo.sample(fraction=1.0, shuffle=True, seed=3), top, min_accounts=2))
 
 
 def test_icp_summary_sentences() -> None:
     firmo, top = _firmographics()
-    profile = ex.icp_profile(firmo, top, min_accounts=3)
-    lines = ex.icp_summary(DAY, profile, top_count=5, pool_count=20, min_accounts=3)
+    profile = ex_icp.icp_profile(firmo, top, min_accounts=3)
+    lines = ex_icp.icp_summary(DAY, profile, top_count=5, pool_count=20, min_accounts=3)
     text = "\n".join(lines)
     assert lines[0] == "# Ideal customer profile, 2026-03-01"
     best = lines[lines.index("## Best-fit segment") + 2]
@@ -120,21 +125,21 @@ def test_icp_summary_sentences() -> None:
     ]  # the best-fit segment is not repeated among them
     # Retail (1 top account, lift < 1) is not a signal; low-sample values with a lift are flagged.
     assert "Retail" not in text
-    low = ex.icp_summary(DAY, ex.icp_profile(firmo, top, min_accounts=5), 5, 20, 5)
+    low = ex_icp.icp_summary(DAY, ex_icp.icp_profile(firmo, top, min_accounts=5), 5, 20, 5)
     assert any(line.startswith("- Top accounts are 2.7x") and line.endswith("Low sample.") for line in low)
     assert "No industry x employee-band segment has 5 or more top accounts" in "\n".join(low)
-    empty = ex.icp_summary(DAY, profile.clear(), 0, 0, 3)
+    empty = ex_icp.icp_summary(DAY, profile.clear(), 0, 0, 3)
     assert "no top accounts" in "\n".join(empty)
 
 
 def test_icp_sentence_escapes_markdown_and_phrases_each_attribute() -> None:
     row = {"attribute": "industry", "value": "*Bold* [x](y)", "lift": 2.1, "top_accounts": 10, "share_all": 0.32}
-    assert ex.icp_sentence(row, 22, 200) == (
+    assert ex_icp.icp_sentence(row, 22, 200) == (
         r"Top accounts are 2.1x as likely to be \*Bold\* \[x\](y) companies "
         "(10 of 22 top accounts vs 32% of all 200 active accounts)."
     )
-    assert "be based in SE" in ex.icp_sentence({**row, "attribute": "country", "value": "SE"}, 22, 200)
-    assert "vs under 1% of all" in ex.icp_sentence({**row, "share_all": 0.004}, 22, 200)
+    assert "be based in SE" in ex_icp.icp_sentence({**row, "attribute": "country", "value": "SE"}, 22, 200)
+    assert "vs under 1% of all" in ex_icp.icp_sentence({**row, "share_all": 0.004}, 22, 200)
 
 
 # --------------------------------------------------------------------------------------
@@ -152,13 +157,13 @@ def test_at_risk_ordered_by_mrr_at_stake_with_what_dropped_and_since() -> None:
         {"account_id": "unknown_mrr", "health": "at_risk", "churn_risk": 0.95, "mrr": None, "score": 10.0},
         {"account_id": "users_left", "health": "at_risk", "churn_risk": 0.5, "mrr": 500.0, "trend_delta": -15.0},
         {"account_id": "healthy", "health": "healthy", "churn_risk": 0.99, "mrr": 5000.0},
-    ).join(ex.user_dropoff(user_scores(
+    ).join(ex_lists.user_dropoff(user_scores(
         {"user_id": "u1", "account_id": "users_left", "score": 10.0, "last_active_date": DAY - dt.timedelta(days=12)},
         {"user_id": "u2", "account_id": "users_left", "score": 10.0, "last_active_date": DAY - dt.timedelta(days=20)},
         {"user_id": "u3", "account_id": "users_left", "score": 10.0, "last_active_date": DAY},
     ), DAY, cfg.model.health.quiet_days), on="account_id", how="left").with_columns(pl.lit(None, pl.String).alias("main_users"))
-    out = ex.at_risk_list(base, DAY, cfg)
-    assert tuple(out.columns) == ex.LIST_HEADERS["at_risk_accounts.csv"]
+    out = ex_lists.at_risk_list(base, DAY, cfg)
+    assert tuple(out.columns) == ex_lists.LIST_HEADERS["at_risk_accounts.csv"]
     assert out["account_id"].to_list() == ["big_mrr_low_risk", "users_left", "small_mrr_high_risk", "unknown_mrr"]
     assert out["mrr_at_risk"].to_list() == [300.0, 250.0, 90.0, None]
     rows = {r["account_id"]: r for r in out.iter_rows(named=True)}
@@ -181,11 +186,11 @@ def test_case_study_gaps_and_seed_selection() -> None:
         {"account_id": "free", "score": 93.0, "is_paying": False, "plan": "free"},
         {"account_id": "old_good", "score": 60.0, "created_date": DAY - dt.timedelta(days=900)},
     ).with_columns(pl.lit(None, pl.String).alias("main_users"), pl.lit("Software").alias("industry"))
-    assert ex.case_study_list(base, DAY, cfg)["account_id"].to_list() == ["old_star", "old_good"]
+    assert ex_lists.case_study_list(base, DAY, cfg)["account_id"].to_list() == ["old_star", "old_good"]
 
     used = pl.DataFrame({"account_id": ["old_star", "old_star"], "event": ["Document Created", "Report Exported"],
                          "first_used": [DAY, DAY]})
-    gaps = ex.adoption_gaps(base.filter(pl.col("account_id") == "old_star"), used, cfg)
+    gaps = ex_lists.adoption_gaps(base.filter(pl.col("account_id") == "old_star"), used, cfg)
     row = gaps.row(0, named=True)
     assert row["never_used"] == "Teammate Invited; Integration Connected; Document Shared"  # checklist order
     assert row["next_nudge"] == "Teammate Invited" and row["missing_count"] == 3
@@ -202,9 +207,9 @@ def test_case_study_gaps_and_seed_selection() -> None:
                      for u, t in (("u_top", "Head of Ops"), ("u_low", "CEO"), ("u_idle", "CEO"),
                                   ("u_unsub", "CEO"), ("u_other", "CEO"))))
     top = pl.Series(["a"])
-    assert ex.seed_users(us, people, top, 10)["user_id"].to_list() == ["u_top"]
-    assert ex.seed_users(us, people, top, 0)["user_id"].to_list() == ["u_low", "u_top"]  # idle never
-    assert ex.seed_users(us, people, top, 0, title_keywords=["ceo"])["user_id"].to_list() == ["u_low"]
+    assert ex_seed.seed_users(us, people, top, 10)["user_id"].to_list() == ["u_top"]
+    assert ex_seed.seed_users(us, people, top, 0)["user_id"].to_list() == ["u_low", "u_top"]  # idle never
+    assert ex_seed.seed_users(us, people, top, 0, title_keywords=["ceo"])["user_id"].to_list() == ["u_low"]
 
 
 # --------------------------------------------------------------------------------------
@@ -237,8 +242,8 @@ def _bundle_inputs() -> dict[str, pl.DataFrame]:
     return {"scores": sc, "accounts": acc, "users": users(*people), "user_scores": user_scores(*scored)}
 
 
-def _build(inputs: dict[str, pl.DataFrame], cfg: Config | None = None) -> ex.ExportBundle:
-    return ex.build_exports(DAY, inputs["scores"], inputs["accounts"], inputs["users"], inputs["user_scores"],
+def _build(inputs: dict[str, pl.DataFrame], cfg: Config | None = None) -> ex_files.ExportBundle:
+    return ex_bundle.build_exports(DAY, inputs["scores"], inputs["accounts"], inputs["users"], inputs["user_scores"],
                             FIRST_USED, cfg or config())
 
 
@@ -258,15 +263,15 @@ def test_lists_neutralize_formulas_and_hold_no_personal_data(tmp_path: Path) -> 
     assert re.fullmatch(r"user-[0-9a-f]{12} \(=Head of Data\); usr_1 \(CTO \(call \[phone removed\], "
                         r"\[email removed\]\)\)", main), main
 
-    folder = ex.write_export_folder(tmp_path, bundle, "test")
-    assert ex.verify_export_folder(folder) == []
-    readable = [p for p in folder.iterdir() if p.name not in ex.HASHED_COLUMNS]
+    folder = ex_publish.write_export_folder(tmp_path, bundle, "test")
+    assert ex_publish.verify_export_folder(folder) == []
+    readable = [p for p in folder.iterdir() if p.name not in ex_files.HASHED_COLUMNS]
     text = "\n".join(p.read_text(encoding="utf-8") for p in readable).lower()
     for i in range(5):
         for secret in (f"person{i}@corp{i}.com", f"firstname{i}", f"lastname{i}", f"555 01{i:02d}", f"55501{i:02d}"):
             assert secret not in text, secret
     assert "kim.lee" not in text and "cto@corp.com" not in text
-    for name, columns in ex.HASHED_COLUMNS.items():  # hashed columns untouched by neutralization
+    for name, columns in ex_files.HASHED_COLUMNS.items():  # hashed columns untouched by neutralization
         hashed = pl.read_csv(folder / name, infer_schema=False)
         for column in columns:
             values = hashed[column].drop_nulls()
@@ -275,16 +280,16 @@ def test_lists_neutralize_formulas_and_hold_no_personal_data(tmp_path: Path) -> 
 
 def test_summary_is_in_the_folder_and_manifest_and_reruns_are_byte_identical(tmp_path: Path) -> None:
     inputs = _bundle_inputs()
-    first = ex.write_export_folder(tmp_path / "a", _build(inputs), "v1")
+    first = ex_publish.write_export_folder(tmp_path / "a", _build(inputs), "v1")
     shuffled = {k: v.sample(fraction=1.0, shuffle=True, seed=7) for k, v in inputs.items()}
-    second = ex.write_export_folder(tmp_path / "b", _build(shuffled), "v1")
+    second = ex_publish.write_export_folder(tmp_path / "b", _build(shuffled), "v1")
     files = sorted(p.name for p in first.iterdir())
-    assert files == sorted([*ex.EXPORT_FILES, ex.MANIFEST]) and "icp_summary.md" in files
+    assert files == sorted([*ex_files.EXPORT_FILES, ex_files.MANIFEST]) and "icp_summary.md" in files
     assert {n: (first / n).read_bytes() for n in files} == {n: (second / n).read_bytes() for n in files}
-    manifest = json.loads((first / ex.MANIFEST).read_text())
+    manifest = json.loads((first / ex_files.MANIFEST).read_text())
     entry = next(e for e in manifest["files"] if e["name"] == "icp_summary.md")
     summary = (first / "icp_summary.md").read_text(encoding="utf-8")
-    assert entry["rows"] == summary.count("\n") and entry["sha256"] == ex.sha256_file(first / "icp_summary.md")
+    assert entry["rows"] == summary.count("\n") and entry["sha256"] == ex_publish.sha256_file(first / "icp_summary.md")
     assert summary.startswith("# Ideal customer profile, 2026-03-01\n")
     assert manifest["selection"]["top_accounts"] == 2 and manifest["model_version"] == "v1"
     assert not re.search(r"\d{2}:\d{2}:\d{2}", summary + json.dumps(manifest))  # no timestamps
@@ -297,30 +302,30 @@ def test_summary_is_in_the_folder_and_manifest_and_reruns_are_byte_identical(tmp
 
 @pytest.fixture
 def folder(tmp_path: Path) -> Path:
-    written = ex.write_export_folder(tmp_path, _build(_bundle_inputs()), "v1")
-    assert ex.verify_export_folder(written) == []
+    written = ex_publish.write_export_folder(tmp_path, _build(_bundle_inputs()), "v1")
+    assert ex_publish.verify_export_folder(written) == []
     return written
 
 
 def _rewrite_manifest_entry(folder: Path, name: str) -> None:
     """Make the manifest agree with a tampered file's checksum, so only the content check can catch it."""
-    manifest = json.loads((folder / ex.MANIFEST).read_text())
+    manifest = json.loads((folder / ex_files.MANIFEST).read_text())
     for entry in manifest["files"]:
         if entry["name"] == name:
-            entry["sha256"] = ex.sha256_file(folder / name)
-    (folder / ex.MANIFEST).write_text(json.dumps(manifest))
+            entry["sha256"] = ex_publish.sha256_file(folder / name)
+    (folder / ex_files.MANIFEST).write_text(json.dumps(manifest))
 
 
 def test_verify_catches_a_tampered_file(folder: Path) -> None:
     path = folder / "pql_accounts.csv"
     path.write_bytes(path.read_bytes().replace(b"acc_evil", b"acc_evi1"))
-    assert ex.verify_export_folder(folder) == ["pql_accounts.csv does not match its manifest checksum"]
+    assert ex_publish.verify_export_folder(folder) == ["pql_accounts.csv does not match its manifest checksum"]
 
 
 def test_verify_catches_an_unlisted_file_and_a_missing_one(folder: Path) -> None:
     (folder / "notes.txt").write_text("hello\n")
     (folder / "expansion_accounts.csv").unlink()
-    problems = ex.verify_export_folder(folder)
+    problems = ex_publish.verify_export_folder(folder)
     assert "notes.txt is in the folder but not listed in the manifest" in problems
     assert "expansion_accounts.csv is listed in the manifest but missing" in problems
 
@@ -329,7 +334,7 @@ def test_verify_catches_a_wrong_header(folder: Path) -> None:
     path = folder / "lookalike_google.csv"
     path.write_text(path.read_text().replace("First Name", "FirstName", 1))
     _rewrite_manifest_entry(folder, "lookalike_google.csv")
-    assert ex.verify_export_folder(folder) == [
+    assert ex_publish.verify_export_folder(folder) == [
         "lookalike_google.csv header is Email,Phone,FirstName,Last Name,Country,Zip, "
         "expected Email,Phone,First Name,Last Name,Country,Zip"
     ]
@@ -343,11 +348,11 @@ def test_verify_catches_clear_values_duplicates_and_row_counts(folder: Path) -> 
     lines.append(lines[1])  # a duplicate identifier
     meta.write_text("\n".join(lines) + "\n")
     _rewrite_manifest_entry(folder, "lookalike_meta.csv")
-    problems = ex.verify_export_folder(folder)
+    problems = ex_publish.verify_export_folder(folder)
     assert "lookalike_meta.csv has 6 rows, manifest says 4" in problems
     assert "lookalike_meta.csv: 1 values in email are not SHA-256 hex (64 lowercase hex digits)" in problems
     assert "lookalike_meta.csv: 1 duplicate identifiers" in problems
 
 
 def test_verify_reports_a_missing_manifest(tmp_path: Path) -> None:
-    assert ex.verify_export_folder(tmp_path) == ["manifest.json is missing or unreadable (FileNotFoundError)"]
+    assert ex_publish.verify_export_folder(tmp_path) == ["manifest.json is missing or unreadable (FileNotFoundError)"]

@@ -8,7 +8,7 @@ Three files are built here, each a pure function of a polars frame:
   (``email,phone,fn,ln,ct,st,zip,country``).
 * :func:`linkedin_company_list` -- LinkedIn Matched Audiences company list.
 
-Field normalisation and hashing are in `normalize.py`. Each file is described once, by
+Field normalisation and hashing are in `normalize.py`, `phones.py` and `companies.py`. Each file is described once, by
 a :class:`FileSpec` (header, hashed columns, dedupe key, output order), which the
 builders here and the export verifier both read. Empty or missing values are written
 as ``""`` -- never as the hash of the empty string, which would be a real (and shared)
@@ -62,16 +62,17 @@ leading letter or digit.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 import polars as pl
 
+from engagement_pipeline.exports.audiences.companies import (
+    normalize_linkedin_url,
+    normalize_stock_symbol,
+    normalize_website,
+)
 from engagement_pipeline.exports.audiences.normalize import (
-    INVALID_PHONE,
-    UNKNOWN_COUNTRY,
     already_hashed,
     clean,
     hash_or_empty,
@@ -82,41 +83,27 @@ from engagement_pipeline.exports.audiences.normalize import (
     normalize_email,
     normalize_name,
     normalize_name_meta,
-    normalize_phone_e164,
     normalize_state_meta,
     normalize_zip,
-    parse_phone,
     present,
     sha256_hex,
 )
+from engagement_pipeline.exports.audiences.phones import (
+    INVALID_PHONE,
+    UNKNOWN_COUNTRY,
+    normalize_phone_e164,
+    parse_phone,
+)
 
 __all__ = [
-    "GOOGLE_HEADER",
-    "META_HEADER",
-    "LINKEDIN_COMPANY_HEADER",
-    "REJECT_REASONS",
-    "FileSpec",
-    "GOOGLE",
-    "META",
-    "LINKEDIN_COMPANIES",
-    "FILES",
-    "AudienceResult",
-    "google_customer_match",
-    "meta_customer_list",
-    "linkedin_company_list",
-    # normalisers, defined in normalize.py and importable from here too
-    "sha256_hex",
-    "is_sha256_hex",
-    "normalize_email",
-    "normalize_country",
-    "normalize_phone_e164",
-    "normalize_name",
-    "normalize_name_meta",
-    "normalize_city_meta",
-    "normalize_state_meta",
-    "normalize_zip",
-    "neutralize_formula",
-]
+    "GOOGLE_HEADER", "META_HEADER", "LINKEDIN_COMPANY_HEADER", "REJECT_REASONS", "FileSpec",
+    "GOOGLE", "META", "LINKEDIN_COMPANIES", "FILES", "AudienceResult",
+    "google_customer_match", "meta_customer_list", "linkedin_company_list",
+    # normalisers, defined in normalize.py and phones.py and importable from here too
+    "sha256_hex", "is_sha256_hex", "normalize_email", "normalize_country", "normalize_phone_e164",
+    "normalize_name", "normalize_name_meta", "normalize_city_meta", "normalize_state_meta",
+    "normalize_zip", "neutralize_formula",
+]  # fmt: skip
 
 GOOGLE_HEADER: tuple[str, ...] = ("Email", "Phone", "First Name", "Last Name", "Country", "Zip")
 META_HEADER: tuple[str, ...] = ("email", "phone", "fn", "ln", "ct", "st", "zip", "country")
@@ -384,79 +371,6 @@ def meta_customer_list(users: pl.DataFrame) -> AudienceResult:
 
 _LINKEDIN_INPUT = ("name", "website", "industry", "city", "state", "zip", "country")
 _LINKEDIN_OPTIONAL = ("linkedin_url", "stock_symbol")
-_HOST_LABEL_RE = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
-_STOCK_RE = re.compile(r"[A-Z0-9][A-Z0-9.\-]{0,9}")
-
-
-def _website(raw: str | None) -> tuple[str | None, str | None]:
-    """``(website, email_domain)`` for a company website, or ``(None, None)``.
-
-    The website is kept as given (trimmed), with ``https://`` prepended when it
-    has no scheme; only http(s) URLs with a plausible dotted host are accepted.
-    The domain is the lowercase host without a leading ``www.`` -- without a
-    public-suffix list, other subdomains ("shop.example.co.uk") are kept.
-    """
-    text = clean(raw)
-    if text is None or " " in text:
-        return None, None
-    if text.startswith("//"):
-        text = "https:" + text
-    elif "://" not in text:
-        text = "https://" + text
-    try:
-        parts = urlsplit(text)
-        host = parts.hostname
-    except ValueError:
-        return None, None
-    if parts.scheme.lower() not in ("http", "https") or not host:
-        return None, None
-    host = host.rstrip(".")
-    try:
-        host = host.encode("idna").decode("ascii")
-    except UnicodeError:
-        return None, None
-    labels = host.split(".")
-    if len(labels) < 2 or not all(_HOST_LABEL_RE.fullmatch(label) for label in labels):
-        return None, None
-    if not (labels[-1].isalpha() or labels[-1].startswith("xn--")) or len(labels[-1]) < 2:
-        return None, None
-    domain = host[4:] if host.startswith("www.") and len(labels) > 2 else host
-    return text, domain
-
-
-def _linkedin_url(raw: str | None) -> str | None:
-    """Canonical ``https://www.linkedin.com/company/<slug>`` or ``None``."""
-    text = clean(raw)
-    if text is None or " " in text:
-        return None
-    if "://" not in text:
-        text = "https://" + text.lstrip("/")
-    try:
-        parts = urlsplit(text)
-        host = (parts.hostname or "").lower()
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https"):
-        return None
-    if host != "linkedin.com" and not host.endswith(".linkedin.com"):
-        return None
-    segments = [s for s in parts.path.split("/") if s]
-    if len(segments) < 2 or segments[0].lower() not in ("company", "school", "showcase"):
-        return None
-    return f"https://www.linkedin.com/{segments[0].lower()}/{segments[1]}"
-
-
-def _stock_symbol(raw: str | None) -> str | None:
-    """Uppercase ticker ("$msft" / "NASDAQ:MSFT" -> "MSFT") or ``None``."""
-    text = clean(raw)
-    if text is None:
-        return None
-    text = text.upper().lstrip("$")
-    if ":" in text:
-        text = text.rsplit(":", 1)[1].strip()
-    return text if _STOCK_RE.fullmatch(text) else None
-
-
 def _text(raw: str | None) -> str:
     return neutralize_formula(clean(raw)) or ""
 
@@ -465,9 +379,9 @@ def _linkedin_row(row: Row, errors: dict[str, int]) -> dict[str, str] | str:
     name = clean(row["name"])
     if name is None:
         return NO_IDENTIFIER
-    website, domain = _website(row["website"])
-    linkedin = _linkedin_url(row["linkedin_url"])
-    stock = _stock_symbol(row["stock_symbol"])
+    website, domain = normalize_website(row["website"])
+    linkedin = normalize_linkedin_url(row["linkedin_url"])
+    stock = normalize_stock_symbol(row["stock_symbol"])
     alpha2 = normalize_country(row["country"])
     zip_code = normalize_zip(row["zip"], alpha2, "google")
     errors["companywebsite"] += website is None and present(row["website"])
@@ -494,7 +408,7 @@ def linkedin_company_list(companies: pl.DataFrame) -> AudienceResult:
 
     * companyname/industry/city/state: trimmed, whitespace collapsed,
       formula-neutralised.
-    * companywebsite / companyemaildomain: see :func:`_website`.
+    * companywebsite / companyemaildomain: see `companies.normalize_website`.
     * linkedincompanypageurl: from optional ``linkedin_url``, canonicalised.
     * stocksymbol: from optional ``stock_symbol``, uppercase ticker.
     * companycountry: lowercase ISO alpha-2 (unknown -> blank).
