@@ -79,6 +79,11 @@ __all__ = [
 ]
 
 
+# Optional `staging.accounts` columns (group traits linkedin / linkedinUrl / linkedin_url and
+# stockSymbol / stock_symbol / ticker): the LinkedIn company list's page URL and stock symbol.
+COMPANY_TRAITS = ("linkedin_url", "stock_symbol")
+
+
 def build_exports(
     day: dt.date,
     scores: pl.DataFrame,
@@ -96,8 +101,10 @@ def build_exports(
     `seed_users`); the default keeps every qualifying user.
     """
     e = config.exports
+    # The LinkedIn page and ticker traits feed the LinkedIn company list when staging has them.
+    company_traits = [c for c in COMPANY_TRAITS if c in accounts.columns]
     firmo = accounts.select(
-        "account_id", "website", "industry", "employees", "city", "state", "zip", "country"
+        "account_id", "website", "industry", "employees", "city", "state", "zip", "country", *company_traits
     ).sort(pl.all(), nulls_last=True).unique("account_id", keep="first", maintain_order=True).with_columns(
         employee_band(pl.col("employees")).alias("employee_band")
     )
@@ -111,7 +118,9 @@ def build_exports(
     seed = seed_users(user_scores, users, top_ids, e.min_user_score, title_keywords).select(
         "user_id", "email", "phone", "first_name", "last_name", "city", "state", "zip", "country"
     )
-    companies = top.select("account_id", "name", "website", "industry", "city", "state", "zip", "country")
+    companies = top.select(
+        "account_id", "name", "website", "industry", "city", "state", "zip", "country", *company_traits
+    )
     for name, result in (
         ("lookalike_google.csv", audiences.google_customer_match(seed)),
         ("lookalike_meta.csv", audiences.meta_customer_list(seed)),

@@ -617,7 +617,7 @@ def test_linkedin_company_row() -> None:
         "companyname": "Northwind Traders",
         "companywebsite": "https://www.Northwind.com/about",
         "companyemaildomain": "northwind.com",
-        "linkedincompanypageurl": "https://www.linkedin.com/company/northwind-traders",
+        "linkedincompanypageurl": "https://linkedin.com/company/northwind-traders/",
         "stocksymbol": "NWND",
         "industry": "Software",
         "city": "Seattle",
@@ -684,7 +684,43 @@ def test_dedupe_key_is_defined_once_per_file() -> None:
 def test_linkedin_without_optional_columns() -> None:
     frame = companies({"name": "Contoso"}).drop("linkedin_url", "stock_symbol")
     result = linkedin_company_list(frame)
-    assert result.frame.row(0, named=True)["linkedincompanypageurl"] == ""
+    row = result.frame.row(0, named=True)
+    assert (row["linkedincompanypageurl"], row["stocksymbol"]) == ("", "")
+    assert result.field_errors == {}
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("https://www.linkedin.com/company/contoso", "https://www.linkedin.com/company/contoso"),
+        ("http://www.linkedin.com/company/contoso/", "https://www.linkedin.com/company/contoso/"),
+        ("linkedin.com/company/contoso", "https://linkedin.com/company/contoso"),
+        ("www.linkedin.com/company/contoso?trk=public_profile#about", "https://www.linkedin.com/company/contoso"),
+        ("https://uk.linkedin.com/company/contoso/about/", "https://uk.linkedin.com/company/contoso/about/"),
+        ("https://www.linkedin.com/school/contoso-university", "https://www.linkedin.com/school/contoso-university"),
+        ("https://www.linkedin.com/in/jane-doe", ""),  # a person, not a company page
+        ("https://www.linkedin.com/company/", ""),
+        ("https://evil.example/company/contoso", ""),
+        ("https://linkedin.com.evil.example/company/contoso", ""),
+        ("https://user@linkedin.com/company/contoso", ""),
+        ("ftp://linkedin.com/company/contoso", ""),
+        ("=HYPERLINK(1)", ""),
+        ("", ""),
+    ],
+)
+def test_linkedin_page_url(raw: str, expected: str) -> None:
+    result = linkedin_company_list(companies({"name": "Contoso", "linkedin_url": raw}))
+    assert result.frame.row(0, named=True)["linkedincompanypageurl"] == expected
+    assert result.field_errors == ({"linkedincompanypageurl": 1} if raw and not expected else {})
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("msft", "MSFT"), (" $msft ", "MSFT"), ("NASDAQ:MSFT", "MSFT"), ("brk.b", "BRK.B"), ("not a ticker", ""), ("", "")],
+)
+def test_linkedin_stock_symbol(raw: str, expected: str) -> None:
+    result = linkedin_company_list(companies({"name": "Contoso", "stock_symbol": raw}))
+    assert result.frame.row(0, named=True)["stocksymbol"] == expected
 
 
 # ---------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import polars as pl
 import pytest
 
 from engagement_pipeline.core.config import Config, parse_config
+from engagement_pipeline.core.vocab import Health, Plan, Status, Trend
 from engagement_pipeline.core.warehouse import ACCOUNT_SCORES, ACCOUNTS, USER_SCORES, USERS
 from engagement_pipeline.exports import bundle as ex_bundle
 from engagement_pipeline.exports import files as ex_files
@@ -40,9 +41,9 @@ def frame(table, rows: list[dict[str, Any]], **defaults: Any) -> pl.DataFrame:  
 def scores(*rows: dict[str, Any]) -> pl.DataFrame:
     defaults = dict(
         as_of_date=DAY, created_date=DAY - dt.timedelta(days=400), score=50.0, raw_score=100.0, active_users=2,
-        total_users=2, pct_active=1.0, active_days=10, adoption_rate=0.5, previous_score=50.0, trend="steady",
+        total_users=2, pct_active=1.0, active_days=10, adoption_rate=0.5, previous_score=50.0, trend=Trend.STEADY,
         trend_delta=0.0, activation_pct=100.0, activated_at=DAY - dt.timedelta(days=300), last_active_date=DAY,
-        plan="pro", status="active", mrr=100.0, is_paying=True, health="healthy", health_reason="score 50.0, trend steady",
+        plan="pro", status=Status.ACTIVE, mrr=100.0, is_paying=True, health=Health.HEALTHY, health_reason="score 50.0, trend steady",
         is_pql=False, churn_risk=0.1,
     )
     return frame(ACCOUNT_SCORES, [{"name": f"{r['account_id']} Inc", **r} for r in rows], **defaults)
@@ -150,13 +151,13 @@ def test_icp_sentence_escapes_markdown_and_phrases_each_attribute() -> None:
 def test_at_risk_ordered_by_mrr_at_stake_with_what_dropped_and_since() -> None:
     cfg = config()
     base = scores(
-        {"account_id": "small_mrr_high_risk", "health": "at_risk", "churn_risk": 0.9, "mrr": 100.0,
+        {"account_id": "small_mrr_high_risk", "health": Health.AT_RISK, "churn_risk": 0.9, "mrr": 100.0,
          "trend_delta": -20.0, "previous_score": 70.0, "score": 50.0},
-        {"account_id": "big_mrr_low_risk", "health": "at_risk", "churn_risk": 0.3, "mrr": 1000.0,
+        {"account_id": "big_mrr_low_risk", "health": Health.AT_RISK, "churn_risk": 0.3, "mrr": 1000.0,
          "last_active_date": DAY - dt.timedelta(days=9)},
-        {"account_id": "unknown_mrr", "health": "at_risk", "churn_risk": 0.95, "mrr": None, "score": 10.0},
-        {"account_id": "users_left", "health": "at_risk", "churn_risk": 0.5, "mrr": 500.0, "trend_delta": -15.0},
-        {"account_id": "healthy", "health": "healthy", "churn_risk": 0.99, "mrr": 5000.0},
+        {"account_id": "unknown_mrr", "health": Health.AT_RISK, "churn_risk": 0.95, "mrr": None, "score": 10.0},
+        {"account_id": "users_left", "health": Health.AT_RISK, "churn_risk": 0.5, "mrr": 500.0, "trend_delta": -15.0},
+        {"account_id": "healthy", "health": Health.HEALTHY, "churn_risk": 0.99, "mrr": 5000.0},
     ).join(ex_lists.user_dropoff(user_scores(
         {"user_id": "u1", "account_id": "users_left", "score": 10.0, "last_active_date": DAY - dt.timedelta(days=12)},
         {"user_id": "u2", "account_id": "users_left", "score": 10.0, "last_active_date": DAY - dt.timedelta(days=20)},
@@ -182,8 +183,8 @@ def test_case_study_gaps_and_seed_selection() -> None:
     base = scores(
         {"account_id": "old_star", "score": 90.0},
         {"account_id": "young_star", "score": 95.0, "created_date": DAY - dt.timedelta(days=40)},
-        {"account_id": "cooling", "score": 92.0, "trend": "cooling"},
-        {"account_id": "free", "score": 93.0, "is_paying": False, "plan": "free"},
+        {"account_id": "cooling", "score": 92.0, "trend": Trend.COOLING},
+        {"account_id": "free", "score": 93.0, "is_paying": False, "plan": Plan.FREE},
         {"account_id": "old_good", "score": 60.0, "created_date": DAY - dt.timedelta(days=900)},
     ).with_columns(pl.lit(None, pl.String).alias("main_users"), pl.lit("Software").alias("industry"))
     assert ex_lists.case_study_list(base, DAY, cfg)["account_id"].to_list() == ["old_star", "old_good"]
@@ -219,11 +220,11 @@ def test_case_study_gaps_and_seed_selection() -> None:
 
 def _bundle_inputs() -> dict[str, pl.DataFrame]:
     sc = scores(
-        {"account_id": "acc_evil", "name": EVIL, "score": 95.0, "is_pql": True, "plan": "trial", "status": "trial",
+        {"account_id": "acc_evil", "name": EVIL, "score": 95.0, "is_pql": True, "plan": Plan.TRIAL, "status": Status.TRIAL,
          "is_paying": False, "mrr": 0.0, "pql_reason": "trial plan; active 7 of the last 7 days"},
-        {"account_id": "acc_risk", "name": "+Risky Ltd", "score": 20.0, "health": "at_risk", "churn_risk": 0.6,
+        {"account_id": "acc_risk", "name": "+Risky Ltd", "score": 20.0, "health": Health.AT_RISK, "churn_risk": 0.6,
          "mrr": 300.0, "trend_delta": -30.0, "previous_score": 50.0, "health_reason": "-score fell"},
-        {"account_id": "acc_big", "name": "@Big Co", "score": 85.0, "health": "expansion_ready"},
+        {"account_id": "acc_big", "name": "@Big Co", "score": 85.0, "health": Health.EXPANSION_READY},
         *({"account_id": f"acc_{i}", "score": 40.0 + i} for i in range(5)),
     )
     acc = accounts(
@@ -245,6 +246,32 @@ def _bundle_inputs() -> dict[str, pl.DataFrame]:
 def _build(inputs: dict[str, pl.DataFrame], cfg: Config | None = None) -> ex_files.ExportBundle:
     return ex_bundle.build_exports(DAY, inputs["scores"], inputs["accounts"], inputs["users"], inputs["user_scores"],
                             FIRST_USED, cfg or config())
+
+
+def test_linkedin_company_file_takes_page_url_and_ticker_when_staged() -> None:
+    inputs = _bundle_inputs()
+    before = _build(inputs).files["lookalike_linkedin_companies.csv"]
+    assert before.height and set(before["linkedincompanypageurl"]) == {""} and set(before["stocksymbol"]) == {""}
+    acc = inputs["accounts"]
+    traits = {
+        "acc_big": ("http://www.linkedin.com/company/big-co/?trk=x", "nyse:big"),
+        "acc_evil": ("https://example.com/not-linkedin", "$evl"),
+    }
+    inputs["accounts"] = acc.with_columns(
+        pl.Series("linkedin_url", [traits.get(a, (None, None))[0] for a in acc["account_id"]], dtype=pl.String),
+        pl.Series("stock_symbol", [traits.get(a, (None, None))[1] for a in acc["account_id"]], dtype=pl.String),
+    )
+    after = _build(inputs).files["lookalike_linkedin_companies.csv"]
+    rows = {r["companyname"]: r for r in after.iter_rows(named=True)}
+    assert (rows["'@Big Co"]["linkedincompanypageurl"], rows["'@Big Co"]["stocksymbol"]) == (
+        "https://www.linkedin.com/company/big-co/", "BIG")
+    evil = rows["'" + EVIL]
+    assert (evil["linkedincompanypageurl"], evil["stocksymbol"]) == ("", "EVL")  # not a LinkedIn page: blank
+    others = [r for name, r in rows.items() if name not in ("'@Big Co", "'" + EVIL)]
+    assert all(r["linkedincompanypageurl"] == r["stocksymbol"] == "" for r in others)
+    # Nothing else in the file moves.
+    assert after.drop("linkedincompanypageurl", "stocksymbol").equals(
+        before.drop("linkedincompanypageurl", "stocksymbol"))
 
 
 def test_lists_neutralize_formulas_and_hold_no_personal_data(tmp_path: Path) -> None:

@@ -48,12 +48,24 @@ def normalize_website(raw: str | None) -> tuple[str | None, str | None]:
     return text, domain
 
 
+_LINKEDIN_PAGE_KINDS = ("company", "school", "showcase")
+
+
 def normalize_linkedin_url(raw: str | None) -> str | None:
-    """Canonical ``https://www.linkedin.com/company/<slug>`` or ``None``."""
+    """A LinkedIn page URL as LinkedIn's template takes it, or ``None``.
+
+    The URL is kept as given, with ``https://`` as its scheme (prepended when it has
+    none, replacing ``http://``) and without a query or fragment (``?trk=...`` tracking,
+    ``#...``): "linkedin.com/company/acme/?trk=x" -> "https://linkedin.com/company/acme/".
+    Only linkedin.com pages of a company, school or showcase are accepted; anything else
+    (a profile, another site, an address with "@" or spaces) is ``None``.
+    """
     text = clean(raw)
-    if text is None or " " in text:
+    if text is None or " " in text or "@" in text:
         return None
-    if "://" not in text:
+    if text.startswith("//"):
+        text = "https:" + text
+    elif "://" not in text:
         text = "https://" + text.lstrip("/")
     try:
         parts = urlsplit(text)
@@ -65,13 +77,15 @@ def normalize_linkedin_url(raw: str | None) -> str | None:
     if host != "linkedin.com" and not host.endswith(".linkedin.com"):
         return None
     segments = [s for s in parts.path.split("/") if s]
-    if len(segments) < 2 or segments[0].lower() not in ("company", "school", "showcase"):
+    if len(segments) < 2 or segments[0].lower() not in _LINKEDIN_PAGE_KINDS:
         return None
-    return f"https://www.linkedin.com/{segments[0].lower()}/{segments[1]}"
+    return f"https://{parts.netloc}{parts.path}"
 
 
 def normalize_stock_symbol(raw: str | None) -> str | None:
-    """Uppercase ticker ("$msft" / "NASDAQ:MSFT" -> "MSFT") or ``None``."""
+    """The ticker, uppercased, or ``None``: "msft" -> "MSFT"; a leading "$" and an exchange
+    prefix are dropped ("$msft", "NASDAQ:MSFT" -> "MSFT"); at most 10 letters, digits, dots
+    or hyphens ("BRK.B", "RDS-A")."""
     text = clean(raw)
     if text is None:
         return None

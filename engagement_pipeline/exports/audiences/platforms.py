@@ -409,8 +409,9 @@ def linkedin_company_list(companies: pl.DataFrame) -> AudienceResult:
     * companyname/industry/city/state: trimmed, whitespace collapsed,
       formula-neutralised.
     * companywebsite / companyemaildomain: see `companies.normalize_website`.
-    * linkedincompanypageurl: from optional ``linkedin_url``, canonicalised.
-    * stocksymbol: from optional ``stock_symbol``, uppercase ticker.
+    * linkedincompanypageurl: from optional ``linkedin_url``: the page URL as given,
+      https, no query (`companies.normalize_linkedin_url`); blank when absent.
+    * stocksymbol: from optional ``stock_symbol``, the ticker uppercased; blank when absent.
     * companycountry: lowercase ISO alpha-2 (unknown -> blank).
     * zipcode: as Google's Zip (lowercase, no spaces).
 
