@@ -9,6 +9,7 @@ import polars as pl
 
 from engagement_pipeline.accounts import step as accounts_step
 from engagement_pipeline.core.config import load_config
+from engagement_pipeline.core.vocab import Plan, Status
 from engagement_pipeline.core.warehouse import connect
 from engagement_pipeline.exports import step as exports_step
 from engagement_pipeline.exports.audiences import platforms as audiences
@@ -35,8 +36,8 @@ def _land(config) -> None:  # type: ignore[no-untyped-def]
                     lines.append(identify(f"i{uid}", uid, ts, email=f"User{u}@Acme{a}.com", firstName="=Zoë",
                                           lastName="Smith Jr.", phone="+44 (0)20 7946 095" + str(u),
                                           title="CTO", address={"country": "United Kingdom", "postalCode": "SW1A 1AA"}))
-                    lines.append(group(f"g{uid}", uid, acc, ts, plan="pro" if a else "trial",
-                                       status="active" if a else "trial", industry="Software", employees="80",
+                    lines.append(group(f"g{uid}", uid, acc, ts, plan="pro" if a else Plan.TRIAL,
+                                       status=Status.ACTIVE if a else Status.TRIAL, industry="Software", employees="80",
                                        website=f"https://www.acme{a}.com", createdAt="2025-12-01T00:00:00Z"))
                 for k, event in enumerate(EVENTS[: 5 - a]):
                     lines.append(track(f"t{day}{uid}{k}", uid, event, ts, acc))
