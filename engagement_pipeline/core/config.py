@@ -28,6 +28,17 @@ class _Strict(BaseModel):
 
 
 class Paths(_Strict):
+    """Where the pipeline reads and writes; relative paths are resolved beside the config file.
+
+    The paths must stay apart (checked at load, `apart_problem`): no two are the same path and
+    none is inside another, symlinks resolved. A command owns what is under its output paths (the
+    export step prunes day folders of `exports`, the demo replaces what it wrote), so with
+    `exports` equal to `landing`, `run` deleted the landed days. The warehouse is a file: it may
+    sit in a data folder that also holds the other paths (`data/warehouse.duckdb` beside
+    `data/landing`, the repository's layout, and `data/dagster_home`, the default home), but not
+    inside the landing, exports, billing or Dagster home folders, which other code lists or prunes.
+    """
+
     landing: Path = Path("data/landing")
     warehouse: Path = Path("data/warehouse.duckdb")
     exports: Path = Path("data/exports")
@@ -60,14 +71,51 @@ class Paths(_Strict):
     def data_dir(self) -> Path:
         return self.warehouse.parent
 
+    def named(self) -> dict[str, Path]:
+        """The configured paths by their config key (billing only when set)."""
+        named = {"paths.landing": self.landing, "paths.warehouse": self.warehouse, "paths.exports": self.exports}
+        if self.billing is not None:
+            named["paths.billing"] = self.billing
+        if self.dagster_home is not None:
+            named["paths.dagster_home"] = self.dagster_home
+        return named
+
+
+SIDE_BY_SIDE = ("give each its own place side by side, like data/landing, data/warehouse.duckdb, data/exports, "
+                "data/billing and data/dagster_home")
+
+
+def apart_problem(named: dict[str, Path]) -> str | None:
+    """The first pair of paths that are the same or one inside the other, as a sentence naming both
+    keys and the fix (without a final period); None when every path stands apart.
+
+    Paths are compared resolved (symlinks followed, `..` removed), so an alias is the same path.
+    """
+    real = {key: Path(os.path.realpath(path)) for key, path in named.items()}
+    keys = list(real)
+    for i, first in enumerate(keys):
+        for second in keys[i + 1:]:
+            a, b = real[first], real[second]
+            if a == b:
+                return f"{first} and {second} are the same path ({a}): {SIDE_BY_SIDE}"
+            if b in a.parents:
+                return f"{first} ({a}) is inside {second} ({b}): {SIDE_BY_SIDE}"
+            if a in b.parents:
+                return f"{second} ({b}) is inside {first} ({a}): {SIDE_BY_SIDE}"
+    return None
+
 
 class Normalization(_Strict):
     method: Literal["exponential", "linear"] = "exponential"
     percentile: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.90
-    curve: Annotated[float, Field(gt=0.0, le=10.0)] = Field(
+    # Bounded where the formula means something: below 0.1 the curve is a straight line within about a
+    # point (use method: linear), and near 0 `1 - exp(-k)` rounds to 0, so every score became NaN and
+    # failed a blocking check at run time (curve: 1e-300); above 10 every user but the idle scores ~100.
+    curve: Annotated[float, Field(ge=0.1, le=10.0)] = Field(
         default=3.0,
         description="Steepness k of the exponential spread: score = 1 + 99 * "
-        "(1 - exp(-k*x)) / (1 - exp(-k)) with x = min(raw, benchmark) / benchmark.",
+        "(1 - exp(-k*x)) / (1 - exp(-k)) with x = min(raw, benchmark) / benchmark; 0.1 .. 10 "
+        "(below 0.1 it is a straight line: use method: linear).",
     )
 
 
@@ -264,7 +312,15 @@ def _describe(error: dict[str, Any]) -> str:
         return f"required key '{location}' is missing"
     message = error["msg"]
     message = message[0].lower() + message[1:] if message else message
-    return f"'{location}' {message} (got {error.get('input')!r})"
+    hint = _HINTS.get((location, kind))
+    return f"'{location}' {message} (got {error.get('input')!r}){'; ' + hint if hint else ''}"
+
+
+# What to do instead, for out-of-range values whose fix is not just another number.
+_HINTS = {
+    ("model.normalization.curve", "greater_than_equal"):
+        "a smaller curve is a straight line, so use `method: linear` for that",
+}
 
 
 def parse_config(data: Any, source: Path | None = None) -> Config:
@@ -280,7 +336,13 @@ def parse_config(data: Any, source: Path | None = None) -> Config:
         suffix = f" ({more} more problem{'s' if more > 1 else ''} after this one)" if more else ""
         raise ConfigError(f"{name}: {_describe(first)}{suffix}.") from None
     base = source.parent.resolve() if source else Path.cwd()
-    return config.model_copy(update={"paths": config.paths.resolved(base)})
+    paths = config.paths.resolved(base)
+    problem = apart_problem(paths.named())
+    if problem:
+        default_home = " (its default: dagster_home beside the warehouse)" if config.paths.dagster_home is None else ""
+        problem = problem.replace("paths.dagster_home", f"paths.dagster_home{default_home}", 1)
+        raise ConfigError(f"{name}: {problem}.")
+    return config.model_copy(update={"paths": paths})
 
 
 def load_config(path: str | os.PathLike[str] | None = None) -> Config:
