@@ -1,15 +1,26 @@
-"""Shared fixtures: a config file in a temporary folder, and hand-made Segment lines."""
+"""Shared fixtures: a config file in a temporary folder, hand-made Segment lines, running days.
+
+`run_days` runs the layers' step functions day by day (no Dagster); `demo_world` is a small
+generated demo run once per session, for tests that only read its warehouse and exports.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import gzip
+import importlib
 import json
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import duckdb
 import pytest
 import yaml
+
+if TYPE_CHECKING:
+    from engagement_pipeline.core.config import Config
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -65,3 +76,155 @@ def identify(mid: str, user: str, ts: str, anonymous: str | None = None, **trait
 @pytest.fixture
 def config_file(tmp_path: Path) -> Path:
     return write_config(tmp_path)
+
+
+# --- Running days -------------------------------------------------------------------------------
+
+# The layers in the order data flows; each is `engagement_pipeline.<layer>.step.run(con, day, config)`.
+LAYERS = ("raw", "staging", "scores", "accounts", "snapshots", "exports")
+
+
+def run_days(target: duckdb.DuckDBPyConnection | Path | str, days: Iterable[dt.date], config: Config,
+             through: str = "exports", *, start: str = "raw") -> dict[str, list[Any]]:
+    """Run the layers `start` .. `through` for each day in turn (all layers of a day, then the next day),
+    with the step functions (no Dagster), on a connection or a warehouse file (opened and closed here).
+
+    Returns each layer's step results, in the order of `days`: `run_days(...)["accounts"][-1].scores`.
+    """
+    layers = LAYERS[LAYERS.index(start): LAYERS.index(through) + 1]
+    if not layers:
+        raise ValueError(f"start={start!r} comes after through={through!r}")
+    steps = {layer: importlib.import_module(f"engagement_pipeline.{layer}.step") for layer in layers}
+    results: dict[str, list[Any]] = {layer: [] for layer in layers}
+    if isinstance(target, duckdb.DuckDBPyConnection):
+        con, owned = target, False
+    else:
+        from engagement_pipeline.core.warehouse import connect
+
+        con, owned = connect(Path(target)), True
+    try:
+        for day in days:
+            for layer, step in steps.items():
+                results[layer].append(step.run(con, day, config))
+    finally:
+        if owned:
+            con.close()
+    return results
+
+
+def day_range(start: dt.date | str, n: int) -> list[dt.date]:
+    first = dt.date.fromisoformat(start) if isinstance(start, str) else start
+    return [first + dt.timedelta(days=i) for i in range(n)]
+
+
+@dataclass(frozen=True)
+class DemoWorld:
+    """A small generated demo, landed and run through every layer once; read it, do not write it."""
+
+    folder: Path
+    config_path: Path
+    config: Config
+    days: list[dt.date]
+    accounts: int
+    seed: int
+
+    def read(self) -> duckdb.DuckDBPyConnection:
+        """A read-only connection to the world's warehouse (close it)."""
+        return duckdb.connect(str(self.config.paths.warehouse), read_only=True)
+
+
+DEMO_START, DEMO_DAYS, DEMO_ACCOUNTS, DEMO_SEED = dt.date(2026, 1, 1), 3, 30, 7
+
+
+@pytest.fixture(scope="session")
+def demo_world(tmp_path_factory: pytest.TempPathFactory) -> DemoWorld:
+    """3 days of generated demo data (30 accounts, seed 7) run raw -> exports with `run_days`, once per session."""
+    from engagement_pipeline.core.config import load_config
+    from engagement_pipeline.demo.generator import generate_demo
+
+    folder = tmp_path_factory.mktemp("demo_world")
+    config_path = write_config(folder, base_config(DEMO_START.isoformat()))
+    config = load_config(config_path)
+    days = day_range(DEMO_START, DEMO_DAYS)
+    generate_demo(config.paths.landing, DEMO_START, DEMO_DAYS, accounts=DEMO_ACCOUNTS, seed=DEMO_SEED,
+                  billing_dir=config.paths.billing)
+    run_days(config.paths.warehouse, days, config)
+    return DemoWorld(folder, config_path, config, days, DEMO_ACCOUNTS, DEMO_SEED)
+
+
+# --- A handful of events, and materializing one layer's assets --------------------------------
+
+HANDFUL_START = dt.date(2026, 1, 1)
+HANDFUL_ACCOUNTS = {"acc_a": ("ua1", "ua2"), "acc_b": ("ub1",)}  # account -> its users
+HANDFUL_EVENTS = ("Document Created", "Teammate Invited", "Logged In")
+
+
+def land_handful(config: Config, days: Iterable[dt.date]) -> dict[dt.date, int]:
+    """Land a handful of clean lines per day (two accounts, three users: identify and group on the
+    first day, three tracked events per user every day); returns the lines landed per day."""
+    landed = {}
+    for i, day in enumerate(days):
+        lines: list[str | dict[str, Any]] = []
+        for account, users in HANDFUL_ACCOUNTS.items():
+            for user in users:
+                ts = f"{day.isoformat()}T10:00:00Z"
+                if i == 0:
+                    lines.append(identify(f"i-{user}", user, ts, email=f"{user}@{account}.example.com"))
+                    lines.append(group(f"g-{user}", user, account, ts, plan="pro", status="active"))
+                lines += [track(f"t-{day}-{user}-{k}", user, event, ts, account)
+                          for k, event in enumerate(HANDFUL_EVENTS)]
+        write_day(config.paths.landing, day, lines)
+        landed[day] = len(lines)
+    return landed
+
+
+@dataclass(frozen=True)
+class Handful:
+    config: Config
+    days: list[dt.date]
+    landed: dict[dt.date, int]  # lines landed per day
+
+
+@pytest.fixture
+def handful(tmp_path: Path) -> Handful:
+    """A temporary config (warehouse, landing, exports under tmp_path) with `land_handful` landed for two days."""
+    from engagement_pipeline.core.config import load_config
+
+    config = load_config(write_config(tmp_path, base_config(HANDFUL_START.isoformat())))
+    days = day_range(HANDFUL_START, 2)
+    return Handful(config, days, land_handful(config, days))
+
+
+def layer_resources(config: Config) -> dict[str, Any]:
+    """The resources `build_definitions` gives the assets, for this config (its file and its warehouse)."""
+    from engagement_pipeline.ops.resources import EngagementConfig, warehouse_resource
+
+    assert config.source is not None, "load the config from a file (the resource re-reads it)"
+    return {"engagement": EngagementConfig(path=str(config.source.resolve())), "duckdb": warehouse_resource(config)}
+
+
+def materialize_layer(layer: str, config: Config, day: dt.date, instance: Any = None) -> Any:
+    """Materialize one layer's assets (group = layer) for the day's partition with `dagster.materialize`,
+    every layer's assets in the graph, the real resources; a failure raises."""
+    from dagster import AssetSelection, materialize
+
+    from engagement_pipeline.ops.partitions import daily_partitions
+
+    partitions = daily_partitions(config)
+    graph = [a for name in LAYERS for a in importlib.import_module(f"assets.{name}").build(partitions)]
+    return materialize(graph, partition_key=day.isoformat(), resources=layer_resources(config),
+                       selection=AssetSelection.groups(layer), instance=instance)
+
+
+def check_outcomes(result: Any) -> dict[str, tuple[bool, str]]:
+    """Each evaluated check of a materialize result: name -> (passed, severity name)."""
+    return {e.check_name: (e.passed, e.severity.name) for e in result.get_asset_check_evaluations()}
+
+
+def read_warehouse(config: Config, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+    """The rows of one query on the config's warehouse, read-only (the connection is closed)."""
+    con = duckdb.connect(str(config.paths.warehouse), read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()

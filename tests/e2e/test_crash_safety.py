@@ -14,7 +14,7 @@ A SIGKILLed run also leaves its claimed slot of the Dagster pool (limit 1) in th
 `runner.release_dead_runs` frees it when the next `run` starts
 (`test_a_run_after_a_sigkill_is_not_blocked_by_the_dead_runs_pool_slot`).
 
-After the kills, a complete run gives the rows a clean run gives (computed with `layers` on a copy
+After the kills, a complete run gives the rows a clean run gives (computed with the step functions on a copy
 of the warehouse taken before the first kill), and a second complete run of the same day leaves
 every table of the warehouse and every export file byte for byte as they were (idempotency;
 tests/e2e/test_cli_e2e.py checks three tables on the demo, this checks all of them).
@@ -22,6 +22,7 @@ tests/e2e/test_cli_e2e.py checks three tables on the demo, this checks all of th
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -31,23 +32,18 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
 import pytest
 from dagster import DagsterInstance
 
-from engagement_pipeline.exports import bundle as exp
-from engagement_pipeline.accounts import step as accounts_step
-from engagement_pipeline.exports import step as exports_step
-from engagement_pipeline.raw import step as raw_step
-from engagement_pipeline.scores import step as scores_step
-from engagement_pipeline.snapshots import step as snapshots_step
-from engagement_pipeline.staging import step as staging_step
 from engagement_pipeline.core.config import Config, load_config
 from engagement_pipeline.demo.generator import generate_demo
-from engagement_pipeline.core.warehouse import connect
-from tests.conftest import base_config, write_config
+from engagement_pipeline.exports.files import EXACT_HEADERS, EXPORT_FILES, LATEST, MANIFEST, TEXT_FILES, ExportBundle
+from engagement_pipeline.exports.publish import clean_stale_temporaries, verify_export_folder, write_export_folder
+from tests.conftest import base_config, run_days, write_config
 
 SEED = 20260105
 START = dt.date(2026, 1, 1)
@@ -83,38 +79,24 @@ STAGING = ("raw.landed_lines", "staging.events", "staging.quarantine", "staging.
 VOLATILE = {"exports.export_runs": ("written_at",)}  # the wall-clock time of the export
 
 
-def _run_layers(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> None:
-    raw_step.run(con, day, config)
-    staging_step.run(con, day, config)
-    scores_step.run(con, day, config)
-    accounts_step.run(con, day, config)
-    snapshots_step.run(con, day, config)
-    exports_step.run(con, day, config)
-
-
 def _with_paths(config: Config, **paths: Path) -> Config:
     return config.model_copy(update={"paths": config.paths.model_copy(update=paths)})
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
-    """Two days materialized with `layers`; a clean `layers` run of the third on a copy (the reference)."""
+    """Two days run with the step functions; a clean run of the third on a copy (the reference)."""
     folder = tmp_path_factory.mktemp("crash")
     config_path = write_config(folder, base_config(START.isoformat()))
     config = load_config(config_path)
     generate_demo(config.paths.landing, START, len(DAYS), accounts=30, seed=7, billing_dir=config.paths.billing)
-    con = connect(config.paths.warehouse)
-    for day in DAYS[:-1]:
-        _run_layers(con, day, config)
-    con.close()
+    run_days(config.paths.warehouse, DAYS[:-1], config)
     reference = _with_paths(config, warehouse=folder / "reference" / "warehouse.duckdb",
                             exports=folder / "reference" / "exports")
     reference.paths.warehouse.parent.mkdir()
     shutil.copy(config.paths.warehouse, reference.paths.warehouse)
     shutil.copytree(config.paths.exports, reference.paths.exports, symlinks=True)
-    con = connect(reference.paths.warehouse)
-    _run_layers(con, VICTIM, reference)
-    con.close()
+    run_days(reference.paths.warehouse, [VICTIM], reference)
     return {"folder": folder, "config_path": config_path, "config": config, "reference": reference}
 
 
@@ -131,10 +113,8 @@ def _start_run(world: dict[str, object]) -> subprocess.Popen:
 
 def _kill(proc: subprocess.Popen) -> None:
     """SIGKILL the run (its whole process group: it is the session this test started)."""
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     proc.communicate(timeout=60)
 
 
@@ -235,15 +215,15 @@ def assert_consistent(config: Config, *, complete: bool) -> None:
 
 def assert_exports_consistent(root: Path) -> None:
     for path in root.iterdir():
-        if path.name == exp.LATEST or path.name.startswith("."):
+        if path.name == LATEST or path.name.startswith("."):
             continue
         dt.date.fromisoformat(path.name)  # only day folders are visible
-        assert exp.verify_export_folder(path) == [], f"{path.name} is visible but not complete"
-    latest = root / exp.LATEST
+        assert verify_export_folder(path) == [], f"{path.name} is visible but not complete"
+    latest = root / LATEST
     assert latest.is_symlink(), "latest is missing"
     target = root / os.readlink(latest)
     assert target.is_dir(), f"latest points at {os.readlink(latest)}, which does not exist"
-    assert exp.verify_export_folder(target) == []
+    assert verify_export_folder(target) == []
 
 
 def snapshot(config: Config) -> dict[str, list[tuple]]:
@@ -276,8 +256,9 @@ def assert_matches_reference(world: dict[str, object]) -> None:
         assert got[table] == want[table], f"{table} differs from a clean run"
     for table, column in AS_OF.items():
         index = _column_index(reference, table, column)  # type: ignore[arg-type]
-        pick = lambda rows: [r for r in rows if r[index] == VICTIM]  # noqa: E731
-        assert pick(got[table]) == pick(want[table]), f"{table} for {VICTIM} differs from a clean run"
+        got_day = [r for r in got[table] if r[index] == VICTIM]
+        want_day = [r for r in want[table] if r[index] == VICTIM]
+        assert got_day == want_day, f"{table} for {VICTIM} differs from a clean run"
     assert export_bytes(config.paths.exports, VICTIM) == export_bytes(reference.paths.exports, VICTIM)  # type: ignore[union-attr]
 
 
@@ -411,7 +392,7 @@ def test_a_crash_at_any_step_of_a_re_export_keeps_the_day_and_latest_whole(
     """Re-export a day (new content) and "crash" at the n-th call of one file-system step, for
     every n: the day and `latest` stay whole (old or new content), and the next export completes."""
     day = dt.date(2026, 1, 5)
-    bundle = exp.ExportBundle(day=day, files={name: _empty_file(name) for name in exp.EXPORT_FILES})
+    bundle = ExportBundle(day=day, files={name: _empty_file(name) for name in EXPORT_FILES})
     owner, attribute = EXPORT_STEPS[step]
     real = getattr(owner, attribute)
     calls = 0
@@ -421,44 +402,49 @@ def test_a_crash_at_any_step_of_a_re_export_keeps_the_day_and_latest_whole(
         calls += 1
         return real(*args, **kwargs)
 
-    exp.write_export_folder(tmp_path / "probe", bundle, "v1")
+    write_export_folder(tmp_path / "probe", bundle, "v1")
     monkeypatch.setattr(owner, attribute, counting)
-    exp.write_export_folder(tmp_path / "probe", bundle, "v2")
+    write_export_folder(tmp_path / "probe", bundle, "v2")
     monkeypatch.undo()
     total = calls
     assert total > 0, f"an export no longer calls {step}: update EXPORT_STEPS"
     for n in range(1, total + 1):
         root = tmp_path / f"crash-{n}"
-        exp.write_export_folder(root, bundle, "v1")
-        seen = 0
-
-        def crashing(*args: object, **kwargs: object) -> object:
-            nonlocal seen
-            seen += 1
-            if seen == n:
-                raise KeyboardInterrupt(f"simulated SIGKILL at {step} call {n}")
-            return real(*args, **kwargs)
-
-        monkeypatch.setattr(owner, attribute, crashing)
+        write_export_folder(root, bundle, "v1")
+        monkeypatch.setattr(owner, attribute, _crashing_at(real, n, step))
         try:
-            exp.write_export_folder(root, bundle, "v2")
+            write_export_folder(root, bundle, "v2")
         except KeyboardInterrupt:
             pass
         finally:
             monkeypatch.undo()
         assert_exports_consistent(root)
-        version = json.loads((root / day.isoformat() / exp.MANIFEST).read_text())["model_version"]
+        version = json.loads((root / day.isoformat() / MANIFEST).read_text())["model_version"]
         assert version in ("v1", "v2")
-        exp.clean_stale_temporaries(root)
-        exp.write_export_folder(root, bundle, "v2")
+        clean_stale_temporaries(root)
+        write_export_folder(root, bundle, "v2")
         assert_exports_consistent(root)
-        assert json.loads((root / day.isoformat() / exp.MANIFEST).read_text())["model_version"] == "v2"
+        assert json.loads((root / day.isoformat() / MANIFEST).read_text())["model_version"] == "v2"
+
+
+def _crashing_at(real: Callable[..., object], n: int, step: str) -> Callable[..., object]:
+    """`real`, except that its n-th call raises (as a SIGKILL would stop the process there)."""
+    seen = 0
+
+    def crashing(*args: object, **kwargs: object) -> object:
+        nonlocal seen
+        seen += 1
+        if seen == n:
+            raise KeyboardInterrupt(f"simulated SIGKILL at {step} call {n}")
+        return real(*args, **kwargs)
+
+    return crashing
 
 
 def _empty_file(name: str):  # type: ignore[no-untyped-def]
     import polars as pl
 
-    if name in exp.TEXT_FILES:
+    if name in TEXT_FILES:
         return pl.DataFrame({"line": ["# empty"]})
-    header = exp.EXACT_HEADERS[name]
+    header = EXACT_HEADERS[name]
     return pl.DataFrame(schema={c: pl.String for c in header})

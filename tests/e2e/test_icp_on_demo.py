@@ -10,16 +10,9 @@ import polars as pl
 import pytest
 import yaml
 
-from engagement_pipeline.accounts import step as accounts_step
-from engagement_pipeline.exports import step as exports_step
-from engagement_pipeline.raw import step as raw_step
-from engagement_pipeline.scores import step as scores_step
-from engagement_pipeline.snapshots import step as snapshots_step
-from engagement_pipeline.staging import step as staging_step
 from engagement_pipeline.core.config import load_config
 from engagement_pipeline.demo.generator import generate_demo
-from engagement_pipeline.core.warehouse import connect
-from tests.conftest import REPO, write_config
+from tests.conftest import REPO, day_range, run_days, write_config
 
 
 @pytest.mark.slow
@@ -30,19 +23,9 @@ def test_icp_puts_the_generated_best_fit_segment_on_top(tmp_path: Path) -> None:
     generate_demo(tmp_path / "data" / "landing", start, demo["days"], accounts=demo["accounts"], seed=demo["seed"],
                   billing_dir=tmp_path / "data" / "billing")
     config = load_config(write_config(tmp_path, data))
-    days = [start + dt.timedelta(days=i) for i in range(demo["days"])]
-    con = connect(config.paths.warehouse)
-    try:
-        for day in days:
-            raw_step.run(con, day, config)
-            staging_step.run(con, day, config)
-        for day in days[-1:]:
-            scores_step.run(con, day, config)
-            accounts_step.run(con, day, config)
-            snapshots_step.run(con, day, config)
-            done = exports_step.run(con, day, config)
-    finally:
-        con.close()
+    days = day_range(start, demo["days"])
+    run_days(config.paths.warehouse, days, config, through="staging")
+    done = run_days(config.paths.warehouse, days[-1:], config, start="scores")["exports"][-1]
     truth = json.loads((tmp_path / "data" / "ground_truth" / "summary.json").read_text())["best_fit_segment"]
     expected = f"{truth['industry']} | {truth['employee_band']}"
     profile = done.bundle.files["icp_profile.csv"]

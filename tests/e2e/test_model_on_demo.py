@@ -7,15 +7,12 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from engagement_pipeline.accounts import step as accounts_step
-from engagement_pipeline.raw import step as raw_step
-from engagement_pipeline.scores import step as scores_step
-from engagement_pipeline.staging import step as staging_step
-from engagement_pipeline.snapshots.backtest import outcome_events, score_backtest, summarize_backtest
 from engagement_pipeline.core.config import load_config
-from engagement_pipeline.demo.generator import generate_demo
 from engagement_pipeline.core.warehouse import connect
-from tests.conftest import base_config, write_config
+from engagement_pipeline.demo.generator import generate_demo
+from engagement_pipeline.snapshots.backtest import score_backtest, summarize_backtest
+from engagement_pipeline.staging.outcomes import outcome_events
+from tests.conftest import base_config, day_range, run_days, write_config
 
 START = dt.date(2026, 1, 1)
 DAYS = 45
@@ -29,15 +26,10 @@ def outcome(tmp_path_factory: pytest.TempPathFactory) -> dict[str, pl.DataFrame]
     data["paths"].update(landing=str(root / "landing"), billing=str(root / "billing"))
     config = load_config(write_config(root, data))
     con = connect(config.paths.warehouse)
-    days = [START + dt.timedelta(days=i) for i in range(DAYS)]
-    history = []
+    days = day_range(START, DAYS)
     try:
-        for day in days:
-            raw_step.run(con, day, config)
-            staging_step.run(con, day, config)
-        for day in days:
-            scores_step.run(con, day, config)
-            history.append(accounts_step.run(con, day, config).scores)
+        run_days(con, days, config, through="staging")
+        history = [r.scores for r in run_days(con, days, config, through="accounts", start="scores")["accounts"]]
         outcomes = outcome_events(con.execute("SELECT * FROM staging.billing").pl(), None)
     finally:
         con.close()
