@@ -5,11 +5,13 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: install demo test ui clean help
+.PHONY: install demo test test-fast lint ui clean help
 
 help:
 	@echo "make demo   - generate 60 days of demo events, run every layer, write the exports"
 	@echo "make test   - run the test suite"
+	@echo "make test-fast - the suite without the tests marked slow (end to end on generated data)"
+	@echo "make lint   - ruff check, ruff format --check, mypy"
 	@echo "make ui     - open the Dagster UI on the same instance (http://127.0.0.1:3000)"
 	@echo "make clean  - remove data/ (warehouse, landing, exports, Dagster instance)"
 
@@ -26,6 +28,12 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy
 
 ui: $(STAMP)
 	$(BIN)/engagement-pipeline ui

@@ -13,6 +13,8 @@ from dagster import AssetKey, DagsterInstance
 from engagement_pipeline.ops.cli import main
 from tests.conftest import base_config, write_config
 
+pytestmark = pytest.mark.slow  # every test here reads six generated days run through the CLI and Dagster
+
 START = dt.date(2026, 1, 1)
 DAYS = 6
 CONTRACT_TABLES = {

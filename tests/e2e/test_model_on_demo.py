@@ -14,6 +14,8 @@ from engagement_pipeline.snapshots.backtest import score_backtest, summarize_bac
 from engagement_pipeline.staging.outcomes import outcome_events
 from tests.conftest import base_config, day_range, run_days, write_config
 
+pytestmark = pytest.mark.slow  # every test here reads 45 generated days of 120 accounts, scored day by day
+
 START = dt.date(2026, 1, 1)
 DAYS = 45
 

@@ -13,12 +13,12 @@ import duckdb
 import pytest
 from dagster import AssetKey, DagsterInstance, build_schedule_context, build_sensor_context
 
+from engagement_pipeline.core.config import load_config
+from engagement_pipeline.core.errors import PipelineError
+from engagement_pipeline.definitions import build_definitions
 from engagement_pipeline.ops.automation import complete_landing_days, restatement_requests, stale_as_of_days
 from engagement_pipeline.ops.cli import main
-from engagement_pipeline.core.config import load_config
-from engagement_pipeline.definitions import build_definitions
 from engagement_pipeline.ops.runner import warehouse_lock
-from engagement_pipeline.core.errors import PipelineError
 from tests.conftest import base_config, group, identify, track, write_config, write_day
 
 START = dt.date(2026, 1, 1)
@@ -81,6 +81,7 @@ def test_stale_as_of_days_cover_the_window_up_to_the_day_before() -> None:
     assert stale_as_of_days([], "2026-01-05", 30) == []
 
 
+@pytest.mark.slow  # runs the CLI (Dagster) on several days
 def test_late_events_restate_earlier_as_of_days(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     config = _config(tmp_path)
     days = [START + dt.timedelta(days=i) for i in range(4)]
@@ -136,6 +137,7 @@ def test_a_second_writer_gets_one_clear_sentence(tmp_path: Path) -> None:
         pass
 
 
+@pytest.mark.slow  # runs the CLI (Dagster) on several days
 def test_two_concurrent_runs_one_waits_and_the_warehouse_stays_consistent(tmp_path: Path) -> None:
     config = _config(tmp_path, lock_wait_seconds=300)
     for i in range(3):
