@@ -25,7 +25,7 @@ from engagement_pipeline.accounts import model as acc
 from engagement_pipeline.scores.scoring import window_bounds
 from engagement_pipeline.scores.step import scoring_counts
 from engagement_pipeline.staging.outcomes import outcome_events
-from engagement_pipeline.staging.stage import account_attributes
+from engagement_pipeline.staging.traits import account_attributes
 
 
 EVENT_TOTALS_SQL = """

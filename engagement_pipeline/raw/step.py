@@ -7,22 +7,13 @@ the day's rows in one transaction, so a re-run gives the same rows and a crash c
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
-from pathlib import Path
 
 import duckdb
 import polars as pl
 
 from engagement_pipeline.core.config import Config
-from engagement_pipeline.core.errors import PipelineError
-from engagement_pipeline.core.warehouse import (
-    ACCOUNT_CONTRIBUTIONS, ACCOUNT_FEATURE_USAGE, ACCOUNT_HISTORY, ACCOUNT_SCORES, ACCOUNTS,
-    ACTIVATION_STEPS, BENCHMARKS, BILLING, COHORT_DAILY, SCORE_BACKTEST, USER_WINDOW_SCORES,
-    DAILY_EVENT_COUNTS, DUPLICATES, EVENTS, EXPORT_RUNS, LANDED_LINES, MEMBERSHIPS, PRODUCT_DAILY, QUARANTINE,
-    USER_SCORES, USERS, insert_rows, registered, replace_rows, transaction,
-)
+from engagement_pipeline.core.warehouse import LANDED_LINES, insert_rows, transaction
 from engagement_pipeline.raw.files import iter_landed_file, list_day_files
-
 
 DAY = "received_date = ?"
 
@@ -30,7 +21,7 @@ DAY = "received_date = ?"
 def run(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> pl.DataFrame:
     """Copy the day's landed lines verbatim into raw.landed_lines, one file at a time (so only
     one file's text is in memory); returns every line's position and read error, not its text."""
-    positions = []
+    positions: list[pl.DataFrame] = []
     with transaction(con):
         con.execute(f"DELETE FROM {LANDED_LINES.qualified} WHERE {DAY}", [day])
         for file in list_day_files(config.paths.landing, day):

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import polars as pl
 
+from engagement_pipeline.core.vocab import UNPAID_PLANS, Status
+
 OUTCOME_KINDS: tuple[str, ...] = ("churn", "conversion", "expansion", "contraction")
-UNPAID_PLANS: tuple[str, ...] = ("free", "trial")
 OUTCOME_SCHEMA: dict[str, pl.DataType] = {
     "account_id": pl.String(), "date": pl.Date(), "kind": pl.String(),
     "mrr_before": pl.Float64(), "mrr_after": pl.Float64(),
 }
-
-
 
 
 def _events_from_states(states: pl.DataFrame) -> pl.DataFrame:
@@ -32,12 +31,12 @@ def _events_from_states(states: pl.DataFrame) -> pl.DataFrame:
                       pl.int_range(pl.len()).over("account_id").alias("_i"))
         .filter(pl.col("_i") > 0)
     )
-    was_unpaid = (pl.col("_p_status") == "trial") | pl.col("_p_plan").is_in(UNPAID_PLANS)
-    paid_now = (status == "active") & ~plan.is_in(UNPAID_PLANS) & plan.is_not_null()
-    churn = (status == "churned") & (pl.col("_p_status") != "churned")
-    conversion = was_unpaid.fill_null(False) & paid_now & (pl.col("_p_status") != "churned")
+    was_unpaid = (pl.col("_p_status") == Status.TRIAL) | pl.col("_p_plan").is_in(UNPAID_PLANS)
+    paid_now = (status == Status.ACTIVE) & ~plan.is_in(UNPAID_PLANS) & plan.is_not_null()
+    churn = (status == Status.CHURNED) & (pl.col("_p_status") != Status.CHURNED)
+    conversion = was_unpaid.fill_null(False) & paid_now & (pl.col("_p_status") != Status.CHURNED)
     # A conversion also raises MRR; it is counted once, as the conversion.
-    active_both = (pl.col("_p_status") == "active") & (status == "active") & ~conversion.fill_null(False)
+    active_both = (pl.col("_p_status") == Status.ACTIVE) & (status == Status.ACTIVE) & ~conversion.fill_null(False)
     expansion = active_both & (mrr > pl.col("_p_mrr"))
     contraction = active_both & (mrr < pl.col("_p_mrr"))
     frames = [

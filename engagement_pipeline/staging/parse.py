@@ -12,8 +12,9 @@ import datetime as dt
 import duckdb
 import polars as pl
 
+from engagement_pipeline.core.vocab import MessageType, values
 
-MESSAGE_TYPES = ("track", "identify", "group", "page", "screen", "alias")
+MESSAGE_TYPES: tuple[str, ...] = tuple(values(MessageType))
 
 # Reason codes, in the order they are tested; the first that applies is recorded.
 REASONS: dict[str, str] = {
@@ -28,7 +29,7 @@ REASONS: dict[str, str] = {
     "not_json": "the line is not valid JSON",
     "not_an_object": "the JSON value is not an object",
     "missing_type": "no `type` field",
-    "unknown_type": "`type` is not one of track, identify, group, page, screen, alias",
+    "unknown_type": f"`type` is not one of {', '.join(MESSAGE_TYPES)}",
     "wrong_field_type": "a field has the wrong JSON type",
     "missing_identity": "neither `userId` nor `anonymousId`",
     "missing_event": "a track call without `event`",
@@ -197,9 +198,9 @@ def _parse_sql(max_id_length: int, source: str = "_lines", accepted_lines: bool 
             WHEN type NOT IN ({types}) THEN 'unknown_type'
             WHEN wrong_type_field IS NOT NULL THEN 'wrong_field_type'
             WHEN user_id IS NULL AND anonymous_id IS NULL THEN 'missing_identity'
-            WHEN type = 'track' AND event IS NULL THEN 'missing_event'
-            WHEN type = 'group' AND group_id IS NULL THEN 'missing_group_id'
-            WHEN type = 'alias' AND previous_id IS NULL THEN 'missing_previous_id'
+            WHEN type = '{MessageType.TRACK}' AND event IS NULL THEN 'missing_event'
+            WHEN type = '{MessageType.GROUP}' AND group_id IS NULL THEN 'missing_group_id'
+            WHEN type = '{MessageType.ALIAS}' AND previous_id IS NULL THEN 'missing_previous_id'
             WHEN long_id_field IS NOT NULL THEN 'id_too_long'
             WHEN bad_time_field IS NOT NULL THEN 'bad_timestamp'
             WHEN event_ts IS NULL THEN 'missing_timestamp'
@@ -250,7 +251,8 @@ def parse_landed(con: duckdb.DuckDBPyConnection, day: dt.date, max_id_length: in
 
 
 def _run_utc(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | dict[str, object]) -> pl.DataFrame:
-    zone = con.execute("SELECT current_setting('TimeZone')").fetchone()[0]
+    row = con.execute("SELECT current_setting('TimeZone')").fetchone()
+    zone = row[0] if row is not None else "UTC"
     try:
         if zone != "UTC":
             # A timestamp without a zone is UTC, and the day bounds are UTC days, whatever the

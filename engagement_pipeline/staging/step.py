@@ -8,24 +8,35 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from pathlib import Path
 
 import duckdb
 import polars as pl
 
 from engagement_pipeline.core.config import Config
-from engagement_pipeline.core.errors import PipelineError
 from engagement_pipeline.core.warehouse import (
-    ACCOUNT_CONTRIBUTIONS, ACCOUNT_FEATURE_USAGE, ACCOUNT_HISTORY, ACCOUNT_SCORES, ACCOUNTS,
-    ACTIVATION_STEPS, BENCHMARKS, BILLING, COHORT_DAILY, SCORE_BACKTEST, USER_WINDOW_SCORES,
-    DAILY_EVENT_COUNTS, DUPLICATES, EVENTS, EXPORT_RUNS, LANDED_LINES, MEMBERSHIPS, PRODUCT_DAILY, QUARANTINE,
-    USER_SCORES, USERS, insert_rows, registered, replace_rows, transaction,
+    ACCOUNTS,
+    BILLING,
+    DAILY_EVENT_COUNTS,
+    DUPLICATES,
+    EVENTS,
+    MEMBERSHIPS,
+    QUARANTINE,
+    USERS,
+    insert_rows,
+    registered,
+    replace_rows,
+    transaction,
 )
-from engagement_pipeline.staging.stage import (
-    ACCOUNT_HISTORY_SPEC, ACCOUNTS_SQL, MEMBERSHIPS_SQL, USER_HISTORY_SPEC, USERS_SQL, StagingResult,
-    read_billing, refresh_history, stage_day,
+from engagement_pipeline.staging.billing import read_billing
+from engagement_pipeline.staging.stage import StagingResult, stage_day
+from engagement_pipeline.staging.traits import (
+    ACCOUNT_HISTORY_SPEC,
+    ACCOUNTS_SQL,
+    MEMBERSHIPS_SQL,
+    USER_HISTORY_SPEC,
+    USERS_SQL,
+    refresh_history,
 )
-
 
 DAY = "received_date = ?"
 

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engagement_pipeline.raw import files as ingest
+from engagement_pipeline.raw import jsonl
 from engagement_pipeline.raw import step as raw_step
 from engagement_pipeline.staging import step as staging_step
 from engagement_pipeline.core.config import load_config
@@ -125,6 +126,6 @@ def test_reading_in_blocks_gives_the_same_lines_as_reading_whole(tmp_path: Path,
     path.write_bytes(data)
     file = ingest.LandedFile(path, "d/" + path.name)
     whole = ingest.read_landed_file(file)
-    monkeypatch.setattr(ingest, "BLOCK_BYTES", block)
+    monkeypatch.setattr(jsonl, "BLOCK_BYTES", block)
     blocks = ingest.read_landed_file(file)
     assert blocks.to_dicts() == whole.to_dicts()

@@ -79,8 +79,9 @@ def test_compact_scoring_counts_give_the_same_scores_as_the_full_aggregate(tmp_p
             compact = (scores_step.run(con, day, config).scores, accounts_step.run(con, day, config),
                        snapshots_step.run(con, day, config).backtest)
             with monkeypatch.context() as m:
-                m.setattr(layers, "scoring_counts", full)  # event-level rows, weighted in polars
-                m.setattr(layers, "account_event_totals", lambda *args: None)  # totals computed in polars
+                for module in (scores_step, accounts_step, snapshots_step):
+                    m.setattr(module, "scoring_counts", full)  # event-level rows, weighted in polars
+                m.setattr(accounts_step, "account_event_totals", lambda *args: None)  # totals computed in polars
                 reference = (scores_step.run(con, day, config).scores, accounts_step.run(con, day, config),
                              snapshots_step.run(con, day, config).backtest)
             assert compact[0].equals(reference[0]), day

@@ -45,9 +45,11 @@ from engagement_pipeline.exports.audiences.platforms import (
     normalize_phone_e164,
     sha256_hex,
 )
-from engagement_pipeline.raw.files import LandedFile, read_csv_rows, read_json_lines
+from engagement_pipeline.raw.files import LandedFile
+from engagement_pipeline.raw.jsonl import read_json_lines
+from engagement_pipeline.raw.tables import read_csv_rows
 from engagement_pipeline.staging.parse import MESSAGE_TYPES, REASONS, parse_lines
-from tests.test_audiences import HEX64, USER_COLUMNS, assert_reconciles
+from tests.exports.test_audiences import HEX64, USER_COLUMNS, assert_reconciles
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                          HealthCheck.data_too_large])

@@ -221,7 +221,7 @@ def test_a_day_of_only_unreadable_files(tmp_path: Path) -> None:
 
 def test_a_file_that_cannot_be_read_is_one_unreadable_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """An OSError on one file (permissions, a file vanishing mid-run, an I/O error) costs that file, not the day."""
-    from engagement_pipeline import ingest
+    from engagement_pipeline.raw import files as ingest
 
     config, con, folder = _fresh_day(tmp_path)
     (folder / "a.jsonl").write_text('{"type":"track","messageId":"ok","userId":"u","event":"E","timestamp":"2026-01-05T10:00:00Z"}\n')
@@ -292,8 +292,14 @@ def test_a_user_mostly_without_account_does_not_fail_the_accounts_check(tmp_path
 
 _VOLUME_CHILD = r"""
 import json, sys, time, datetime as dt
+from engagement_pipeline.accounts import step as accounts_step
 from engagement_pipeline.core.config import load_config
 from engagement_pipeline.core.warehouse import connect
+from engagement_pipeline.exports import step as exports_step
+from engagement_pipeline.raw import step as raw_step
+from engagement_pipeline.scores import step as scores_step
+from engagement_pipeline.snapshots import step as snapshots_step
+from engagement_pipeline.staging import step as staging_step
 
 config = load_config(sys.argv[1])
 day = dt.date.fromisoformat(sys.argv[2])
@@ -346,7 +352,7 @@ def test_a_day_of_ten_times_the_usual_volume_stays_within_memory(tmp_path: Path)
 def test_a_file_failing_part_way_is_one_unreadable_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Files are landed a block at a time: a read error after some blocks were landed drops
     them, and the file is one unreadable line, as if it had failed at once."""
-    from engagement_pipeline import ingest
+    from engagement_pipeline.raw import jsonl as ingest
 
     config, con, folder = _fresh_day(tmp_path)
     good = '{"type":"track","messageId":"%s","userId":"u","event":"E","timestamp":"2026-01-05T10:00:00Z"}\n'

@@ -149,7 +149,7 @@ def test_raw_keeps_every_line_verbatim_with_position(env) -> None:  # type: igno
 
 
 def test_account_traits_are_point_in_time(env) -> None:  # type: ignore[no-untyped-def]
-    from engagement_pipeline.staging.stage import account_attributes, traits_as_of
+    from engagement_pipeline.staging.traits import account_attributes, traits_as_of
 
     config, con = env
     write_day(config.paths.landing, D1, [
