@@ -29,6 +29,8 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from engagement_pipeline.core.vocab import Status
+
 FEATURES = ("drop", "below_peak", "quiet", "idle_share", "small", "falling", "narrow", "unpaid")
 
 # Transparent default: z = bias + sum(weight x feature); features are scaled to ~0..1.
@@ -130,7 +132,7 @@ def training_set(history: pl.DataFrame, churn_dates: pl.DataFrame, as_of: dt.dat
     before `as_of` are used, so the fit never sees the future of its own as-of day.
     """
     closed = history.filter(
-        (pl.col("date") <= as_of - dt.timedelta(days=horizon_days)) & (pl.col("status") != "churned")
+        (pl.col("date") <= as_of - dt.timedelta(days=horizon_days)) & (pl.col("status") != Status.CHURNED)
     )
     known = churn_dates.filter(pl.col("date") <= as_of).rename({"date": "churn_date"})
     joined = closed.join(known, on="account_id", how="left").with_columns(

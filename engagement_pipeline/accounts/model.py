@@ -24,12 +24,7 @@ Definitions (REFERENCE section 1, and the README's "Engagement model"):
 - churn_risk: recent activity against the account's own baseline, recency, breadth,
   trend, key-feature breadth and plan, through a transparent logistic formula or, where
   outcome history exists, a fitted logistic regression (see `churn.py`).
-- health, in order: `churned` (billing or traits say so), `inactive` (no event in the
-  window), `at_risk` (paying, and churn_risk at or over the threshold, quiet for
-  `quiet_days`, or a low score that is falling), `new` (younger than one window), `expansion_ready`
-  (high score and most users active, or heating), else `healthy`.
-- PQL: a trial or free account, activated (unless not required), active on at least
-  `min_active_days` of the last `recent_days`.
+- health and PQL: the rules are in `health.py`.
 """
 
 from __future__ import annotations
@@ -40,10 +35,11 @@ from dataclasses import dataclass
 import polars as pl
 
 from engagement_pipeline.accounts import churn
+from engagement_pipeline.accounts.health import health_exprs, pql_exprs
 from engagement_pipeline.core.config import Config
+from engagement_pipeline.core.vocab import UNPAID_PLANS, Status, Trend
 from engagement_pipeline.scores.scoring import benchmark, normalize_expr, score_users, scored_counts, window_bounds
 
-UNPAID_PLANS = ("free", "trial")
 # Days of scored activity an account's day reads: its baseline, recent rate and the 8 weeks
 # before the last one (see `account_day`).
 ACTIVITY_DAYS = 63
@@ -179,7 +175,7 @@ def explanations(contrib: pl.DataFrame, top: int = 3) -> pl.DataFrame:
     shares = contrib.with_columns(
         (pl.col("points") / pl.col("points").sum().over("account_id", "kind") * 100).round(0).alias("_share"))
     top_now = (
-        shares.filter((pl.col("points") > 0))
+        shares.filter(pl.col("points") > 0)
         .sort(["account_id", "kind", "points", "key"], descending=[False, False, True, False])
         .group_by("account_id", "kind", maintain_order=True).head(top)
         .group_by("account_id", maintain_order=True)
@@ -324,7 +320,7 @@ def account_day(
             pl.col("_recent_active_days").fill_null(0),
             pl.when(pl.col("total_users") > 0).then((pl.col("active_users") / pl.col("total_users")).round(3))
             .otherwise(0.0).alias("pct_active"),
-            ((pl.col("status") == "active") & ~pl.col("plan").is_in(UNPAID_PLANS)).fill_null(False).alias("is_paying"),
+            ((pl.col("status") == Status.ACTIVE) & ~pl.col("plan").is_in(UNPAID_PLANS)).fill_null(False).alias("is_paying"),
         )
         .with_columns(
             (pl.col("score") - pl.col("previous_score")).round(1).alias("trend_delta"),
@@ -344,9 +340,9 @@ def account_day(
             (pl.lit(as_of) - pl.col("created_date")).dt.total_days().alias("_tenure_days"),
         )
         .with_columns(
-            pl.when(pl.col("trend_delta") >= model.trend.heating_points).then(pl.lit("heating"))
-            .when(pl.col("trend_delta") <= model.trend.cooling_points).then(pl.lit("cooling"))
-            .otherwise(pl.lit("steady")).alias("trend"),
+            pl.when(pl.col("trend_delta") >= model.trend.heating_points).then(pl.lit(Trend.HEATING))
+            .when(pl.col("trend_delta") <= model.trend.cooling_points).then(pl.lit(Trend.COOLING))
+            .otherwise(pl.lit(Trend.STEADY)).alias("trend"),
         )
     )
     features = churn.signal_frame(frame)
@@ -356,62 +352,7 @@ def account_day(
         pl.lit("fitted" if churn_model is not None else "formula").alias("churn_model"),
         pl.Series("_risk_reasons", churn.reasons(frame), dtype=pl.String),
     )
-    frame = frame.with_columns(*_health_exprs(config)).with_columns(*_pql_exprs(config)).with_columns(
+    frame = frame.with_columns(*health_exprs(config)).with_columns(*pql_exprs(config)).with_columns(
         segments_expr(as_of, model.window_days, model.mature_days).alias("segments"))
     frame = frame.drop([c for c in frame.columns if c.startswith("_")]).sort("account_id")
     return AccountDay(frame, usage, contrib, bench)
-
-
-def _health_exprs(config: Config) -> list[pl.Expr]:
-    h, m = config.model.health, config.model
-    quiet = pl.col("_days_quiet")
-    low_and_falling = (pl.col("score") < h.low_score) & (pl.col("trend") == "cooling")
-    risky = pl.col("churn_risk") >= h.at_risk_churn_risk
-    went_quiet = quiet >= h.quiet_days
-    reason_parts = pl.concat_str(
-        [
-            pl.when(pl.col("_risk_reasons") != "").then(pl.col("_risk_reasons")),
-            pl.when(low_and_falling).then(pl.format("score {} and falling", pl.col("score"))),
-            pl.format("churn risk {}", pl.col("churn_risk")),
-        ],
-        separator="; ", ignore_nulls=True,
-    )
-    health = (
-        pl.when(pl.col("status") == "churned").then(pl.lit("churned"))
-        .when(quiet >= m.window_days).then(pl.lit("inactive"))
-        .when(pl.col("is_paying") & (risky | went_quiet | low_and_falling)).then(pl.lit("at_risk"))
-        .when(pl.col("_tenure_days").fill_null(0) < m.window_days).then(pl.lit("new"))
-        .when((pl.col("score") >= h.expansion_score)
-              & ((pl.col("pct_active") >= h.expansion_active_share) | (pl.col("trend") == "heating")))
-        .then(pl.lit("expansion_ready"))
-        .otherwise(pl.lit("healthy"))
-    )
-    reason = (
-        pl.when(health == "churned").then(pl.lit("billing status is churned"))
-        .when(health == "inactive").then(pl.format("no event in the last {} days", pl.lit(m.window_days)))
-        .when(health == "at_risk").then(reason_parts)
-        .when(health == "new").then(pl.format("created {} days ago", pl.col("_tenure_days")))
-        .when(health == "expansion_ready").then(
-            pl.format("score {}, {} of {} users active, trend {}", pl.col("score"), pl.col("active_users"),
-                      pl.col("total_users"), pl.col("trend")))
-        .otherwise(pl.format("score {}, trend {}", pl.col("score"), pl.col("trend")))
-    )
-    return [health.alias("health"), reason.alias("health_reason")]
-
-
-def _pql_exprs(config: Config) -> list[pl.Expr]:
-    p = config.model.pql
-    unpaid = (pl.col("plan").is_in(UNPAID_PLANS) | (pl.col("status") == "trial")).fill_null(False)
-    activated = pl.col("activated_at").is_not_null() if p.require_activation else pl.lit(True)
-    engaged = pl.col("_recent_active_days") >= p.min_active_days
-    is_pql = unpaid & activated & engaged & (pl.col("status") != "churned").fill_null(True)
-    activated_text = pl.when(pl.col("days_to_activation").is_not_null()).then(
-        pl.format("activated {} ({} days after signup)", pl.col("activated_at"), pl.col("days_to_activation"))
-    ).when(pl.col("activated_at").is_not_null()).then(pl.format("activated {}", pl.col("activated_at"))) \
-        .otherwise(pl.lit("not yet activated"))
-    reason = pl.when(is_pql).then(pl.format(
-        "{} plan; {}; active {} of the last {} days; {} of {} users active",
-        pl.col("plan"), activated_text, pl.col("_recent_active_days"),
-        pl.lit(p.recent_days), pl.col("active_users"), pl.col("total_users"),
-    ))
-    return [is_pql.alias("is_pql"), reason.alias("pql_reason")]

@@ -7,33 +7,34 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from pathlib import Path
 
 import duckdb
 import polars as pl
 
-from engagement_pipeline.core.config import Config
-from engagement_pipeline.core.errors import PipelineError
-from engagement_pipeline.core.warehouse import (
-    ACCOUNT_CONTRIBUTIONS, ACCOUNT_FEATURE_USAGE, ACCOUNT_HISTORY, ACCOUNT_SCORES, ACCOUNTS,
-    ACTIVATION_STEPS, BENCHMARKS, BILLING, COHORT_DAILY, SCORE_BACKTEST, USER_WINDOW_SCORES,
-    DAILY_EVENT_COUNTS, DUPLICATES, EVENTS, EXPORT_RUNS, LANDED_LINES, MEMBERSHIPS, PRODUCT_DAILY, QUARANTINE,
-    USER_SCORES, USERS, insert_rows, registered, replace_rows, transaction,
-)
 from engagement_pipeline.accounts import churn
 from engagement_pipeline.accounts import model as acc
+from engagement_pipeline.core.config import Config
+from engagement_pipeline.core.errors import PipelineError
+from engagement_pipeline.core.vocab import MessageType
+from engagement_pipeline.core.warehouse import (
+    ACCOUNT_CONTRIBUTIONS,
+    ACCOUNT_FEATURE_USAGE,
+    ACCOUNT_SCORES,
+    ACTIVATION_STEPS,
+    replace_rows,
+    transaction,
+)
 from engagement_pipeline.scores.scoring import window_bounds
 from engagement_pipeline.scores.step import scoring_counts
 from engagement_pipeline.staging.outcomes import outcome_events
 from engagement_pipeline.staging.traits import account_attributes
 
-
-EVENT_TOTALS_SQL = """
+EVENT_TOTALS_SQL = f"""
 WITH weights AS (SELECT unnest($events) AS event, unnest($weights) AS weight),
 scored AS (
     SELECT c.account_id, c.event, c.user_id, c.event_date, c.event_count, c.event_count * w.weight AS points
     FROM staging.daily_event_counts c JOIN weights w ON w.event = c.event
-    WHERE c.type = 'track' AND c.account_id IS NOT NULL AND c.event_date BETWEEN $earlier_start AND $day
+    WHERE c.type = '{MessageType.TRACK}' AND c.account_id IS NOT NULL AND c.event_date BETWEEN $earlier_start AND $day
 )
 SELECT account_id, event,
        coalesce(sum(event_count) FILTER (WHERE event_date >= $start), 0)::BIGINT AS event_count,
@@ -57,18 +58,18 @@ def account_event_totals(con: duckdb.DuckDBPyConnection, day: dt.date, config: C
     }).pl()
 
 
-STEP_FIRSTS_SQL = """
+STEP_FIRSTS_SQL = f"""
 SELECT account_id, event AS step_key, min(event_date) AS first_done,
        arg_min(user_id, event_date) AS first_user_id, count(DISTINCT user_id)::BIGINT AS users_done
 FROM staging.daily_event_counts
-WHERE type = 'track' AND account_id IS NOT NULL AND event_date <= $day AND list_contains($events, event)
+WHERE type = '{MessageType.TRACK}' AND account_id IS NOT NULL AND event_date <= $day AND list_contains($events, event)
 GROUP BY ALL
 """
-TRAIT_FIRSTS_SQL = """
+TRAIT_FIRSTS_SQL = f"""
 SELECT group_id AS account_id, $key AS step_key, CAST(min(timestamp) AS DATE) AS first_done,
        arg_min(user_id, timestamp) AS first_user_id, count(DISTINCT user_id)::BIGINT AS users_done
 FROM staging.events
-WHERE type = 'group' AND group_id IS NOT NULL AND timestamp < $end
+WHERE type = '{MessageType.GROUP}' AND group_id IS NOT NULL AND timestamp < $end
   AND NULLIF(trim(json_extract_string(traits, $path)), '') IS NOT NULL
 GROUP BY ALL
 """
@@ -88,8 +89,8 @@ def step_firsts(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) ->
 def first_used(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config | None = None) -> pl.DataFrame:
     """Account x event (and x trait step) -> the first day it was used, up to `day`."""
     events = con.execute(
-        """SELECT account_id, event, min(event_date) AS first_used FROM staging.daily_event_counts
-           WHERE type = 'track' AND account_id IS NOT NULL AND event_date <= ? GROUP BY ALL""",
+        f"""SELECT account_id, event, min(event_date) AS first_used FROM staging.daily_event_counts
+            WHERE type = '{MessageType.TRACK}' AND account_id IS NOT NULL AND event_date <= ? GROUP BY ALL""",
         [day],
     ).pl()
     if config is None or not any(s.trait for s in config.model.activation.steps):

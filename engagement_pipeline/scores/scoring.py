@@ -26,6 +26,8 @@ from typing import Literal
 import numpy as np
 import polars as pl
 
+from engagement_pipeline.core.vocab import MessageType
+
 Method = Literal["exponential", "linear"]
 
 
@@ -73,13 +75,13 @@ def scored_counts(counts: pl.DataFrame, weights: dict[str, int], as_of: dt.date,
     """
     start, end = window_bounds(as_of, window_days)
     if "points" in counts.columns:
-        return counts.filter((pl.col("type") == "track") & pl.col("event_date").is_between(start, end))
+        return counts.filter((pl.col("type") == MessageType.TRACK) & pl.col("event_date").is_between(start, end))
     weight_frame = pl.DataFrame(
         {"event": list(weights), "weight": list(weights.values())},
         schema={"event": pl.String, "weight": pl.Int64},
     )
     return counts.filter(
-        (pl.col("type") == "track") & pl.col("event_date").is_between(start, end)
+        (pl.col("type") == MessageType.TRACK) & pl.col("event_date").is_between(start, end)
     ).join(weight_frame, on="event", how="inner").with_columns(
         (pl.col("event_count") * pl.col("weight")).cast(pl.Float64).alias("points")
     )

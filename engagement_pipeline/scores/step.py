@@ -6,29 +6,27 @@ The only module of the layer that reads or writes the warehouse.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
-from pathlib import Path
 
 import duckdb
 import polars as pl
 
 from engagement_pipeline.core.config import Config
-from engagement_pipeline.core.errors import PipelineError
+from engagement_pipeline.core.vocab import MessageType
 from engagement_pipeline.core.warehouse import (
-    ACCOUNT_CONTRIBUTIONS, ACCOUNT_FEATURE_USAGE, ACCOUNT_HISTORY, ACCOUNT_SCORES, ACCOUNTS,
-    ACTIVATION_STEPS, BENCHMARKS, BILLING, COHORT_DAILY, SCORE_BACKTEST, USER_WINDOW_SCORES,
-    DAILY_EVENT_COUNTS, DUPLICATES, EVENTS, EXPORT_RUNS, LANDED_LINES, MEMBERSHIPS, PRODUCT_DAILY, QUARANTINE,
-    USER_SCORES, USERS, insert_rows, registered, replace_rows, transaction,
+    BENCHMARKS,
+    USER_SCORES,
+    USER_WINDOW_SCORES,
+    replace_rows,
+    transaction,
 )
 from engagement_pipeline.scores.scoring import ScoreDay, score_users, window_bounds
 
-
-SCORING_COUNTS_SQL = """
+SCORING_COUNTS_SQL = f"""
 WITH weights AS (SELECT unnest($events) AS event, unnest($weights) AS weight)
-SELECT c.event_date, c.user_id, c.account_id, 'track' AS type, NULL::VARCHAR AS event,
+SELECT c.event_date, c.user_id, c.account_id, '{MessageType.TRACK}' AS type, NULL::VARCHAR AS event,
        sum(c.event_count)::BIGINT AS event_count, sum(c.event_count * w.weight)::DOUBLE AS points
 FROM staging.daily_event_counts c JOIN weights w ON w.event = c.event
-WHERE c.event_date BETWEEN $scored_start AND $day AND c.type = 'track'
+WHERE c.event_date BETWEEN $scored_start AND $day AND c.type = '{MessageType.TRACK}'
 GROUP BY c.event_date, c.user_id, c.account_id
 UNION ALL
 SELECT max(c.event_date), c.user_id, c.account_id, 'seen', NULL, 0::BIGINT, 0.0
@@ -67,9 +65,9 @@ def run(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> ScoreDa
                          norm.method, norm.percentile, norm.curve)
     steps = [s.event for s in m.activation.steps if s.event is not None]
     personal = con.execute(
-        """SELECT user_id, count(DISTINCT event)::DOUBLE AS steps_done FROM staging.daily_event_counts
-           WHERE type = 'track' AND list_contains(?, event) AND event_date <= ? AND user_id IS NOT NULL
-           GROUP BY user_id""",
+        f"""SELECT user_id, count(DISTINCT event)::DOUBLE AS steps_done FROM staging.daily_event_counts
+            WHERE type = '{MessageType.TRACK}' AND list_contains(?, event) AND event_date <= ? AND user_id IS NOT NULL
+            GROUP BY user_id""",
         [steps, day],
     ).pl()
     scores = result.scores.join(personal, on="user_id", how="left").with_columns(

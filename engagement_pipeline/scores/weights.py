@@ -19,7 +19,7 @@ def suggest_weights(frequencies: pl.DataFrame) -> pl.DataFrame:
         return freq.with_columns(pl.lit(None, dtype=pl.Float64).alias("share"), pl.lit(None, dtype=pl.Int64).alias("weight"))
     total = float(freq["events"].sum())
     freq = freq.with_columns((pl.col("events") / total).alias("share"))
-    hi, lo = math.log(float(freq["share"].max())), math.log(float(freq["share"].min()))
+    hi, lo = math.log(float(freq["share"].max())), math.log(float(freq["share"].min()))  # type: ignore[arg-type]
     span = hi - lo
     weight = (
         pl.lit(1.0) if span == 0 else 1.0 + 9.0 * (hi - pl.col("share").log()) / span

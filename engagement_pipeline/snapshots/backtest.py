@@ -9,8 +9,8 @@ expansion and revenue - this module measures that on our own history.
   predictor (the score, churn_risk, ...) ranked the accounts that then had each outcome:
   ROC AUC, base rate, lift of the low and high bands, outcome rate per score band and
   the correlation with the MRR change, in long format.
-- `summarize_backtest`, `precision_at_k`, `calibration`, `compare_weights`: the small
-  summaries on top.
+- `summarize_backtest`, `compare_weights`: the small summaries on top (and in
+  `metrics.py`: `roc_auc`, `precision_at_k`, `calibration`).
 
 Every rate in this module is a fraction 0..1 (not a percentage).
 """
@@ -20,11 +20,18 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 
-import numpy as np
 import polars as pl
 
+# `name as name`: re-exported for modules that import it from here (tests/exports/test_charts.py:
+# calibration; tests/e2e/test_model_on_demo.py and tests/snapshots/test_backtest.py: outcome_events,
+# OUTCOME_SCHEMA); their homes are `snapshots.metrics` and `staging.outcomes`.
+from engagement_pipeline.core.vocab import UNPAID_PLANS, Status
 from engagement_pipeline.snapshots.history import score_band
-from engagement_pipeline.staging.outcomes import OUTCOME_KINDS, OUTCOME_SCHEMA, UNPAID_PLANS, outcome_events
+from engagement_pipeline.snapshots.metrics import auc_expr
+from engagement_pipeline.snapshots.metrics import calibration as calibration
+from engagement_pipeline.staging.outcomes import OUTCOME_KINDS
+from engagement_pipeline.staging.outcomes import OUTCOME_SCHEMA as OUTCOME_SCHEMA
+from engagement_pipeline.staging.outcomes import outcome_events as outcome_events
 
 SCORE_BANDS: tuple[str, ...] = ("75+", "50-74", "25-49", "<25")
 
@@ -46,9 +53,6 @@ SUMMARY_SCHEMA: dict[str, pl.DataType] = {
     "horizon_days": pl.Int64(), "outcome": pl.String(), "predictor": pl.String(),
     "mean_auc": pl.Float64(), "days": pl.Int64(),
 }
-CALIBRATION_SCHEMA: dict[str, pl.DataType] = {
-    "decile": pl.Int64(), "mean_predicted": pl.Float64(), "observed_rate": pl.Float64(), "n": pl.Int64(),
-}
 COMPARE_SCHEMA: dict[str, pl.DataType] = {
     "outcome": pl.String(), "horizon_days": pl.Int64(), "predictor": pl.String(), "days": pl.Int64(),
     "configured_auc": pl.Float64(), "suggested_auc": pl.Float64(), "winner": pl.String(),
@@ -57,86 +61,6 @@ COMPARE_SCHEMA: dict[str, pl.DataType] = {
 # Metric order in the long table (per as-of day, horizon, outcome, predictor).
 METRICS: tuple[str, ...] = ("auc", "n_accounts", "n_positive", "base_rate", "lift_bottom", "lift_top",
                             "mrr_change_corr", "band_accounts", "band_rate")
-
-
-# --------------------------------------------------------------------------------------
-# Metrics
-
-
-def _auc_expr(x: pl.Expr, y: pl.Expr) -> pl.Expr:
-    """Mann-Whitney ROC AUC of x for the boolean label y, ties at half (average ranks).
-
-    AUC = (sum of the positives' ranks - P(P+1)/2) / (P x N); null without both classes.
-    Works in a group_by aggregation (ranks within the group) and on a whole frame.
-    """
-    p = y.cast(pl.Float64).sum()
-    n = y.not_().cast(pl.Float64).sum()
-    rank_sum = x.rank("average").filter(y).sum().cast(pl.Float64)
-    return pl.when((p > 0) & (n > 0)).then((rank_sum - p * (p + 1) / 2) / (p * n)).otherwise(None)
-
-
-def roc_auc(values: Sequence[float] | np.ndarray | pl.Series, labels: Sequence[bool] | np.ndarray | pl.Series,
-            ) -> float | None:
-    """ROC AUC by the rank (Mann-Whitney) formula, ties counted as half (average ranks).
-
-    Pairs whose value is null or NaN, or whose label is null, are left out. Returns None
-    when there is no positive or no negative: the AUC is undefined there, not 0.5.
-    """
-    x = pl.Series("x", values, dtype=pl.Float64, strict=False).fill_nan(None)
-    y = pl.Series("y", labels, dtype=pl.Boolean, strict=False)
-    if x.len() != y.len():
-        raise ValueError(f"values ({x.len()}) and labels ({y.len()}) differ in length")
-    frame = pl.DataFrame([x, y]).drop_nulls()
-    value = frame.select(_auc_expr(pl.col("x"), pl.col("y")).alias("auc")).item()
-    return None if value is None else float(value)
-
-
-def precision_at_k(relevant: Sequence[bool | None] | pl.Series, k: int | None = None) -> float | None:
-    """Share of True among the first k items of a list already ordered best-first.
-
-    E.g. the alive accounts ordered by churn risk, flagged True when they then churned,
-    with k = the size of the at-risk list: the precision of that list. k defaults to the
-    whole list and is capped at its length; null flags count as False; None for k <= 0
-    or an empty list.
-    """
-    flags = pl.Series("r", relevant, dtype=pl.Boolean, strict=False).fill_null(False)
-    size = flags.len() if k is None else min(k, flags.len())
-    if size <= 0:
-        return None
-    return float(flags.head(size).cast(pl.Float64).mean())  # type: ignore[arg-type]
-
-
-def calibration(predicted: pl.Series, observed: pl.Series, bins: int = 10) -> pl.DataFrame:
-    """Reliability table: decile (bin 1 = lowest predictions), mean_predicted, observed_rate, n.
-
-    Bins are quantiles of the predictions, of equal size as far as ties allow: equal
-    predictions always share a bin (bin = floor((min rank - 1) x bins / n) + 1), so heavy
-    ties can leave fewer than `bins` rows. `observed` is boolean or 0/1; pairs with a
-    null on either side are left out. `decile` is named for the default of 10 bins.
-    """
-    if bins < 1:
-        raise ValueError(f"bins must be at least 1 (got {bins})")
-    frame = pl.DataFrame({
-        "p": pl.Series(predicted, dtype=pl.Float64, strict=False).fill_nan(None),
-        "o": pl.Series(observed, strict=False).cast(pl.Float64, strict=False),
-    }).drop_nulls()
-    if frame.height == 0:
-        return pl.DataFrame(schema=CALIBRATION_SCHEMA)
-    n = frame.height
-    return (
-        frame.with_columns(((pl.col("p").rank("min") - 1) * bins // n + 1).cast(pl.Int64).alias("decile"))
-        .group_by("decile").agg(
-            pl.col("p").mean().alias("mean_predicted"),
-            pl.col("o").mean().alias("observed_rate"),
-            pl.len().cast(pl.Int64).alias("n"),
-        )
-        .sort("decile")
-        .select([pl.col(c).cast(t) for c, t in CALIBRATION_SCHEMA.items()])
-    )
-
-
-# --------------------------------------------------------------------------------------
-# The backtest
 
 
 def _resolve_direction(direction: Mapping[str, Mapping[str, int]] | None, outcomes: Sequence[str],
@@ -163,16 +87,16 @@ def _populations(frame: pl.DataFrame) -> dict[str, pl.Expr]:
     A null status counts as alive.
     """
     status = pl.col("status").str.to_lowercase()
-    alive = (status != "churned").fill_null(True)
+    alive = (status != Status.CHURNED).fill_null(True)
     mrr = pl.col("mrr") if "mrr" in frame.columns else pl.lit(None, dtype=pl.Float64)
     if "plan" in frame.columns:
         unpaid_plan = pl.col("plan").str.to_lowercase().is_in(UNPAID_PLANS).fill_null(False)
-        unpaid = (status == "trial").fill_null(False) | unpaid_plan
-        paying = (status == "active").fill_null(False) & ~unpaid_plan & pl.col("plan").is_not_null()
+        unpaid = (status == Status.TRIAL).fill_null(False) | unpaid_plan
+        paying = (status == Status.ACTIVE).fill_null(False) & ~unpaid_plan & pl.col("plan").is_not_null()
     else:
-        free_active = (status == "active") & (mrr.fill_null(0.0) <= 0)
-        unpaid = (status == "trial").fill_null(False) | free_active.fill_null(False)
-        paying = ((status == "active") & (mrr > 0)).fill_null(False)
+        free_active = (status == Status.ACTIVE) & (mrr.fill_null(0.0) <= 0)
+        unpaid = (status == Status.TRIAL).fill_null(False) | free_active.fill_null(False)
+        paying = ((status == Status.ACTIVE) & (mrr > 0)).fill_null(False)
     return {
         "churn": alive,
         "conversion": alive & unpaid,
@@ -289,13 +213,13 @@ def score_backtest(
     long_parts = []
     for kind in kinds:
         for predictor in predictors:
-            on_scale = predictor in score_scale
+            scaled = predictor in score_scale
             long_parts.append(
                 labelled.filter(populations[kind] & pl.col(predictor).cast(pl.Float64).is_not_null()
                                 & pl.col(predictor).cast(pl.Float64).is_not_nan())
                 .select(
                     pl.col("date").alias("as_of_date"), "horizon_days", pl.lit(kind).alias("outcome"),
-                    pl.lit(predictor).alias("predictor"), pl.lit(on_scale).alias("_on_scale"),
+                    pl.lit(predictor).alias("predictor"), pl.lit(scaled).alias("_on_scale"),
                     pl.col(predictor).cast(pl.Float64).alias("x"),
                     (pl.col(predictor).cast(pl.Float64) * signs[(kind, predictor)]).alias("_xd"),
                     pl.col(f"_y_{kind}").alias("y"), pl.col("_mrr_change").cast(pl.Float64).alias("_dmrr"),
@@ -317,7 +241,7 @@ def score_backtest(
                      schema={"outcome": pl.String, "predictor": pl.String, "_on_scale": pl.Boolean}, orient="row"),
         how="cross")
     stats = grid.select(keys).join(rows.group_by(keys).agg(
-        _auc_expr(pl.col("_xd"), pl.col("y")).alias("auc"),
+        auc_expr(pl.col("_xd"), pl.col("y")).alias("auc"),
         pl.len().cast(pl.Float64).alias("n_accounts"),
         pl.col("y").cast(pl.Float64).sum().alias("n_positive"),
         base_rate.alias("base_rate"),

@@ -23,8 +23,11 @@ Dimensions and their cohorts (a missing value is the cohort `unknown`):
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import polars as pl
+
+from engagement_pipeline.core.vocab import Health, Plan, Status
 
 DIMENSIONS: tuple[str, ...] = ("tenure", "plan_type", "plan", "industry", "company_size", "signup_month")
 
@@ -64,17 +67,17 @@ _SCORE_COLUMNS = ("account_id", "score", "active_users", "created_date", "activa
 def _plan_type() -> pl.Expr:
     plan, status = pl.col("plan").str.to_lowercase(), pl.col("status").str.to_lowercase()
     return (
-        pl.when(status == "churned").then(pl.lit("churned"))
-        .when((plan == "trial") | (status == "trial")).then(pl.lit("trial"))
-        .when(plan == "free").then(pl.lit("free"))
-        .when(status == "active").then(pl.lit("paid"))
+        pl.when(status == Status.CHURNED).then(pl.lit("churned"))
+        .when((plan == Plan.TRIAL) | (status == Status.TRIAL)).then(pl.lit("trial"))
+        .when(plan == Plan.FREE).then(pl.lit("free"))
+        .when(status == Status.ACTIVE).then(pl.lit("paid"))
         .otherwise(pl.lit(UNKNOWN))
     )
 
 
 def _company_size() -> pl.Expr:
     employees = pl.col("employees")
-    expr = pl.when(employees.is_null() | (employees < 1)).then(pl.lit(UNKNOWN))
+    expr: Any = pl.when(employees.is_null() | (employees < 1)).then(pl.lit(UNKNOWN))  # Then, then ChainedThen
     for high, label in SIZE_BANDS[:-1]:
         expr = expr.when(employees <= high).then(pl.lit(label))
     return expr.otherwise(pl.lit(SIZE_BANDS[-1][1]))
@@ -147,7 +150,7 @@ def cohort_daily(account_scores: pl.DataFrame, accounts: pl.DataFrame, day: dt.d
         (pl.col("activated_at").is_not_null().mean() * 100).round(1).alias("activation_rate"),
         pl.col("days_to_activation").median().cast(pl.Float64).alias("median_days_to_activation"),
         pl.col("is_pql").fill_null(False).sum().cast(pl.Int64).alias("pql_accounts"),
-        (pl.col("health") == "at_risk").fill_null(False).sum().cast(pl.Int64).alias("at_risk_accounts"),
+        (pl.col("health") == Health.AT_RISK).fill_null(False).sum().cast(pl.Int64).alias("at_risk_accounts"),
         pl.col("mrr").fill_null(0.0).sum().round(2).alias("mrr"),
     )
     dim_rank = pl.col("dimension").replace_strict({d: i for i, d in enumerate(DIMENSIONS)}, return_dtype=pl.Int64)

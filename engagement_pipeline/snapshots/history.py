@@ -6,7 +6,9 @@ import datetime as dt
 
 import polars as pl
 
-HEALTH_STATES = ("at_risk", "expansion_ready", "healthy", "new", "inactive", "churned")
+from engagement_pipeline.core.vocab import Health, Trend, values
+
+HEALTH_STATES: tuple[str, ...] = tuple(values(Health))
 
 
 def score_band(score: pl.Expr) -> pl.Expr:
@@ -43,8 +45,8 @@ def product_daily(account_scores: pl.DataFrame, user_scores: pl.DataFrame, bench
 
     row = {
         "date": day,
-        "product_score": round(float(active["score"].mean()), 2) if active.height else 0.0,
-        "median_account_score": round(float(active["score"].median()), 2) if active.height else 0.0,
+        "product_score": round(float(active["score"].mean()), 2) if active.height else 0.0,  # type: ignore[arg-type]
+        "median_account_score": round(float(active["score"].median()), 2) if active.height else 0.0,  # type: ignore[arg-type]
         "active_accounts": active.height,
         "total_accounts": a.height,
         "active_users": user_scores.filter(pl.col("score") > 0).height,
@@ -53,14 +55,14 @@ def product_daily(account_scores: pl.DataFrame, user_scores: pl.DataFrame, bench
         "new_accounts_30d": new.height,
         "activated_new_accounts_30d": activated_new.height,
         "activation_rate_30d": round(activated_new.height / new.height * 100, 1) if new.height else None,
-        "median_days_to_activation": float(days_to_act.median()) if days_to_act.len() else None,
-        "heating_accounts": count(pl.col("trend") == "heating"),
-        "cooling_accounts": count(pl.col("trend") == "cooling"),
-        "at_risk_accounts": count(pl.col("health") == "at_risk"),
-        "expansion_ready_accounts": count(pl.col("health") == "expansion_ready"),
-        "healthy_accounts": count(pl.col("health") == "healthy"),
-        "new_health_accounts": count(pl.col("health") == "new"),
-        "inactive_accounts": count(pl.col("health") == "inactive"),
+        "median_days_to_activation": float(days_to_act.median()) if days_to_act.len() else None,  # type: ignore[arg-type]
+        "heating_accounts": count(pl.col("trend") == Trend.HEATING),
+        "cooling_accounts": count(pl.col("trend") == Trend.COOLING),
+        "at_risk_accounts": count(pl.col("health") == Health.AT_RISK),
+        "expansion_ready_accounts": count(pl.col("health") == Health.EXPANSION_READY),
+        "healthy_accounts": count(pl.col("health") == Health.HEALTHY),
+        "new_health_accounts": count(pl.col("health") == Health.NEW),
+        "inactive_accounts": count(pl.col("health") == Health.INACTIVE),
         "pql_accounts": count(pl.col("is_pql")),
         "band_75_plus": count((pl.col("score") >= 75) & (pl.col("active_users") > 0)),
         "band_50_74": count(pl.col("score").is_between(50, 75, closed="left")),

@@ -7,26 +7,28 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from pathlib import Path
 
 import duckdb
 import polars as pl
 
-from engagement_pipeline.core.config import Config
-from engagement_pipeline.core.errors import PipelineError
-from engagement_pipeline.core.warehouse import (
-    ACCOUNT_CONTRIBUTIONS, ACCOUNT_FEATURE_USAGE, ACCOUNT_HISTORY, ACCOUNT_SCORES, ACCOUNTS,
-    ACTIVATION_STEPS, BENCHMARKS, BILLING, COHORT_DAILY, SCORE_BACKTEST, USER_WINDOW_SCORES,
-    DAILY_EVENT_COUNTS, DUPLICATES, EVENTS, EXPORT_RUNS, LANDED_LINES, MEMBERSHIPS, PRODUCT_DAILY, QUARANTINE,
-    USER_SCORES, USERS, insert_rows, registered, replace_rows, transaction,
-)
 from engagement_pipeline.accounts import model as acc
+from engagement_pipeline.core.config import Config
+from engagement_pipeline.core.vocab import Health, MessageType, Status
+from engagement_pipeline.core.warehouse import (
+    ACCOUNT_HISTORY,
+    COHORT_DAILY,
+    PRODUCT_DAILY,
+    SCORE_BACKTEST,
+    replace_rows,
+    transaction,
+)
 from engagement_pipeline.scores.scoring import window_bounds
 from engagement_pipeline.scores.step import scoring_counts
 from engagement_pipeline.scores.weights import suggest_weights
 from engagement_pipeline.snapshots import history as snap
-from engagement_pipeline.snapshots.backtest import calibration, precision_at_k, score_backtest, summarize_backtest
+from engagement_pipeline.snapshots.backtest import score_backtest, summarize_backtest
 from engagement_pipeline.snapshots.cohorts import cohort_daily
+from engagement_pipeline.snapshots.metrics import calibration, precision_at_k
 from engagement_pipeline.staging.outcomes import outcome_events
 
 
@@ -48,10 +50,11 @@ def suggested_weights_scores(con: duckdb.DuckDBPyConnection, as_of: dt.date, con
     m = config.model
     span = m.total_users_days + m.trend_lookback_days + 40
     freq = con.execute(
-        """SELECT event, sum(event_count)::BIGINT AS events, count(DISTINCT user_id)::BIGINT AS users,
-                  count(DISTINCT account_id)::BIGINT AS accounts
-           FROM staging.daily_event_counts
-           WHERE event_date BETWEEN ? AND ? AND type = 'track' AND list_contains(?, event) GROUP BY event""",
+        f"""SELECT event, sum(event_count)::BIGINT AS events, count(DISTINCT user_id)::BIGINT AS users,
+                   count(DISTINCT account_id)::BIGINT AS accounts
+            FROM staging.daily_event_counts
+            WHERE event_date BETWEEN ? AND ? AND type = '{MessageType.TRACK}' AND list_contains(?, event)
+            GROUP BY event""",
         [as_of - dt.timedelta(days=span), as_of, list(m.events)]).pl()
     suggested = dict(suggest_weights(freq).select("event", "weight").iter_rows())
     if not suggested:
@@ -91,11 +94,11 @@ def backtest_day(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -
                                outcomes, day, (30,), ("score",), outcome_kinds=("churn",))
         table = pl.concat([table, rival.filter(pl.col("as_of_date") == as_of).with_columns(
             pl.lit("score_suggested_weights").alias("predictor"))], how="diagonal_relaxed")
-    start = history.filter((pl.col("date") == as_of) & (pl.col("status") != "churned").fill_null(True))
+    start = history.filter((pl.col("date") == as_of) & (pl.col("status") != Status.CHURNED).fill_null(True))
     if start.height:
         churned = outcomes.filter((pl.col("kind") == "churn") & pl.col("date").is_between(as_of, day, closed="right"))
         labelled = start.with_columns(pl.col("account_id").is_in(churned["account_id"].implode()).alias("_churned"))
-        flagged = labelled.filter(pl.col("health") == "at_risk")
+        flagged = labelled.filter(pl.col("health") == Health.AT_RISK)
         base = dict(as_of_date=as_of, horizon_days=30, outcome="churn")
         extra.append({**base, "predictor": "health", "metric": "at_risk_precision", "band": None,
                       "value": precision_at_k(flagged["_churned"]) if flagged.height else None})

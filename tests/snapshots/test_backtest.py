@@ -15,14 +15,12 @@ from engagement_pipeline.snapshots.backtest import (
     BACKTEST_SCHEMA,
     OUTCOME_SCHEMA,
     SUMMARY_SCHEMA,
-    calibration,
     compare_weights,
     outcome_events,
-    precision_at_k,
-    roc_auc,
     score_backtest,
     summarize_backtest,
 )
+from engagement_pipeline.snapshots.metrics import calibration, precision_at_k, roc_auc
 
 D0 = dt.date(2026, 1, 1)
 
