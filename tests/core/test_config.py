@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from engagement_pipeline.ops.cli import main
 from engagement_pipeline.core.config import load_config
 from engagement_pipeline.core.errors import ConfigError
+from engagement_pipeline.ops.cli import main
 from tests.conftest import REPO, base_config, write_config
 
 

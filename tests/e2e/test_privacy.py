@@ -34,10 +34,12 @@ import pytest
 from dagster import DagsterInstance
 from dagster._serdes import serialize_value
 
-from engagement_pipeline.exports import bundle as exp
-from engagement_pipeline.exports.audiences.platforms import normalize_email, normalize_phone_e164, sha256_hex
 from engagement_pipeline.core.config import Config, load_config
 from engagement_pipeline.demo.generator import generate_demo
+from engagement_pipeline.exports.audiences.normalize import normalize_email, sha256_hex
+from engagement_pipeline.exports.audiences.phones import normalize_phone_e164
+from engagement_pipeline.exports.files import EXPORT_FILES, HASHED_COLUMNS
+from engagement_pipeline.exports.icp import top_accounts
 from tests.conftest import base_config, write_config
 
 pytestmark = pytest.mark.slow  # every test here reads the output of one CLI run of generated data
@@ -211,24 +213,24 @@ def test_export_lists_and_reports_have_no_personal_data(world: dict[str, object]
         if not path.is_file() or path.is_symlink():
             continue
         text = path.read_bytes().decode("utf-8", errors="replace")
-        if path.name in exp.HASHED_COLUMNS:
+        if path.name in HASHED_COLUMNS:
             frame = pl.read_csv(path, infer_schema=False).fill_null("")
-            for column in exp.HASHED_COLUMNS[path.name]:
+            for column in HASHED_COLUMNS[path.name]:
                 bad = [v for v in frame[column] if v and not re.fullmatch(r"[0-9a-f]{64}", v)]
                 assert not bad, f"{path.name}: {column} holds values that are not SHA-256 hex: {bad[:3]}"
-            clear = frame.drop(list(exp.HASHED_COLUMNS[path.name]))
+            clear = frame.drop(list(HASHED_COLUMNS[path.name]))
             text = clear.write_csv() if clear.width else ""
         leaks = people.leaks(text)
         assert not leaks, f"{path.relative_to(config.paths.exports)}: {leaks[:3]}"
         checked += 1
-    assert checked >= DAYS * len(exp.EXPORT_FILES)
+    assert checked >= DAYS * len(EXPORT_FILES)
 
 
 def _lookalike_hashes(config: Config, day: dt.date) -> set[str]:
     out: set[str] = set()
     for name in ("lookalike_google.csv", "lookalike_meta.csv"):
         frame = pl.read_csv(config.paths.exports / day.isoformat() / name, infer_schema=False).fill_null("")
-        for column in exp.HASHED_COLUMNS[name][:2]:  # email, phone
+        for column in HASHED_COLUMNS[name][:2]:  # email, phone
             out.update(v for v in frame[column] if v)
     return out
 
@@ -258,7 +260,7 @@ def test_unsubscribed_users_are_never_in_lookalike_files(world: dict[str, object
     assert unsubscribed <= flagged, "an opt-out (true or \"true\") was not recorded"
     twin_email = str(world["twin_of"]["email"]).lower()  # type: ignore[index]
     # Users who would be seeds but for their opt-out: the test is not vacuous.
-    top = exp.top_accounts(scores, config)["account_id"]
+    top = top_accounts(scores, config)["account_id"]
     would_be = set(user_scores.filter(pl.col("account_id").is_in(top.implode()) & (pl.col("score") > 0)
                                       & (pl.col("score") >= config.exports.min_user_score))["user_id"])
     assert would_be & unsubscribed, "no opted-out user would have been a seed: nothing tested"
@@ -283,7 +285,7 @@ def test_an_opted_out_email_is_not_exported_through_another_user_record(world: d
         con.close()
     # The set-up worked: the twin is a seed user of a top account.
     assert twin_score is not None and twin_score[0] >= config.exports.min_user_score
-    assert twin_score[1] in exp.top_accounts(scores, config)["account_id"].to_list()
+    assert twin_score[1] in top_accounts(scores, config)["account_id"].to_list()
     email = normalize_email(str(world["twin_of"]["email"]))  # type: ignore[index]
     assert email is not None
     assert sha256_hex(email) not in _lookalike_hashes(config, LAST)
