@@ -1,8 +1,13 @@
 """The one entry point: assets, checks, resources, jobs, schedule and sensors, from the config.
 
-`dagster dev -w workspace.yaml` and `dg` load `defs` from here; the CLI calls
-`build_definitions` with the config it was given. Policies that hold for every asset
+`dagster dev -w workspace.yaml` and `dg` load `defs` from here; the CLI and the runner call
+`build_definitions` with the config they were given. Policies that hold for every asset
 (owners, kinds, freshness) are mapped over all specs once, here.
+
+Importing this module never reads a config: `defs` is built on first access (PEP 562
+module `__getattr__`) from $ENGAGEMENT_CONFIG or ./engagement.yaml. Built at import, it
+made `run --config good.yaml` fail on whatever ./engagement.yaml held (or its absence),
+since the runner imports this module before it can pass the config it was given.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from engagement_pipeline.ops.partitions import daily_partitions
 from engagement_pipeline.ops.policies import with_policies
 from engagement_pipeline.ops.resources import EngagementConfig, warehouse_resource
 
-__all__ = ["DAILY_JOB", "LAYERS", "build_definitions", "defs"]
+__all__ = ["DAILY_JOB", "LAYERS", "build_definitions"]  # and `defs`, built on first access (below)
 
 # The layers in the order the data flows; each module's `build` returns its assets.
 LAYERS = (raw, staging, scores, accounts, snapshots, exports)
@@ -45,8 +50,20 @@ def build_definitions(config: Config) -> Definitions:
     return definitions.map_asset_specs(func=policies)
 
 
-def _load() -> Definitions:
-    return build_definitions(load_config())
+# The lazily built `defs`, reset when the module is (re)loaded so a reload re-reads the config. Kept in a
+# dict, not a global Definitions: Dagster's autodiscovery refuses a module with two Definitions in scope.
+_built: dict[str, Definitions] = {}
 
 
-defs = _load()
+def __getattr__(name: str) -> Definitions:
+    """`defs` for `dagster` / `dg`, built from the default config on first access."""
+    if name != "defs":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if name not in _built:
+        _built[name] = build_definitions(load_config())
+    return _built[name]
+
+
+def __dir__() -> list[str]:
+    # Dagster's module autodiscovery (`dg`, `dagster -m`) lists members with dir(): name `defs` there.
+    return sorted({*globals(), "defs"})
