@@ -11,14 +11,16 @@ help:
 	@echo "make demo   - generate 60 days of demo events, run every layer, write the exports"
 	@echo "make test   - run the test suite"
 	@echo "make test-fast - the suite without the tests marked slow (end to end on generated data)"
-	@echo "make lint   - ruff check, ruff format --check, mypy"
+	@echo "make lint   - ruff check, ruff format --check, mypy, dg check defs"
 	@echo "make ui     - open the Dagster UI on the same instance (http://127.0.0.1:3000)"
 	@echo "make clean  - remove data/ (warehouse, landing, exports, Dagster instance)"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
+	@echo "installing the pinned packages into $(VENV) (log: $(VENV)/install.log)"
+	@$(BIN)/python -m pip install --disable-pip-version-check -e ".[test]" > $(VENV)/install.log 2>&1 \
+		|| { tail -n 40 $(VENV)/install.log; echo "pip install failed: see $(VENV)/install.log"; exit 1; }
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -33,7 +35,10 @@ test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	cd $(CURDIR) && VIRTUAL_ENV=$(abspath $(VENV)) $(BIN)/dg check defs
 
 ui: $(STAMP)
 	$(BIN)/engagement-pipeline ui
