@@ -57,6 +57,8 @@ ACCOUNT_TRAITS = {
     "state": _trait("$.address.state", "$.state"),
     "zip": _trait("$.address.postalCode", "$.address.postal_code", "$.postalCode", "$.zip"),
     "country": _trait("$.address.country", "$.country"),
+    "linkedin_url": _trait("$.linkedin", "$.linkedinUrl", "$.linkedin_url"),
+    "stock_symbol": _trait("$.stockSymbol", "$.stock_symbol", "$.ticker"),
 }
 
 
