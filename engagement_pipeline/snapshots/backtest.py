@@ -22,16 +22,13 @@ from collections.abc import Mapping, Sequence
 
 import polars as pl
 
-# `name as name`: re-exported for modules that import it from here (tests/exports/test_charts.py:
-# calibration; tests/e2e/test_model_on_demo.py and tests/snapshots/test_backtest.py: outcome_events,
-# OUTCOME_SCHEMA); their homes are `snapshots.metrics` and `staging.outcomes`.
+# `calibration as calibration`: re-exported for tests/exports/test_charts.py, which imports it
+# from here; its home is `snapshots.metrics`.
 from engagement_pipeline.core.vocab import UNPAID_PLANS, Status
 from engagement_pipeline.snapshots.history import score_band
 from engagement_pipeline.snapshots.metrics import auc_expr
 from engagement_pipeline.snapshots.metrics import calibration as calibration
 from engagement_pipeline.staging.outcomes import OUTCOME_KINDS
-from engagement_pipeline.staging.outcomes import OUTCOME_SCHEMA as OUTCOME_SCHEMA
-from engagement_pipeline.staging.outcomes import outcome_events as outcome_events
 
 SCORE_BANDS: tuple[str, ...] = ("75+", "50-74", "25-49", "<25")
 

@@ -13,14 +13,13 @@ from hypothesis import strategies as st
 
 from engagement_pipeline.snapshots.backtest import (
     BACKTEST_SCHEMA,
-    OUTCOME_SCHEMA,
     SUMMARY_SCHEMA,
     compare_weights,
-    outcome_events,
     score_backtest,
     summarize_backtest,
 )
 from engagement_pipeline.snapshots.metrics import calibration, precision_at_k, roc_auc
+from engagement_pipeline.staging.outcomes import OUTCOME_SCHEMA, outcome_events
 
 D0 = dt.date(2026, 1, 1)
 
