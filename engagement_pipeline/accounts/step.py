@@ -58,16 +58,18 @@ def account_event_totals(con: duckdb.DuckDBPyConnection, day: dt.date, config: C
     }).pl()
 
 
+# The first user of a step: the earliest, and on a tie the smallest user id (arg_min alone picks
+# any of the tied rows, so re-runs could name a different user).
 STEP_FIRSTS_SQL = f"""
 SELECT account_id, event AS step_key, min(event_date) AS first_done,
-       arg_min(user_id, event_date) AS first_user_id, count(DISTINCT user_id)::BIGINT AS users_done
+       arg_min(user_id, (event_date, user_id)) AS first_user_id, count(DISTINCT user_id)::BIGINT AS users_done
 FROM staging.daily_event_counts
 WHERE type = '{MessageType.TRACK}' AND account_id IS NOT NULL AND event_date <= $day AND list_contains($events, event)
 GROUP BY ALL
 """
 TRAIT_FIRSTS_SQL = f"""
 SELECT group_id AS account_id, $key AS step_key, CAST(min(timestamp) AS DATE) AS first_done,
-       arg_min(user_id, timestamp) AS first_user_id, count(DISTINCT user_id)::BIGINT AS users_done
+       arg_min(user_id, (timestamp, user_id)) AS first_user_id, count(DISTINCT user_id)::BIGINT AS users_done
 FROM staging.events
 WHERE type = '{MessageType.GROUP}' AND group_id IS NOT NULL AND timestamp < $end
   AND NULLIF(trim(json_extract_string(traits, $path)), '') IS NOT NULL

@@ -20,6 +20,7 @@ import polars as pl
 from dagster import AssetKey
 
 from engagement_pipeline.core.errors import PipelineError
+from engagement_pipeline.core.vocab import Health
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,7 @@ ACCOUNTS = _t(
     "staging", "accounts", "One row per account with the latest value of each trait.",
     ("account_id", V), ("name", V), ("website", V), ("industry", V), ("employees", I),
     ("plan", V), ("status", V), ("created_at", TS), ("city", V), ("state", V), ("zip", V),
-    ("country", V), ("first_seen", D), ("last_seen", D),
+    ("country", V), ("linkedin_url", V), ("stock_symbol", V), ("first_seen", D), ("last_seen", D),
 )
 USER_TRAITS_HISTORY = _t(
     "staging", "user_traits_history",
@@ -119,7 +120,7 @@ ACCOUNT_TRAITS_HISTORY = _t(
     "Point-in-time account traits: one row per change, valid from .. to (null = current).",
     ("account_id", V), ("valid_from", TS), ("name", V), ("website", V), ("industry", V), ("employees", I),
     ("plan", V), ("status", V), ("created_at", TS), ("city", V), ("state", V), ("zip", V), ("country", V),
-    ("valid_to", TS),
+    ("linkedin_url", V), ("stock_symbol", V), ("valid_to", TS),
 )
 MEMBERSHIPS = _t(
     "staging", "memberships", "User x account, from group calls and group context.",
@@ -180,14 +181,18 @@ ACCOUNT_HISTORY = _t(
     ("status", V), ("mrr", F), ("pct_active", F), ("adoption_rate", F), ("is_paying", B),
     ("activity_change", F), ("days_since_active", I), ("churn_model", V), ("activity_vs_peak", F),
 )
+# snapshots.product_daily counts the accounts in each health state, one column per state
+# (`new` is `new_health_accounts`, apart from `new_accounts_30d`): a new state gets its column.
+HEALTH_COUNT_COLUMNS: dict[str, str] = {
+    state.value: "new_health_accounts" if state is Health.NEW else f"{state.value}_accounts" for state in Health
+}
 PRODUCT_DAILY = _t(
     "snapshots", "product_daily", "One row per day: the product as a whole.",
     ("date", D), ("product_score", F), ("median_account_score", F), ("active_accounts", I),
     ("total_accounts", I), ("active_users", I), ("total_users", I), ("benchmark_raw", F),
     ("new_accounts_30d", I), ("activated_new_accounts_30d", I), ("activation_rate_30d", F),
     ("median_days_to_activation", F), ("heating_accounts", I), ("cooling_accounts", I),
-    ("at_risk_accounts", I), ("expansion_ready_accounts", I), ("healthy_accounts", I),
-    ("new_health_accounts", I), ("inactive_accounts", I), ("pql_accounts", I),
+    *((column, I) for column in HEALTH_COUNT_COLUMNS.values()), ("pql_accounts", I),
     ("band_75_plus", I), ("band_50_74", I), ("band_25_49", I), ("band_below_25", I),
 )
 COHORT_DAILY = _t(

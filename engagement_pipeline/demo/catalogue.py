@@ -59,11 +59,11 @@ BEST_FIT_BONUS = np.array([1.0, 2.5, 0.3, 0.2, 2.0, 0.3, 1.0])
 BEST_FIT_SHARE = 0.09
 ESTABLISHED = (STEADY, GROWING, DECLINING, CHURNING)
 
-PLANS: tuple[str, ...] = (Plan.FREE, Plan.TRIAL, "starter", "pro", "enterprise")
+PLANS: tuple[str, ...] = (Plan.FREE.value, Plan.TRIAL.value, "starter", "pro", "enterprise")
 FREE, TRIAL, STARTER, PRO, ENTERPRISE = range(5)
 SEAT_PRICE = np.array([0, 0, 12, 29, 49])  # monthly USD per billed seat
 MIN_SEATS = np.array([0, 0, 1, 3, 20])
-STATUSES: tuple[str, ...] = (Status.TRIAL, Status.ACTIVE, Status.CHURNED)
+STATUSES: tuple[str, ...] = (Status.TRIAL.value, Status.ACTIVE.value, Status.CHURNED.value)
 ST_TRIAL, ST_ACTIVE, ST_CHURNED = range(3)
 # The `kind` of a landed line: MESSAGE_TYPES[kind] for a Segment message, MALFORMED for a garbage line.
 MESSAGE_TYPES: tuple[str, ...] = (MessageType.TRACK, MessageType.PAGE, MessageType.IDENTIFY, MessageType.GROUP)

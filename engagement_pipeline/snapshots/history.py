@@ -6,9 +6,8 @@ import datetime as dt
 
 import polars as pl
 
-from engagement_pipeline.core.vocab import Health, Trend, values
-
-HEALTH_STATES: tuple[str, ...] = tuple(values(Health))
+from engagement_pipeline.core.vocab import Trend
+from engagement_pipeline.core.warehouse import HEALTH_COUNT_COLUMNS
 
 
 def score_band(score: pl.Expr) -> pl.Expr:
@@ -58,11 +57,7 @@ def product_daily(account_scores: pl.DataFrame, user_scores: pl.DataFrame, bench
         "median_days_to_activation": float(days_to_act.median()) if days_to_act.len() else None,  # type: ignore[arg-type]
         "heating_accounts": count(pl.col("trend") == Trend.HEATING),
         "cooling_accounts": count(pl.col("trend") == Trend.COOLING),
-        "at_risk_accounts": count(pl.col("health") == Health.AT_RISK),
-        "expansion_ready_accounts": count(pl.col("health") == Health.EXPANSION_READY),
-        "healthy_accounts": count(pl.col("health") == Health.HEALTHY),
-        "new_health_accounts": count(pl.col("health") == Health.NEW),
-        "inactive_accounts": count(pl.col("health") == Health.INACTIVE),
+        **{column: count(pl.col("health") == state) for state, column in HEALTH_COUNT_COLUMNS.items()},
         "pql_accounts": count(pl.col("is_pql")),
         "band_75_plus": count((pl.col("score") >= 75) & (pl.col("active_users") > 0)),
         "band_50_74": count(pl.col("score").is_between(50, 75, closed="left")),
