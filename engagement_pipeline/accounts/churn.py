@@ -23,7 +23,6 @@ when there are too few churns to learn from.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -168,8 +167,3 @@ def reasons(rows: pl.DataFrame) -> list[str]:
         parts.sort(key=lambda p: -p[0])
         out.append("; ".join(text for _, text in parts[:3]))
     return out
-
-
-def log_loss(p: np.ndarray, y: np.ndarray) -> float:
-    eps = 1e-9
-    return float(-np.mean(y * np.log(p + eps) + (1 - y) * np.log(1 - p + eps))) if len(y) else math.nan

@@ -380,19 +380,3 @@ def render_report(
         sections |= {"kpis", Trend.HEATING, Trend.COOLING, "pqls", "at-risk", "activation"}
     context["nav"] = [(anchor, label) for anchor, label in _NAV if anchor in sections]
     return environment().get_template("report.html.j2").render(context)
-
-
-def report_from_warehouse(con: object, day: dt.date, charts: Mapping[str, bytes] | None = None,
-                          at_risk: pl.DataFrame | None = None) -> str:
-    """`render_report` on the day's tables read from an open DuckDB connection (read-only is enough)."""
-    def frame(sql: str) -> pl.DataFrame:
-        return con.execute(sql, [day]).pl()  # type: ignore[attr-defined]
-
-    return render_report(
-        day,
-        frame("SELECT * FROM snapshots.product_daily WHERE date <= ? ORDER BY date"),
-        frame("SELECT * FROM accounts.account_scores WHERE as_of_date = ? ORDER BY account_id"),
-        at_risk,
-        charts,
-        activation_steps=frame("SELECT * FROM accounts.activation_steps WHERE as_of_date = ?"),
-    )

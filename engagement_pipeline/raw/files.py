@@ -31,7 +31,7 @@ from polars.exceptions import PanicException
 
 from engagement_pipeline.core.errors import InputError
 from engagement_pipeline.raw.jsonl import iter_json_lines
-from engagement_pipeline.raw.lines import RAW_SCHEMA, error_text, line_frame, printable_name, single_line
+from engagement_pipeline.raw.lines import error_text, line_frame, printable_name, single_line
 from engagement_pipeline.raw.tables import read_csv_rows, read_parquet_rows
 
 JSON_SUFFIXES = (".jsonl", ".json", ".ndjson")
@@ -113,10 +113,3 @@ def _one(reader: Callable[[LandedFile], pl.DataFrame]) -> Callable[[LandedFile],
     def blocks(file: LandedFile) -> Iterator[pl.DataFrame]:
         yield reader(file)
     return blocks
-
-
-def read_landed_day(landing: Path, day: dt.date) -> pl.DataFrame:
-    """All lines of one received day as a frame shaped like `raw.landed_lines`."""
-    frames = [read_landed_file(file) for file in list_day_files(landing, day)]
-    combined = pl.concat(frames) if frames else pl.DataFrame(schema=RAW_SCHEMA)
-    return combined.with_columns(pl.lit(day, dtype=pl.Date).alias("received_date"))

@@ -118,12 +118,6 @@ def iter_json_lines(file: LandedFile) -> Iterator[pl.DataFrame]:
     yield tail.with_columns(pl.lit("truncated_file", dtype=pl.String).alias("read_error"))
 
 
-def read_json_lines(file: LandedFile) -> pl.DataFrame:
-    """Every line of a JSON-lines file (see `iter_json_lines`) in one frame."""
-    frames = list(iter_json_lines(file))
-    return pl.concat(frames) if frames else line_frame(file, [], [], [], [])
-
-
 def _block_frame(file: LandedFile, block: bytes, before: int) -> pl.DataFrame:
     """The lines of `block` (LF-separated, a CR before the LF dropped), numbered after `before`."""
     fast = _split_valid_text(block) if b"\x00" not in block else None

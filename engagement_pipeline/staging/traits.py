@@ -223,16 +223,6 @@ def account_attributes(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> pl.Dat
     return con.execute(ACCOUNT_ATTRIBUTES_SQL, {"end": end, "day": as_of}).pl()
 
 
-def traits_as_of(con: duckdb.DuckDBPyConnection, table: str, as_of: dt.datetime) -> pl.DataFrame:
-    """Every user's (`user_traits_history`) or account's traits as known at `as_of`."""
-    if table not in ("user_traits_history", "account_traits_history"):
-        raise ValueError(f"not a trait history table: {table}")
-    return con.execute(
-        f"SELECT * FROM staging.{table} WHERE valid_from <= ? AND (valid_to IS NULL OR valid_to > ?)",
-        [as_of, as_of],
-    ).pl()
-
-
 MEMBERSHIPS_SQL = f"""
 WITH pairs AS (
     SELECT user_id, account_id, event_date AS d, 0 AS calls FROM staging.daily_event_counts

@@ -21,19 +21,20 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import duckdb
+import polars as pl
 import pytest
 from dagster import DagsterInstance
 
-from engagement_pipeline.ops.cli import main
 from engagement_pipeline.core.config import Config, load_config
-from engagement_pipeline.exports.report import REPORT_FILE, report_from_warehouse
+from engagement_pipeline.exports.report import REPORT_FILE, render_report
+from engagement_pipeline.ops.cli import main
 from engagement_pipeline.ops.runner import ui_environment
-from tests.e2e.browser import CHROMIUM, Browser, Page, has_exited, kill_process_group
 from tests.conftest import REPO, base_config, write_config
+from tests.e2e.browser import CHROMIUM, Browser, Page, has_exited, kill_process_group
 
 pytestmark = [
     pytest.mark.slow,
@@ -145,10 +146,8 @@ def screenshot_on_failure(page: Page, name: str) -> Iterator[None]:
     try:
         yield
     except BaseException:
-        try:
+        with suppress(Exception):
             page.screenshot(ARTIFACTS / f"{name}-FAILED.png")
-        except Exception:  # noqa: BLE001 - the original failure matters more
-            pass
         raise
 
 
@@ -164,6 +163,18 @@ def assert_looks_healthy(page: Page, text: str) -> None:
 # --------------------------------------------------------------------------------------
 # The Dagster UI
 # --------------------------------------------------------------------------------------
+
+
+def report_from_warehouse(con: duckdb.DuckDBPyConnection, day: dt.date) -> str:
+    """The report page of `day` rendered from the warehouse's tables (no charts)."""
+    def frame(sql: str) -> pl.DataFrame:
+        return con.execute(sql, [day]).pl()
+
+    return render_report(
+        day, frame("SELECT * FROM snapshots.product_daily WHERE date <= ? ORDER BY date"),
+        frame("SELECT * FROM accounts.account_scores WHERE as_of_date = ? ORDER BY account_id"), None, None,
+        activation_steps=frame("SELECT * FROM accounts.activation_steps WHERE as_of_date = ?"),
+    )
 
 
 def test_lineage_shows_the_six_groups_wired_in_order(ui: str, page: Page) -> None:

@@ -12,14 +12,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from engagement_pipeline.core.config import load_config
+from engagement_pipeline.core.warehouse import connect
 from engagement_pipeline.raw import files as ingest
 from engagement_pipeline.raw import jsonl
 from engagement_pipeline.raw import step as raw_step
 from engagement_pipeline.staging import step as staging_step
-from engagement_pipeline.core.config import load_config
-from engagement_pipeline.raw.files import read_landed_day
-from engagement_pipeline.core.warehouse import connect
 from tests.conftest import write_config
+from tests.raw.readers import read_landed_day
 
 DAY = dt.date(2026, 1, 5)
 

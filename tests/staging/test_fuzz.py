@@ -5,7 +5,7 @@
   formatted): it never raises, returns exactly one row per input line, every row is either
   accepted (reason null) or quarantined with one known reason, and accepted rows carry
   everything staging relies on (messageId, type, identity, UTC timestamp, event date in range).
-- `ingest.read_json_lines` on arbitrary bytes written to files (plain,
+- `read_json_lines` (tests/raw/readers.py) on arbitrary bytes written to files (plain,
   gzip, truncated gzip), and `ingest.read_csv_rows` on arbitrary CSV-ish bytes: they never
   raise, land one row per line of the oracle, and keep every unreadable line's original bytes.
 - The audience normalizers (complementing tests/exports/test_audiences.py, which already checks that they
@@ -46,10 +46,10 @@ from engagement_pipeline.exports.audiences.platforms import (
     sha256_hex,
 )
 from engagement_pipeline.raw.files import LandedFile
-from engagement_pipeline.raw.jsonl import read_json_lines
 from engagement_pipeline.raw.tables import read_csv_rows
 from engagement_pipeline.staging.parse import MESSAGE_TYPES, REASONS, parse_lines
 from tests.exports.test_audiences import HEX64, USER_COLUMNS, assert_reconciles
+from tests.raw.readers import read_json_lines
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                          HealthCheck.data_too_large])

@@ -4,15 +4,16 @@ import datetime as dt
 import gzip
 from pathlib import Path
 
+import duckdb
 import polars as pl
 import pytest
 
+from engagement_pipeline.core.config import load_config
+from engagement_pipeline.core.warehouse import connect
 from engagement_pipeline.raw import step as raw_step
 from engagement_pipeline.staging import step as staging_step
-from engagement_pipeline.core.config import load_config
-from engagement_pipeline.raw.files import read_landed_day
-from engagement_pipeline.core.warehouse import connect
 from tests.conftest import group, identify, track, write_config, write_day
+from tests.raw.readers import read_landed_day
 
 D1, D2 = dt.date(2026, 1, 5), dt.date(2026, 1, 6)
 TS = "2026-01-05T10:00:00Z"
@@ -65,6 +66,13 @@ def test_each_quarantine_reason_and_the_good_line_beside_it(env, line: str, reas
     assert r.quarantine["payload"][0] == line
     assert r.events["message_id"].to_list() == ["ok"]
     assert r.reconciles
+
+
+def traits_as_of(con: duckdb.DuckDBPyConnection, table: str, as_of: dt.datetime) -> pl.DataFrame:
+    """Every user's or account's traits as known at `as_of`, read from a trait history table."""
+    return con.execute(
+        f"SELECT * FROM staging.{table} WHERE valid_from <= ? AND (valid_to IS NULL OR valid_to > ?)", [as_of, as_of],
+    ).pl()
 
 
 def test_invalid_utf8_and_truncated_gzip_keep_the_good_lines(env) -> None:  # type: ignore[no-untyped-def]
@@ -149,7 +157,7 @@ def test_raw_keeps_every_line_verbatim_with_position(env) -> None:  # type: igno
 
 
 def test_account_traits_are_point_in_time(env) -> None:  # type: ignore[no-untyped-def]
-    from engagement_pipeline.staging.traits import account_attributes, traits_as_of
+    from engagement_pipeline.staging.traits import account_attributes
 
     config, con = env
     write_day(config.paths.landing, D1, [
