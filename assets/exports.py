@@ -36,7 +36,7 @@ def build(partitions: PartitionsDefinition) -> list[Any]:
         with open_warehouse(duckdb) as con:
             done = step.run(con, partition_day(context), config)
         rows = {name: frame.height for name, frame in done.bundle.files.items()}
-        metadata = {
+        metadata: dict[str, MetadataValue[Any]] = {
             "folder": MetadataValue.path(str(done.folder)),
             "report": MetadataValue.path(str(done.folder / "report.html")),
             "model_version": MetadataValue.text(config.model_version),

@@ -3,6 +3,7 @@
 from collections.abc import Iterator
 from typing import Any
 
+import polars as pl
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, PartitionsDefinition
 from dagster_duckdb import DuckDBResource
 
@@ -49,7 +50,7 @@ def build(partitions: PartitionsDefinition) -> list[Any]:
             "product_score": MetadataValue.float(float(row["product_score"])),
             "active_accounts": MetadataValue.int(row["active_accounts"]),
             "day": MetadataValue.md(markdown_table(snap.product.transpose(
-                include_header=True, column_names=["value"]).cast(str), 30)),
+                include_header=True, column_names=["value"]).cast(pl.String), 30)),
         })
         yield MaterializeResult(asset_key=COHORT_DAILY.key, metadata=table_metadata(
             COHORT_DAILY, snap.cohorts, snap.cohorts.filter(snap.cohorts["dimension"] == "plan_type")))

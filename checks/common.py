@@ -43,11 +43,12 @@ def specs(checks: dict[str, Check]) -> list[AssetCheckSpec]:
     return [check.spec() for check in checks.values()]
 
 
-def result(check: Check, problems: list[str], sample: pl.DataFrame | None = None,
+def result(check: Check, problems: list[str], sample: pl.DataFrame | None = None, /,
            **figures: int | float) -> AssetCheckResult:
     """The check's result: passed when there is no problem; a non-blocking check fails as WARN."""
-    meta = {k: MetadataValue.float(float(v)) if isinstance(v, float) else MetadataValue.int(int(v))
-            for k, v in figures.items()}
+    meta: dict[str, MetadataValue[Any]] = {
+        k: MetadataValue.float(float(v)) if isinstance(v, float) else MetadataValue.int(int(v))
+        for k, v in figures.items()}
     if problems:
         meta["problems"] = MetadataValue.md("\n".join(f"- {p}" for p in problems))
     if sample is not None and sample.height:
@@ -62,7 +63,7 @@ def result(check: Check, problems: list[str], sample: pl.DataFrame | None = None
 @lru_cache(maxsize=1)
 def _batch_definition() -> Any:
     context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = gx.data_context.types.base.ProgressBarsConfig(globally=False)
+    context.variables.progress_bars = gx.data_context.types.base.ProgressBarsConfig(globally=False)  # type: ignore[attr-defined]  # GX exports no stub for it
     source = context.data_sources.add_pandas("warehouse_frames")
     asset = source.add_dataframe_asset("day_frame")
     return asset.add_batch_definition_whole_dataframe("whole_frame")

@@ -21,15 +21,20 @@ import hashlib
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 from dagster import (
     AssetKey,
     AssetSelection,
+    DagsterInstance,
     DefaultScheduleStatus,
     DefaultSensorStatus,
     EventLogEntry,
+    PartitionsDefinition,
     RunRequest,
+    ScheduleDefinition,
     ScheduleEvaluationContext,
+    SensorDefinition,
     SensorEvaluationContext,
     SkipReason,
     asset_sensor,
@@ -38,6 +43,7 @@ from dagster import (
     schedule,
     sensor,
 )
+from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 from engagement_pipeline.core.config import Config
 from engagement_pipeline.raw.files import SKIPPED_NAMES
@@ -50,9 +56,9 @@ SOURCE_TAG = "engagement/source"
 MODEL_GROUPS = ("scores", "accounts", "snapshots")
 
 
-def jobs(partitions):  # type: ignore[no-untyped-def]
+def jobs(partitions: PartitionsDefinition) -> list[UnresolvedAssetJobDefinition]:
     """The asset jobs: all layers, staging only, model + exports, and restatement."""
-    common = dict(partitions_def=partitions, executor_def=in_process_executor)
+    common: dict[str, Any] = dict(partitions_def=partitions, executor_def=in_process_executor)
     return [
         define_asset_job(DAILY_JOB, selection=AssetSelection.all(), **common,
                          description="Every layer for one day: raw -> staging -> scores -> accounts -> snapshots "
@@ -117,7 +123,8 @@ def stale_as_of_days(late_dates: list[str], staged_day: str, window_days: int) -
     return [(first + dt.timedelta(days=i)).isoformat() for i in range((last - first).days + 1)]
 
 
-def build_automation(config: Config, partitions, job_defs):  # type: ignore[no-untyped-def]
+def build_automation(config: Config, partitions: PartitionsDefinition, job_defs: list[UnresolvedAssetJobDefinition]
+                     ) -> tuple[list[ScheduleDefinition], list[SensorDefinition]]:
     """The schedule and sensors for these jobs, configured from `automation`."""
     auto = config.automation
     daily = next(j for j in job_defs if j.name == DAILY_JOB)
@@ -128,7 +135,7 @@ def build_automation(config: Config, partitions, job_defs):  # type: ignore[no-u
     @schedule(cron_schedule=f"{auto.schedule_minute} {auto.schedule_hour} * * *", job=daily,
               execution_timezone=auto.timezone, default_status=default_status, name="daily_schedule",
               description="Runs every layer for the previous (complete) UTC day.")
-    def daily_schedule(context: ScheduleEvaluationContext):  # type: ignore[no-untyped-def]
+    def daily_schedule(context: ScheduleEvaluationContext) -> RunRequest | SkipReason:
         when = context.scheduled_execution_time or dt.datetime.now(dt.UTC)
         day = (when.astimezone(dt.UTC).date() - dt.timedelta(days=1))
         if day < config.start_date:
@@ -141,7 +148,7 @@ def build_automation(config: Config, partitions, job_defs):  # type: ignore[no-u
     @sensor(job=daily, minimum_interval_seconds=auto.sensor_interval_seconds, default_status=sensor_status,
             name="landing_sensor",
             description="Starts a day's run when its landing folder is complete (_SUCCESS marker or quiet period).")
-    def landing_sensor(context: SensorEvaluationContext):  # type: ignore[no-untyped-def]
+    def landing_sensor(context: SensorEvaluationContext) -> list[RunRequest] | SkipReason:
         seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
         ready = complete_landing_days(config)
         known = set(partitions.get_partition_keys())
@@ -157,13 +164,14 @@ def build_automation(config: Config, partitions, job_defs):  # type: ignore[no-u
     @asset_sensor(asset_key=AssetKey(["staging", "events"]), job=restate, name="restatement_sensor",
                   default_status=sensor_status,
                   description="Re-materializes scores, accounts and snapshots of as-of days made stale by late data.")
-    def restatement_sensor(context: SensorEvaluationContext, asset_event: EventLogEntry):  # type: ignore[no-untyped-def]
+    def restatement_sensor(context: SensorEvaluationContext, asset_event: EventLogEntry) -> list[RunRequest] | SkipReason:
         return restatement_requests(context.instance, asset_event, config.model.window_days)
 
     return [daily_schedule], [landing_sensor, restatement_sensor]
 
 
-def restatement_requests(instance, asset_event: EventLogEntry, window_days: int) -> list[RunRequest] | SkipReason:  # type: ignore[no-untyped-def]
+def restatement_requests(instance: DagsterInstance, asset_event: EventLogEntry, window_days: int
+                         ) -> list[RunRequest] | SkipReason:
     """Run requests for the already-materialized as-of days a staging materialization made stale."""
     materialization = asset_event.asset_materialization
     if materialization is None or materialization.partition is None:
@@ -172,7 +180,7 @@ def restatement_requests(instance, asset_event: EventLogEntry, window_days: int)
     if run is not None and run.tags.get(SOURCE_TAG) == "cli":
         return SkipReason("the CLI restates the days its runs make stale itself")
     late = materialization.metadata.get("late_event_dates")
-    late_dates = list(late.value) if late is not None else []
+    late_dates = [str(d) for d in late.value] if late is not None and isinstance(late.value, list) else []
     stale = stale_as_of_days(late_dates, materialization.partition, window_days)
     done = instance.get_materialized_partitions(AssetKey(["accounts", "account_scores"]))
     requests = [
