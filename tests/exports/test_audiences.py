@@ -10,7 +10,20 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engagement_pipeline.exports.audiences.normalize import country_lookup
+from engagement_pipeline.exports.audiences.normalize import (
+    country_lookup,
+    is_sha256_hex,
+    neutralize_formula,
+    normalize_city_meta,
+    normalize_country,
+    normalize_email,
+    normalize_name,
+    normalize_name_meta,
+    normalize_state_meta,
+    normalize_zip,
+    sha256_hex,
+)
+from engagement_pipeline.exports.audiences.phones import normalize_phone_e164
 from engagement_pipeline.exports.audiences.platforms import (
     FILES,
     GOOGLE,
@@ -21,19 +34,8 @@ from engagement_pipeline.exports.audiences.platforms import (
     META_HEADER,
     AudienceResult,
     google_customer_match,
-    is_sha256_hex,
     linkedin_company_list,
     meta_customer_list,
-    neutralize_formula,
-    normalize_city_meta,
-    normalize_country,
-    normalize_email,
-    normalize_name,
-    normalize_name_meta,
-    normalize_phone_e164,
-    normalize_state_meta,
-    normalize_zip,
-    sha256_hex,
 )
 from engagement_pipeline.exports.audiences.reference import COUNTRY_SYNONYMS
 

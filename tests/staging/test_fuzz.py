@@ -31,19 +31,21 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from engagement_pipeline.exports.audiences.platforms import (
-    GOOGLE_HEADER,
-    META_HEADER,
-    google_customer_match,
+from engagement_pipeline.exports.audiences.normalize import (
     is_sha256_hex,
-    meta_customer_list,
     neutralize_formula,
     normalize_country,
     normalize_email,
     normalize_name,
     normalize_name_meta,
-    normalize_phone_e164,
     sha256_hex,
+)
+from engagement_pipeline.exports.audiences.phones import normalize_phone_e164
+from engagement_pipeline.exports.audiences.platforms import (
+    GOOGLE_HEADER,
+    META_HEADER,
+    google_customer_match,
+    meta_customer_list,
 )
 from engagement_pipeline.raw.files import LandedFile
 from engagement_pipeline.raw.tables import read_csv_rows

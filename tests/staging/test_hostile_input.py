@@ -37,15 +37,13 @@ import polars as pl
 import pytest
 
 from engagement_pipeline.accounts import step as accounts_step
-from engagement_pipeline.exports import step as exports_step
+from engagement_pipeline.core.config import Config, load_config
+from engagement_pipeline.core.warehouse import connect
 from engagement_pipeline.raw import step as raw_step
 from engagement_pipeline.scores import step as scores_step
-from engagement_pipeline.snapshots import step as snapshots_step
 from engagement_pipeline.staging import step as staging_step
-from engagement_pipeline.core.config import Config, load_config
 from engagement_pipeline.staging.parse import REASONS, parse_lines
 from engagement_pipeline.staging.stage import StagingResult
-from engagement_pipeline.core.warehouse import connect
 from tests.conftest import base_config, write_config
 from tests.staging.hostile_corpus import DAY, DIRECTORY, Accept, Case, build_corpus, write_case_files
 
@@ -246,8 +244,8 @@ def test_a_file_that_cannot_be_read_is_one_unreadable_line(tmp_path: Path, monke
 def test_the_full_cli_run_succeeds_on_the_hostile_day(staged: Staged, tmp_path: Path) -> None:
     """The same folder through `engagement-pipeline run`: Dagster, the blocking checks (GX suites
     included: event dates in range, reasons in the known set, ...), scores, accounts, exports."""
+    from engagement_pipeline.exports.publish import verify_export_folder
     from engagement_pipeline.ops.cli import main
-    from engagement_pipeline.exports.bundle import verify_export_folder
 
     config_path = write_config(tmp_path, base_config("2026-01-01"))
     config = load_config(config_path)

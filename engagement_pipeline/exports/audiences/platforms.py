@@ -62,7 +62,7 @@ leading letter or digit.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -72,38 +72,24 @@ from engagement_pipeline.exports.audiences.companies import (
     normalize_stock_symbol,
     normalize_website,
 )
+from engagement_pipeline.exports.audiences.identity import INVALID_EMAIL, NO_IDENTIFIER, Row, identity
 from engagement_pipeline.exports.audiences.normalize import (
     already_hashed,
     clean,
     hash_or_empty,
-    is_sha256_hex,
     neutralize_formula,
     normalize_city_meta,
     normalize_country,
-    normalize_email,
     normalize_name,
     normalize_name_meta,
     normalize_state_meta,
     normalize_zip,
     present,
-    sha256_hex,
 )
 from engagement_pipeline.exports.audiences.phones import (
     INVALID_PHONE,
     UNKNOWN_COUNTRY,
-    normalize_phone_e164,
-    parse_phone,
 )
-
-__all__ = [
-    "GOOGLE_HEADER", "META_HEADER", "LINKEDIN_COMPANY_HEADER", "REJECT_REASONS", "FileSpec",
-    "GOOGLE", "META", "LINKEDIN_COMPANIES", "FILES", "AudienceResult",
-    "google_customer_match", "meta_customer_list", "linkedin_company_list",
-    # normalisers, defined in normalize.py and phones.py and importable from here too
-    "sha256_hex", "is_sha256_hex", "normalize_email", "normalize_country", "normalize_phone_e164",
-    "normalize_name", "normalize_name_meta", "normalize_city_meta", "normalize_state_meta",
-    "normalize_zip", "neutralize_formula",
-]  # fmt: skip
 
 GOOGLE_HEADER: tuple[str, ...] = ("Email", "Phone", "First Name", "Last Name", "Country", "Zip")
 META_HEADER: tuple[str, ...] = ("email", "phone", "fn", "ln", "ct", "st", "zip", "country")
@@ -120,8 +106,6 @@ LINKEDIN_COMPANY_HEADER: tuple[str, ...] = (
     "zipcode",
 )
 
-INVALID_EMAIL = "invalid_email"
-NO_IDENTIFIER = "no_identifier"
 DUPLICATE = "duplicate"
 REJECT_REASONS: tuple[str, ...] = (INVALID_EMAIL, INVALID_PHONE, UNKNOWN_COUNTRY, NO_IDENTIFIER, DUPLICATE)
 
@@ -193,7 +177,6 @@ class AudienceResult:
 # Building a file
 # ---------------------------------------------------------------------------
 
-Row = Mapping[str, str | None]
 # A row builder returns the output row (header column -> text) or the reason the input
 # row is left out; it adds to `errors` (output column -> blanked values) as it goes.
 RowBuilder = Callable[[Row, dict[str, int]], "dict[str, str] | str"]
@@ -237,55 +220,6 @@ def _build(spec: FileSpec, rows: list[Row], make_row: RowBuilder) -> AudienceRes
     return AudienceResult(frame=frame, rejected=rejected, input_rows=len(rows), field_errors=errors)
 
 
-@dataclass(frozen=True)
-class _Identity:
-    """Per-row outcome of the identifier rules shared by Google and Meta."""
-
-    email: str | None  # normalised email or already-hashed digest
-    phone: str | None  # E.164 or already-hashed digest
-    alpha2: str | None
-    reason: str | None  # rejection reason, None when the row is kept
-    email_blanked: bool
-    phone_blanked: bool
-    country_blanked: bool
-
-
-def _identity(row: Row) -> _Identity:
-    email_raw, phone_raw, country_raw = row["email"], row["phone"], row["country"]
-    alpha2 = normalize_country(country_raw)
-
-    email: str | None = None
-    email_given = present(email_raw)
-    if email_given:
-        email = already_hashed(email_raw) or normalize_email(email_raw)
-
-    phone: str | None = None
-    phone_reason: str | None = None
-    phone_given = present(phone_raw)
-    if phone_given:
-        phone = already_hashed(phone_raw)
-        if phone is None:
-            phone, phone_reason = parse_phone(phone_raw, alpha2)
-
-    reason: str | None = None
-    if email is None and phone is None:
-        if email_given:
-            reason = INVALID_EMAIL
-        elif phone_given:
-            reason = phone_reason or INVALID_PHONE
-        else:
-            reason = NO_IDENTIFIER
-    return _Identity(
-        email=email,
-        phone=phone,
-        alpha2=alpha2,
-        reason=reason,
-        email_blanked=email_given and email is None,
-        phone_blanked=phone_given and phone is None,
-        country_blanked=alpha2 is None and present(country_raw),
-    )
-
-
 # ---------------------------------------------------------------------------
 # Google Customer Match
 # ---------------------------------------------------------------------------
@@ -294,7 +228,7 @@ _GOOGLE_INPUT = ("email", "phone", "first_name", "last_name", "country", "zip")
 
 
 def _google_row(row: Row, errors: dict[str, int]) -> dict[str, str] | str:
-    ident = _identity(row)
+    ident = identity(row)
     if ident.reason is not None:
         return ident.reason
     zip_code = normalize_zip(row["zip"], ident.alpha2, "google")
@@ -329,7 +263,7 @@ _META_INPUT = ("email", "phone", "first_name", "last_name", "city", "state", "zi
 
 
 def _meta_row(row: Row, errors: dict[str, int]) -> dict[str, str] | str:
-    ident = _identity(row)
+    ident = identity(row)
     if ident.reason is not None:
         return ident.reason
     phone = ident.phone
