@@ -59,7 +59,7 @@ def _code(rel: str, line: int) -> str:
 def _layer(frames: list[tuple[str, str, int]]) -> str:
     """Where a sample belongs: a layer, the GX checks, other asset/check code, imports, Dagster itself."""
     calls = [(func, _rel(file)) for func, file, _ in frames if func != "<module>"]
-    for func, rel in calls:
+    for _func, rel in calls:
         if rel and rel.startswith("engagement_pipeline/") and rel.endswith("/step.py"):
             return rel.split("/")[1]
     if any(rel and rel.startswith("checks/gx") for _, rel in calls):

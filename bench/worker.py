@@ -8,8 +8,8 @@ around the step only (imports and interpreter start are not counted, but reporte
 
 from __future__ import annotations
 
-import importlib
 import datetime as dt
+import importlib
 import json
 import sys
 import time
@@ -263,7 +263,7 @@ def _preload(kind: str) -> None:
         for layer in STEP_LAYERS.values():
             importlib.import_module(f"engagement_pipeline.{layer}.step")
     elif kind == "dagster":
-        import engagement_pipeline.ops.runner  # noqa: F401
+        import engagement_pipeline.ops.runner
     elif kind == "generate":
         import engagement_pipeline.demo.generator  # noqa: F401
 

@@ -37,7 +37,7 @@ def test_exponential_lifts_the_heavy_tail_up_the_scale() -> None:
     exp = normalize([10, 20, 50, 80, 90], bench, "exponential").to_list()
     lin = normalize([10, 20, 50, 80, 90], bench, "linear").to_list()
     assert exp == sorted(exp)
-    assert all(e > l for e, l in zip(exp, lin))   # every user below the benchmark scores higher
+    assert all(e > li for e, li in zip(exp, lin))   # every user below the benchmark scores higher
     assert exp[1] == 48.0  # a fifth of the benchmark: 48, not 20
     assert (exp[1] - exp[0]) > (exp[4] - exp[3])   # steps at the bottom are spread, the top compressed
 

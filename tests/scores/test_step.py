@@ -6,13 +6,13 @@ from pathlib import Path
 import polars as pl
 
 from engagement_pipeline.accounts import step as accounts_step
+from engagement_pipeline.core.config import load_config
+from engagement_pipeline.core.warehouse import connect
+from engagement_pipeline.ops.cli import main
 from engagement_pipeline.raw import step as raw_step
 from engagement_pipeline.scores import step as scores_step
 from engagement_pipeline.snapshots import step as snapshots_step
 from engagement_pipeline.staging import step as staging_step
-from engagement_pipeline.ops.cli import main
-from engagement_pipeline.core.config import load_config
-from engagement_pipeline.core.warehouse import connect
 from tests.conftest import track, write_config, write_day
 
 D = [dt.date(2026, 1, 1) + dt.timedelta(days=i) for i in range(8)]

@@ -8,8 +8,8 @@ from typing import Any
 import polars as pl
 import pytest
 
-from engagement_pipeline.snapshots.cohorts import COHORT_DAILY_SCHEMA, DIMENSIONS, cohort_daily
 from engagement_pipeline.core.warehouse import ACCOUNT_SCORES, ACCOUNTS
+from engagement_pipeline.snapshots.cohorts import COHORT_DAILY_SCHEMA, DIMENSIONS, cohort_daily
 
 DAY = dt.date(2026, 3, 31)
 

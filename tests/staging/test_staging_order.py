@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from engagement_pipeline.core.config import load_config
+from engagement_pipeline.core.warehouse import connect
+from engagement_pipeline.demo.generator import generate_demo
 from engagement_pipeline.raw import step as raw_step
 from engagement_pipeline.staging import step as staging_step
-from engagement_pipeline.core.config import load_config
 from engagement_pipeline.staging.traits import ACCOUNT_HISTORY_SPEC, USER_HISTORY_SPEC
-from engagement_pipeline.demo.generator import generate_demo
-from engagement_pipeline.core.warehouse import connect
 from tests.conftest import base_config, write_config
 
 START = dt.date(2026, 1, 1)
