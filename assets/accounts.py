@@ -32,8 +32,9 @@ TABLES = (ACCOUNT_SCORES, ACCOUNT_FEATURE_USAGE, ACCOUNT_CONTRIBUTIONS, ACTIVATI
 
 def build(partitions: PartitionsDefinition) -> list[Any]:
     @day_asset("accounts_day", [table_spec(t, DEPS) for t in TABLES], partitions, specs(checks.CHECKS))
-    def accounts_day(context: AssetExecutionContext, engagement: EngagementConfig,
-                     duckdb: DuckDBResource) -> Iterator[Any]:
+    def accounts_day(
+        context: AssetExecutionContext, engagement: EngagementConfig, duckdb: DuckDBResource
+    ) -> Iterator[Any]:
         day = partition_day(context)
         with open_warehouse(duckdb) as con:
             result = step.run(con, day, engagement.load())
@@ -42,19 +43,37 @@ def build(partitions: PartitionsDefinition) -> list[Any]:
         health = dict(scores["health"].value_counts(sort=True).iter_rows())
         trend = dict(scores["trend"].value_counts(sort=True).iter_rows())
         active_scores = scores.filter(pl.col("active_users") > 0)["score"]
-        yield MaterializeResult(asset_key=ACCOUNT_SCORES.key, metadata={
-            **ACCOUNT_SCORES_LINEAGE,
-            **table_metadata(ACCOUNT_SCORES, scores, scores.sort("score", descending=True).select(
-                "account_id", "name", "score", "active_users", "trend", "health", "is_pql", "churn_risk",
-                "change_drivers")),
-            "health": counts_markdown(health, "health", "accounts"),
-            "trend": counts_markdown(trend, "trend", "accounts"),
-            "pql_accounts": MetadataValue.int(int(scores["is_pql"].sum())),
-            "activated_accounts": MetadataValue.int(scores.filter(pl.col("activated_at").is_not_null()).height),
-            "median_account_score": MetadataValue.float(float(active_scores.median() or 0.0)),  # type: ignore[arg-type]
-        })
-        for table, frame in ((ACCOUNT_FEATURE_USAGE, result.usage), (ACCOUNT_CONTRIBUTIONS, result.contributions),
-                             (ACTIVATION_STEPS, inputs.activation_steps)):
+        yield MaterializeResult(
+            asset_key=ACCOUNT_SCORES.key,
+            metadata={
+                **ACCOUNT_SCORES_LINEAGE,
+                **table_metadata(
+                    ACCOUNT_SCORES,
+                    scores,
+                    scores.sort("score", descending=True).select(
+                        "account_id",
+                        "name",
+                        "score",
+                        "active_users",
+                        "trend",
+                        "health",
+                        "is_pql",
+                        "churn_risk",
+                        "change_drivers",
+                    ),
+                ),
+                "health": counts_markdown(health, "health", "accounts"),
+                "trend": counts_markdown(trend, "trend", "accounts"),
+                "pql_accounts": MetadataValue.int(int(scores["is_pql"].sum())),
+                "activated_accounts": MetadataValue.int(scores.filter(pl.col("activated_at").is_not_null()).height),
+                "median_account_score": MetadataValue.float(float(active_scores.median() or 0.0)),  # type: ignore[arg-type]
+            },
+        )
+        for table, frame in (
+            (ACCOUNT_FEATURE_USAGE, result.usage),
+            (ACCOUNT_CONTRIBUTIONS, result.contributions),
+            (ACTIVATION_STEPS, inputs.activation_steps),
+        ):
             yield MaterializeResult(asset_key=table.key, metadata=table_metadata(table, frame, frame))
         yield checks.one_row_per_account(scores)
         yield checks.consistent_with_users(scores, inputs.user_scores)

@@ -14,12 +14,23 @@ from engagement_pipeline.ops.partitions import WAREHOUSE_POOL
 
 def table_spec(table: Table, deps: Sequence[AssetKey], description: str | None = None) -> AssetSpec:
     """The asset of a warehouse table: key = [schema, table], group = schema (= layer)."""
-    return AssetSpec(table_key(table.schema, table.name), deps=list(deps), group_name=table.schema,
-                     description=description or table.description)
+    return AssetSpec(
+        table_key(table.schema, table.name),
+        deps=list(deps),
+        group_name=table.schema,
+        description=description or table.description,
+    )
 
 
-def day_asset(name: str, specs: Sequence[AssetSpec], partitions: PartitionsDefinition,
-              checks: Sequence[AssetCheckSpec]) -> Callable[[Callable[..., Any]], Any]:
+def day_asset(
+    name: str, specs: Sequence[AssetSpec], partitions: PartitionsDefinition, checks: Sequence[AssetCheckSpec]
+) -> Callable[[Callable[..., Any]], Any]:
     """A layer's daily step as one multi-asset: every table it writes, its checks, one warehouse slot."""
-    return multi_asset(name=name, specs=list(specs), partitions_def=partitions, pool=WAREHOUSE_POOL,
-                       check_specs=list(checks), can_subset=False)
+    return multi_asset(
+        name=name,
+        specs=list(specs),
+        partitions_def=partitions,
+        pool=WAREHOUSE_POOL,
+        check_specs=list(checks),
+        can_subset=False,
+    )

@@ -16,9 +16,11 @@ from engagement_pipeline.exports import step
 from engagement_pipeline.ops.partitions import partition_day
 from engagement_pipeline.ops.resources import EngagementConfig, open_warehouse
 
-DESCRIPTION = ("`<exports>/<day>/`: look-alike audiences (Google, Meta, LinkedIn), ICP profile, PQL, at-risk, "
-               "expansion, case-study and adoption-gap lists, manifest.json; `latest/` points at the newest "
-               "complete day.")
+DESCRIPTION = (
+    "`<exports>/<day>/`: look-alike audiences (Google, Meta, LinkedIn), ICP profile, PQL, at-risk, "
+    "expansion, case-study and adoption-gap lists, manifest.json; `latest/` points at the newest "
+    "complete day."
+)
 
 
 def _image(png: bytes, title: str) -> MetadataValue:
@@ -26,12 +28,17 @@ def _image(png: bytes, title: str) -> MetadataValue:
 
 
 def build(partitions: PartitionsDefinition) -> list[Any]:
-    spec = AssetSpec(keys.EXPORTS, group_name="exports", description=DESCRIPTION,
-                     deps=[ACCOUNT_SCORES.key, USER_SCORES.key, PRODUCT_DAILY.key, ACCOUNT_FEATURE_USAGE.key])
+    spec = AssetSpec(
+        keys.EXPORTS,
+        group_name="exports",
+        description=DESCRIPTION,
+        deps=[ACCOUNT_SCORES.key, USER_SCORES.key, PRODUCT_DAILY.key, ACCOUNT_FEATURE_USAGE.key],
+    )
 
     @day_asset("daily_exports", [spec], partitions, specs(checks.CHECKS))
-    def daily_exports(context: AssetExecutionContext, engagement: EngagementConfig,
-                      duckdb: DuckDBResource) -> Iterator[Any]:
+    def daily_exports(
+        context: AssetExecutionContext, engagement: EngagementConfig, duckdb: DuckDBResource
+    ) -> Iterator[Any]:
         config = engagement.load()
         with open_warehouse(duckdb) as con:
             done = step.run(con, partition_day(context), config)

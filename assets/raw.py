@@ -17,21 +17,28 @@ from engagement_pipeline.raw import step
 
 
 def build(partitions: PartitionsDefinition) -> list[Any]:
-    @day_asset("landed_lines", [table_spec(LANDED_LINES, [], LANDED_LINES.description
-                                           + " Source: `<landing>/<received date>/`.")],
-               partitions, specs(checks.CHECKS))
-    def landed_lines(context: AssetExecutionContext, engagement: EngagementConfig,
-                     duckdb: DuckDBResource) -> Iterator[Any]:
+    @day_asset(
+        "landed_lines",
+        [table_spec(LANDED_LINES, [], LANDED_LINES.description + " Source: `<landing>/<received date>/`.")],
+        partitions,
+        specs(checks.CHECKS),
+    )
+    def landed_lines(
+        context: AssetExecutionContext, engagement: EngagementConfig, duckdb: DuckDBResource
+    ) -> Iterator[Any]:
         with open_warehouse(duckdb) as con:
             lines = step.run(con, partition_day(context), engagement.load())
         files = lines["source_file"].n_unique()
         read_errors = lines["read_error"].drop_nulls().value_counts(sort=True).iter_rows()
         context.log.info(f"landed {lines.height} lines from {files} files")
-        yield MaterializeResult(asset_key=LANDED_LINES.key, metadata={
-            **table_metadata(LANDED_LINES, lines),
-            "files": MetadataValue.int(files),
-            "read_errors": MetadataValue.json(dict(read_errors)),
-        })
+        yield MaterializeResult(
+            asset_key=LANDED_LINES.key,
+            metadata={
+                **table_metadata(LANDED_LINES, lines),
+                "files": MetadataValue.int(files),
+                "read_errors": MetadataValue.json(dict(read_errors)),
+            },
+        )
         yield checks.lines_have_position(lines)
 
     return [landed_lines]

@@ -35,33 +35,54 @@ def build(partitions: PartitionsDefinition) -> list[Any]:
     ]
 
     @day_asset("snapshots_day", tables, partitions, specs(checks.CHECKS))
-    def snapshots_day(context: AssetExecutionContext, engagement: EngagementConfig,
-                      duckdb: DuckDBResource) -> Iterator[Any]:
+    def snapshots_day(
+        context: AssetExecutionContext, engagement: EngagementConfig, duckdb: DuckDBResource
+    ) -> Iterator[Any]:
         day = partition_day(context)
         with open_warehouse(duckdb) as con:
             snap = step.run(con, day, engagement.load())
             accounts = step.day_accounts(con, day)
             summary = step.backtest_summary(con, day)
         row = snap.product.row(0, named=True)
-        yield MaterializeResult(asset_key=ACCOUNT_HISTORY.key, metadata=table_metadata(
-            ACCOUNT_HISTORY, snap.history, snap.history.select("account_id", "name", "score", "score_band", "health")))
-        yield MaterializeResult(asset_key=PRODUCT_DAILY.key, metadata={
-            **table_metadata(PRODUCT_DAILY, snap.product),
-            "product_score": MetadataValue.float(float(row["product_score"])),
-            "active_accounts": MetadataValue.int(row["active_accounts"]),
-            "day": MetadataValue.md(markdown_table(snap.product.transpose(
-                include_header=True, column_names=["value"]).cast(pl.String), 30)),
-        })
-        yield MaterializeResult(asset_key=COHORT_DAILY.key, metadata=table_metadata(
-            COHORT_DAILY, snap.cohorts, snap.cohorts.filter(snap.cohorts["dimension"] == "plan_type")))
+        yield MaterializeResult(
+            asset_key=ACCOUNT_HISTORY.key,
+            metadata=table_metadata(
+                ACCOUNT_HISTORY,
+                snap.history,
+                snap.history.select("account_id", "name", "score", "score_band", "health"),
+            ),
+        )
+        yield MaterializeResult(
+            asset_key=PRODUCT_DAILY.key,
+            metadata={
+                **table_metadata(PRODUCT_DAILY, snap.product),
+                "product_score": MetadataValue.float(float(row["product_score"])),
+                "active_accounts": MetadataValue.int(row["active_accounts"]),
+                "day": MetadataValue.md(
+                    markdown_table(
+                        snap.product.transpose(include_header=True, column_names=["value"]).cast(pl.String), 30
+                    )
+                ),
+            },
+        )
+        yield MaterializeResult(
+            asset_key=COHORT_DAILY.key,
+            metadata=table_metadata(
+                COHORT_DAILY, snap.cohorts, snap.cohorts.filter(snap.cohorts["dimension"] == "plan_type")
+            ),
+        )
         verdict = step.weights_verdict(summary)
-        yield MaterializeResult(asset_key=SCORE_BACKTEST.key, metadata={
-            **table_metadata(SCORE_BACKTEST, snap.backtest),
-            "mean_auc_so_far": MetadataValue.json(verdict.auc),
-            "weights_verdict": MetadataValue.text(verdict.text),
-            "summary": MetadataValue.md(markdown_table(summary, 30) if summary.height
-                                        else "_no as-of day old enough yet_"),
-        })
+        yield MaterializeResult(
+            asset_key=SCORE_BACKTEST.key,
+            metadata={
+                **table_metadata(SCORE_BACKTEST, snap.backtest),
+                "mean_auc_so_far": MetadataValue.json(verdict.auc),
+                "weights_verdict": MetadataValue.text(verdict.text),
+                "summary": MetadataValue.md(
+                    markdown_table(summary, 30) if summary.height else "_no as-of day old enough yet_"
+                ),
+            },
+        )
         yield checks.history_matches_accounts(snap.history, accounts)
         yield checks.one_product_row(snap.product)
 

@@ -30,14 +30,25 @@ from engagement_pipeline.ops.resources import EngagementConfig, open_warehouse
 from engagement_pipeline.staging import step
 from engagement_pipeline.staging.parse import REASONS
 
-TABLES: tuple[Table, ...] = (EVENTS, QUARANTINE, DUPLICATES, DAILY_EVENT_COUNTS, USERS, ACCOUNTS, MEMBERSHIPS,
-                             USER_TRAITS_HISTORY, ACCOUNT_TRAITS_HISTORY, BILLING)
+TABLES: tuple[Table, ...] = (
+    EVENTS,
+    QUARANTINE,
+    DUPLICATES,
+    DAILY_EVENT_COUNTS,
+    USERS,
+    ACCOUNTS,
+    MEMBERSHIPS,
+    USER_TRAITS_HISTORY,
+    ACCOUNT_TRAITS_HISTORY,
+    BILLING,
+)
 
 
 def build(partitions: PartitionsDefinition) -> list[Any]:
     @day_asset("staging_day", [table_spec(t, [LANDED_LINES.key]) for t in TABLES], partitions, specs(checks.CHECKS))
-    def staging_day(context: AssetExecutionContext, engagement: EngagementConfig,
-                    duckdb: DuckDBResource) -> Iterator[Any]:
+    def staging_day(
+        context: AssetExecutionContext, engagement: EngagementConfig, duckdb: DuckDBResource
+    ) -> Iterator[Any]:
         config = engagement.load()
         day = partition_day(context)
         with open_warehouse(duckdb) as con:
@@ -51,40 +62,67 @@ def build(partitions: PartitionsDefinition) -> list[Any]:
         for warning in staged.billing_warnings:
             context.log.warning(warning)
         sources = dict(r.events["account_source"].value_counts(sort=True).iter_rows())
-        yield MaterializeResult(asset_key=EVENTS.key, metadata={
-            **table_metadata(EVENTS, r.events, r.events.select(
-                "message_id", "type", "event", "user_id", "account_id", "account_source", "event_date")),
-            "lines_landed": MetadataValue.int(r.lines),
-            "accepted": MetadataValue.int(r.accepted),
-            "duplicates": MetadataValue.int(r.duplicates.height),
-            "quarantined": MetadataValue.int(r.quarantine.height),
-            "stitched_events": MetadataValue.int(r.stitched),
-            "stitched_users": MetadataValue.int(r.events.filter("stitched")["user_id"].n_unique()),
-            "unresolved_account_events": MetadataValue.int(r.unresolved),
-            "account_sources": MetadataValue.json(sources),
-            "late_event_dates": MetadataValue.json([d.isoformat() for d in late]),
-            "stale_as_of_days": MetadataValue.text(
-                f"{late[0].isoformat()} .. {(day - dt.timedelta(days=1)).isoformat()}" if late else "none"),
-            "restated_received_days": MetadataValue.json([d.isoformat() for d in r.restated_days]),
-            "restated_events": MetadataValue.int(r.restated.height),
-            "later_copies_now_duplicates": MetadataValue.int(r.later_duplicates.height),
-        })
-        yield MaterializeResult(asset_key=QUARANTINE.key, metadata={
-            **table_metadata(QUARANTINE, r.quarantine, r.quarantine.select(
-                "source_file", "line_number", "reason", "detail")),
-            "reasons": counts_markdown(r.reasons),
-        })
-        yield MaterializeResult(asset_key=DUPLICATES.key, metadata=table_metadata(
-            DUPLICATES, r.duplicates, r.duplicates.select("source_file", "line_number", "first_received_date")))
-        yield MaterializeResult(asset_key=DAILY_EVENT_COUNTS.key, metadata={
-            **table_metadata(DAILY_EVENT_COUNTS, r.counts, r.counts),
-            "events_counted": MetadataValue.int(int(r.counts["event_count"].sum())),
-        })
-        for table, rows in ((USERS, staged.users), (ACCOUNTS, staged.accounts),
-                            (MEMBERSHIPS, staged.memberships), (USER_TRAITS_HISTORY, staged.user_history),
-                            (ACCOUNT_TRAITS_HISTORY, staged.account_history), (BILLING, staged.billing_rows)):
-            meta: dict[str, Any] = {"dagster/row_count": MetadataValue.int(rows),
-                                    "dagster/table_name": MetadataValue.text(f"warehouse.{table.qualified}")}
+        yield MaterializeResult(
+            asset_key=EVENTS.key,
+            metadata={
+                **table_metadata(
+                    EVENTS,
+                    r.events,
+                    r.events.select(
+                        "message_id", "type", "event", "user_id", "account_id", "account_source", "event_date"
+                    ),
+                ),
+                "lines_landed": MetadataValue.int(r.lines),
+                "accepted": MetadataValue.int(r.accepted),
+                "duplicates": MetadataValue.int(r.duplicates.height),
+                "quarantined": MetadataValue.int(r.quarantine.height),
+                "stitched_events": MetadataValue.int(r.stitched),
+                "stitched_users": MetadataValue.int(r.events.filter("stitched")["user_id"].n_unique()),
+                "unresolved_account_events": MetadataValue.int(r.unresolved),
+                "account_sources": MetadataValue.json(sources),
+                "late_event_dates": MetadataValue.json([d.isoformat() for d in late]),
+                "stale_as_of_days": MetadataValue.text(
+                    f"{late[0].isoformat()} .. {(day - dt.timedelta(days=1)).isoformat()}" if late else "none"
+                ),
+                "restated_received_days": MetadataValue.json([d.isoformat() for d in r.restated_days]),
+                "restated_events": MetadataValue.int(r.restated.height),
+                "later_copies_now_duplicates": MetadataValue.int(r.later_duplicates.height),
+            },
+        )
+        yield MaterializeResult(
+            asset_key=QUARANTINE.key,
+            metadata={
+                **table_metadata(
+                    QUARANTINE, r.quarantine, r.quarantine.select("source_file", "line_number", "reason", "detail")
+                ),
+                "reasons": counts_markdown(r.reasons),
+            },
+        )
+        yield MaterializeResult(
+            asset_key=DUPLICATES.key,
+            metadata=table_metadata(
+                DUPLICATES, r.duplicates, r.duplicates.select("source_file", "line_number", "first_received_date")
+            ),
+        )
+        yield MaterializeResult(
+            asset_key=DAILY_EVENT_COUNTS.key,
+            metadata={
+                **table_metadata(DAILY_EVENT_COUNTS, r.counts, r.counts),
+                "events_counted": MetadataValue.int(int(r.counts["event_count"].sum())),
+            },
+        )
+        for table, rows in (
+            (USERS, staged.users),
+            (ACCOUNTS, staged.accounts),
+            (MEMBERSHIPS, staged.memberships),
+            (USER_TRAITS_HISTORY, staged.user_history),
+            (ACCOUNT_TRAITS_HISTORY, staged.account_history),
+            (BILLING, staged.billing_rows),
+        ):
+            meta: dict[str, Any] = {
+                "dagster/row_count": MetadataValue.int(rows),
+                "dagster/table_name": MetadataValue.text(f"warehouse.{table.qualified}"),
+            }
             if table is BILLING:
                 meta["warnings"] = MetadataValue.json(staged.billing_warnings)
             yield MaterializeResult(asset_key=table.key, metadata=meta)

@@ -47,7 +47,7 @@ def _rel(file: str) -> str | None:
     for base in (bench_run.CODE, REPO):
         root = str(base) + "/"
         if file.startswith(root):
-            file = file[len(root):]
+            file = file[len(root) :]
     return file if file.startswith(PROJECT_DIRS) else None
 
 
@@ -100,8 +100,9 @@ def summarize(raw: Path, top: int = 15) -> dict[str, Any]:
     out_hot = []
     for (layer, hot), n in hotspots.most_common(top):
         m = re.search(r"\((\S+):(\d+)\)$", hot)
-        out_hot.append({"layer": layer, "frame": hot, "pct": pct(n),
-                        "code": _code(m.group(1), int(m.group(2))) if m else ""})
+        out_hot.append(
+            {"layer": layer, "frame": hot, "pct": pct(n), "code": _code(m.group(1), int(m.group(2))) if m else ""}
+        )
     return {
         "samples": total,
         "by_layer": {k: pct(v) for k, v in layers.most_common()},
@@ -113,21 +114,33 @@ def summarize(raw: Path, top: int = 15) -> dict[str, Any]:
 def profile_day(work: Path, pre_state: Path, start: dt.date, day: dt.date, args: argparse.Namespace) -> dict[str, Any]:
     spy = _py_spy()
     if spy is None:
-        return {"skipped": "py-spy is not installed: `.venv/bin/pip install py-spy` to profile (not a project dependency)"}
-    out: dict[str, Any] = {"tool": "py-spy record --rate 100 --format raw (Python frames; native time is charged "
-                                   "to the Python line that called it)"}
+        return {
+            "skipped": "py-spy is not installed: `.venv/bin/pip install py-spy` to profile (not a project dependency)"
+        }
+    out: dict[str, Any] = {
+        "tool": "py-spy record --rate 100 --format raw (Python frames; native time is charged "
+        "to the Python line that called it)"
+    }
     second = pre_state.parent / (pre_state.name + "_dagster")
     copy_warehouse(pre_state, second)
     landing, billing = work / "landing", work / "billing"
     for kind, folder in (("direct", pre_state), ("dagster", second)):
         config = write_config(folder, start, landing, billing, folder / "warehouse.duckdb")
         raw = work / f"profile-{kind}.txt"
-        task = ({"kind": "days_direct", "config": str(config), "days": [day.isoformat()]} if kind == "direct"
-                else {"kind": "dagster", "config": str(config), "days": [day.isoformat()]})
+        task = (
+            {"kind": "days_direct", "config": str(config), "days": [day.isoformat()]}
+            if kind == "direct"
+            else {"kind": "dagster", "config": str(config), "days": [day.isoformat()]}
+        )
         prefix = [spy, "record", "--rate", "100", "--format", "raw", "--output", str(raw), "--"]
         try:
-            result = run_child(work, f"profile-{kind}", task, prefix=prefix,
-                               env={"ENGAGEMENT_CONFIG": str(config), "DAGSTER_HOME": str(folder / "dagster_home")})
+            result = run_child(
+                work,
+                f"profile-{kind}",
+                task,
+                prefix=prefix,
+                env={"ENGAGEMENT_CONFIG": str(config), "DAGSTER_HOME": str(folder / "dagster_home")},
+            )
         except StepFailed as exc:
             out[kind] = {"error": str(exc)}
             continue

@@ -129,8 +129,9 @@ class StepFailed(RuntimeError):
     pass
 
 
-def run_child(work: Path, name: str, task: dict[str, Any], env: dict[str, str] | None = None,
-              prefix: list[str] | None = None) -> dict[str, Any]:
+def run_child(
+    work: Path, name: str, task: dict[str, Any], env: dict[str, str] | None = None, prefix: list[str] | None = None
+) -> dict[str, Any]:
     """Run one step in a fresh process; return its result plus wall, CPU and peak RSS of that process."""
     tasks = work / "tasks"
     tasks.mkdir(parents=True, exist_ok=True)
@@ -170,8 +171,9 @@ def prepare_root(root: Path) -> None:
     """Create the work root; clear it only if it is one of ours (it holds the marker)."""
     if root.exists() and any(root.iterdir()):
         if not (root / MARKER).exists():
-            raise SystemExit(f"error: {root} exists, is not empty and is not a bench work folder: "
-                             f"choose another --work-dir.")
+            raise SystemExit(
+                f"error: {root} exists, is not empty and is not a bench work folder: choose another --work-dir."
+            )
         shutil.rmtree(root)
     root.mkdir(parents=True, exist_ok=True)
     (root / MARKER).write_text("created by `python -m bench`; removed when the benchmark ends\n")
@@ -207,8 +209,11 @@ def write_config(folder: Path, start: dt.date, landing: Path, billing: Path, war
     data = yaml.safe_load((CODE / "engagement.yaml").read_text())
     data["start_date"] = start
     data["paths"] = {
-        "landing": str(landing), "warehouse": str(warehouse), "exports": str(folder / "exports"),
-        "billing": str(billing), "dagster_home": str(folder / "dagster_home"),
+        "landing": str(landing),
+        "warehouse": str(warehouse),
+        "exports": str(folder / "exports"),
+        "billing": str(billing),
+        "dagster_home": str(folder / "dagster_home"),
     }
     path = folder / "engagement.yaml"
     folder.mkdir(parents=True, exist_ok=True)
@@ -216,19 +221,40 @@ def write_config(folder: Path, start: dt.date, landing: Path, billing: Path, war
     return path
 
 
-def generate(work: Path, name: str, data: Path, start: dt.date, days: int, accounts: int, seed: int,
-             epud: float, count_days: list[str] | None = None) -> dict[str, Any]:
+def generate(
+    work: Path,
+    name: str,
+    data: Path,
+    start: dt.date,
+    days: int,
+    accounts: int,
+    seed: int,
+    epud: float,
+    count_days: list[str] | None = None,
+) -> dict[str, Any]:
     for sub in ("landing", "billing", "ground_truth"):
         shutil.rmtree(data / sub, ignore_errors=True)
-    return run_child(work, name, {
-        "kind": "generate", "landing": str(data / "landing"), "billing": str(data / "billing"),
-        "truth": str(data / "ground_truth"), "start": start.isoformat(), "days": days, "accounts": accounts,
-        "seed": seed, "events_per_user_day": epud, "count_days": count_days or [],
-    })
+    return run_child(
+        work,
+        name,
+        {
+            "kind": "generate",
+            "landing": str(data / "landing"),
+            "billing": str(data / "billing"),
+            "truth": str(data / "ground_truth"),
+            "start": start.isoformat(),
+            "days": days,
+            "accounts": accounts,
+            "seed": seed,
+            "events_per_user_day": epud,
+            "count_days": count_days or [],
+        },
+    )
 
 
-def calibrate(work: Path, target: int, days: int, start: dt.date, seed: int, epud: float,
-              last_day_only: bool = False) -> tuple[int, dict[str, Any] | None]:
+def calibrate(
+    work: Path, target: int, days: int, start: dt.date, seed: int, epud: float, last_day_only: bool = False
+) -> tuple[int, dict[str, Any] | None]:
     """Accounts that give about `target` lines (over all days, or on the last day): scale a small pilot."""
     per_account_day = 70.0 if days == 1 or last_day_only else 45.0  # rough lines per account and day at epud 6
     guess = max(5, round(target / (per_account_day * (1 if last_day_only else days)) * 6.0 / epud))
@@ -236,8 +262,17 @@ def calibrate(work: Path, target: int, days: int, start: dt.date, seed: int, epu
         return guess, None
     pilot_accounts = max(50, min(2_000, guess // 10))
     last = (start + dt.timedelta(days=days - 1)).isoformat()
-    pilot = generate(work, "pilot", work / "pilot", start, days, pilot_accounts, seed, epud,
-                     count_days=[last] if last_day_only else None)
+    pilot = generate(
+        work,
+        "pilot",
+        work / "pilot",
+        start,
+        days,
+        pilot_accounts,
+        seed,
+        epud,
+        count_days=[last] if last_day_only else None,
+    )
     got = pilot["day_lines"][last] if last_day_only else pilot["lines"]
     shutil.rmtree(work / "pilot", ignore_errors=True)
     accounts = max(5, round(pilot_accounts * target / max(got, 1)))
@@ -273,14 +308,19 @@ def step_error(exc: Exception) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------
 
 
-def measure_day_stages(work: Path, config: Path, day: dt.date, lines_hint: int | None, tag: str,
-                       method: str = "process") -> dict[str, Any]:
+def measure_day_stages(
+    work: Path, config: Path, day: dt.date, lines_hint: int | None, tag: str, method: str = "process"
+) -> dict[str, Any]:
     """Each layer of one day in its own fresh process (or, `hwm`, all in one), in pipeline order."""
     stages: dict[str, Any] = {}
     if method == "hwm":
         try:
-            stages = run_child(work, f"{tag}-stages", {"kind": "stages_hwm", "config": str(config), "day": day.isoformat()},
-                               env={"ENGAGEMENT_CONFIG": str(config)})["stages"]
+            stages = run_child(
+                work,
+                f"{tag}-stages",
+                {"kind": "stages_hwm", "config": str(config), "day": day.isoformat()},
+                env={"ENGAGEMENT_CONFIG": str(config)},
+            )["stages"]
         except StepFailed as exc:
             stages = {"land_raw": step_error(exc)}
             console.print(f"  [red]{tag} failed[/red]: {exc}")
@@ -289,9 +329,17 @@ def measure_day_stages(work: Path, config: Path, day: dt.date, lines_hint: int |
                 console.print(f"  {tag} {name:<15} {entry['seconds']:8.2f} s  {entry['peak_rss_mb']:8.0f} MB")
     for name in STAGES if method == "process" else ():
         try:
-            stages[name] = run_child(work, f"{tag}-{name}", {
-                "kind": "layer", "config": str(config), "day": day.isoformat(), "layer": name,
-            }, env={"ENGAGEMENT_CONFIG": str(config)})
+            stages[name] = run_child(
+                work,
+                f"{tag}-{name}",
+                {
+                    "kind": "layer",
+                    "config": str(config),
+                    "day": day.isoformat(),
+                    "layer": name,
+                },
+                env={"ENGAGEMENT_CONFIG": str(config)},
+            )
         except StepFailed as exc:
             stages[name] = step_error(exc)
             console.print(f"  [red]{name} failed[/red]: {exc}")
@@ -323,8 +371,10 @@ def run_size(size: Size, root: Path, args: argparse.Namespace) -> dict[str, Any]
     need = size.lines * DISK_BYTES_PER_LINE
     out["disk"] = {"free_bytes_before": free, "estimated_bytes": need}
     if need + DISK_RESERVE > free:
-        out["skipped"] = (f"needs about {need / 1024**3:.1f} GB of disk for landing + warehouse + copy, "
-                          f"{free / 1024**3:.1f} GB free under {root} (keeping {DISK_RESERVE / 1024**3:.0f} GB)")
+        out["skipped"] = (
+            f"needs about {need / 1024**3:.1f} GB of disk for landing + warehouse + copy, "
+            f"{free / 1024**3:.1f} GB free under {root} (keeping {DISK_RESERVE / 1024**3:.0f} GB)"
+        )
         console.print(f"[yellow]{size.name}: skipped: {out['skipped']}[/yellow]")
         return out
 
@@ -336,9 +386,15 @@ def run_size(size: Size, root: Path, args: argparse.Namespace) -> dict[str, Any]
     # 1. data
     accounts, pilot = calibrate(work, size.lines, size.days, start, args.seed, args.events_per_user_day)
     gen = generate(work, "generate", work, start, size.days, accounts, args.seed, args.events_per_user_day)
-    out["generation"] = {**gen, "pilot": pilot, "start": start.isoformat(), "events_per_user_day": args.events_per_user_day}
-    console.print(f"  generated {gen['lines']:,} lines ({accounts:,} accounts, {gen['users']:,} users) "
-                  f"in {gen['seconds']:.1f} s")
+    out["generation"] = {
+        **gen,
+        "pilot": pilot,
+        "start": start.isoformat(),
+        "events_per_user_day": args.events_per_user_day,
+    }
+    console.print(
+        f"  generated {gen['lines']:,} lines ({accounts:,} accounts, {gen['users']:,} users) in {gen['seconds']:.1f} s"
+    )
     config = write_config(work, start, work / "landing", work / "billing", work / "warehouse.duckdb")
     out["measured_day"] = day.isoformat()
 
@@ -347,10 +403,14 @@ def run_size(size: Size, root: Path, args: argparse.Namespace) -> dict[str, Any]
     out["floor"] = {}
     for mode in ("lines", "json"):
         try:
-            out["floor"][mode] = run_child(work, f"floor-{mode}", {"kind": "floor", "folder": str(folder), "mode": mode,
-                                                                   "repeat": args.floor_repeat})
-            console.print(f"  floor ({mode}) {out['floor'][mode]['seconds']:8.2f} s  "
-                          f"{out['floor'][mode]['peak_rss_mb']:8.0f} MB")
+            out["floor"][mode] = run_child(
+                work,
+                f"floor-{mode}",
+                {"kind": "floor", "folder": str(folder), "mode": mode, "repeat": args.floor_repeat},
+            )
+            console.print(
+                f"  floor ({mode}) {out['floor'][mode]['seconds']:8.2f} s  {out['floor'][mode]['peak_rss_mb']:8.0f} MB"
+            )
         except StepFailed as exc:
             out["floor"][mode] = step_error(exc)
             console.print(f"  [red]floor {mode} failed[/red]: {exc}")
@@ -358,15 +418,24 @@ def run_size(size: Size, root: Path, args: argparse.Namespace) -> dict[str, Any]
     # 3. history
     if history:
         try:
-            backfill = run_child(work, "history", {
-                "kind": "days_direct", "config": str(config), "days": [d.isoformat() for d in history],
-            }, env={"ENGAGEMENT_CONFIG": str(config)})
+            backfill = run_child(
+                work,
+                "history",
+                {
+                    "kind": "days_direct",
+                    "config": str(config),
+                    "days": [d.isoformat() for d in history],
+                },
+                env={"ENGAGEMENT_CONFIG": str(config)},
+            )
             lines = sum(d["lines"] or 0 for d in backfill["days"])
             backfill["lines"] = lines
             backfill["lines_per_s"] = lines / backfill["seconds"] if backfill["seconds"] else None
             out["history"] = backfill
-            console.print(f"  history: {len(history)} days, {lines:,} lines in {backfill['seconds']:.1f} s, "
-                          f"peak {backfill['peak_rss_mb']:.0f} MB")
+            console.print(
+                f"  history: {len(history)} days, {lines:,} lines in {backfill['seconds']:.1f} s, "
+                f"peak {backfill['peak_rss_mb']:.0f} MB"
+            )
         except StepFailed as exc:
             out["history"] = step_error(exc)
             console.print(f"  [red]history backfill failed[/red]: {exc}")
@@ -379,8 +448,7 @@ def run_size(size: Size, root: Path, args: argparse.Namespace) -> dict[str, Any]
     if args.profile and size.name == args.profile_size:
         profile_dir = work / "profile_copy"
         copy_warehouse(work, profile_dir)
-    stages = measure_day_stages(work, config, day, gen.get("lines") if size.days == 1 else None, "day",
-                                args.rss_method)
+    stages = measure_day_stages(work, config, day, gen.get("lines") if size.days == 1 else None, "day", args.rss_method)
     out["stages"] = stages
     out["measured_day_lines"] = stages.get("land_raw", {}).get("rows")
     out["disk"]["work_bytes_peak"] = dir_bytes(work)
@@ -393,14 +461,20 @@ def run_size(size: Size, root: Path, args: argparse.Namespace) -> dict[str, Any]
     # 5. the same day through Dagster, on the copy
     dconfig = write_config(dagster_dir, start, work / "landing", work / "billing", dagster_dir / "warehouse.duckdb")
     try:
-        dag = run_child(work, "dagster-day", {"kind": "dagster", "config": str(dconfig), "days": [day.isoformat()]},
-                        env={"ENGAGEMENT_CONFIG": str(dconfig), "DAGSTER_HOME": str(dagster_dir / "dagster_home")})
+        dag = run_child(
+            work,
+            "dagster-day",
+            {"kind": "dagster", "config": str(dconfig), "days": [day.isoformat()]},
+            env={"ENGAGEMENT_CONFIG": str(dconfig), "DAGSTER_HOME": str(dagster_dir / "dagster_home")},
+        )
         direct = out["day_direct"]["seconds"] if out["day_direct"] else None
         dag["overhead_seconds"] = dag["run_seconds"] - direct if direct else None
         dag["overhead_ratio"] = dag["run_seconds"] / direct if direct else None
         out["dagster_day"] = dag
-        console.print(f"  dagster day {dag['run_seconds']:8.2f} s  {dag['peak_rss_mb']:8.0f} MB "
-                      f"(+{dag['setup_seconds']:.1f} s definitions/instance)")
+        console.print(
+            f"  dagster day {dag['run_seconds']:8.2f} s  {dag['peak_rss_mb']:8.0f} MB "
+            f"(+{dag['setup_seconds']:.1f} s definitions/instance)"
+        )
     except StepFailed as exc:
         out["dagster_day"] = step_error(exc)
         console.print(f"  [red]Dagster run failed[/red]: {exc}")
@@ -416,13 +490,16 @@ def run_size(size: Size, root: Path, args: argparse.Namespace) -> dict[str, Any]
     secs = [out.get("history", {}).get("seconds") or 0.0, (out["day_direct"] or {}).get("seconds") or 0.0]
     total_lines = (out.get("history", {}).get("lines") or 0) + (out["measured_day_lines"] or 0)
     out["backfill"] = {
-        "days": size.days, "lines": total_lines, "seconds_direct": sum(secs),
+        "days": size.days,
+        "lines": total_lines,
+        "seconds_direct": sum(secs),
         "lines_per_s": total_lines / sum(secs) if sum(secs) else None,
         "peak_rss_mb": max(peaks) if peaks else None,
     }
 
     if profile_dir is not None:
         from bench.profile import profile_day
+
         out["profile"] = profile_day(work, profile_dir, start, day, args)
     shutil.rmtree(profile_dir, ignore_errors=True) if profile_dir else None
     return out
@@ -473,8 +550,11 @@ def run_incremental(root: Path, lines: int, history_cases: list[int], args: argp
     gen = generate(work, "generate", work, start, days, accounts, args.seed, args.events_per_user_day)
     console.print(f"  generated {days} days, {gen['lines']:,} lines ({accounts:,} accounts) in {gen['seconds']:.1f} s")
     out: dict[str, Any] = {
-        "measured_day": day.isoformat(), "lines_target": lines, "days_generated": days,
-        "generation": {**gen, "pilot": pilot, "start": start.isoformat()}, "cases": {},
+        "measured_day": day.isoformat(),
+        "lines_target": lines,
+        "days_generated": days,
+        "generation": {**gen, "pilot": pilot, "start": start.isoformat()},
+        "cases": {},
     }
     for h in cases:
         case = work / f"h{h}"
@@ -483,19 +563,28 @@ def run_incremental(root: Path, lines: int, history_cases: list[int], args: argp
         if h:
             hist = [day - dt.timedelta(days=h - i) for i in range(h)]
             try:
-                built = run_child(work, f"h{h}-history", {
-                    "kind": "days_direct", "config": str(config), "days": [d.isoformat() for d in hist],
-                }, env={"ENGAGEMENT_CONFIG": str(config)})
+                built = run_child(
+                    work,
+                    f"h{h}-history",
+                    {
+                        "kind": "days_direct",
+                        "config": str(config),
+                        "days": [d.isoformat() for d in hist],
+                    },
+                    env={"ENGAGEMENT_CONFIG": str(config)},
+                )
             except StepFailed as exc:
                 entry["history"] = step_error(exc)
                 out["cases"][str(h)] = entry
                 console.print(f"  [red]history of {h} days failed[/red]: {exc}")
                 continue
             entry["history"] = {
-                "seconds": built["seconds"], "peak_rss_mb": built["peak_rss_mb"],
+                "seconds": built["seconds"],
+                "peak_rss_mb": built["peak_rss_mb"],
                 "lines": sum(d["lines"] or 0 for d in built["days"]),
-                "per_day": [{"day": d["day"], "lines": d["lines"], "seconds": round(d["seconds"], 3)}
-                            for d in built["days"]],
+                "per_day": [
+                    {"day": d["day"], "lines": d["lines"], "seconds": round(d["seconds"], 3)} for d in built["days"]
+                ],
             }
             console.print(f"  H={h}: history {entry['history']['lines']:,} lines in {built['seconds']:.1f} s")
         stages = measure_day_stages(work, config, day, None, f"H={h}", args.rss_method)
@@ -528,33 +617,66 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
 
     def add(name: str, size: str, value: float | None, limit: float, unit: str, note: str = "") -> None:
         status = "N/A" if value is None else ("PASS" if value <= limit else "MISS")
-        rows.append({"target": name, "size": size, "value": value, "limit": limit, "unit": unit,
-                     "status": status, "note": note})
+        rows.append(
+            {"target": name, "size": size, "value": value, "limit": limit, "unit": unit, "status": status, "note": note}
+        )
 
     sizes = results["sizes"]
     for name, s in sizes.items():
         if s.get("skipped") or s["size"]["lines"] < 100_000:
             continue
-        add("raw->staging within 2x of floor", name, (s.get("ratios") or {}).get("raw_to_staging_vs_floor"), 2.0, "x",
-            "land_raw+stage / read_csv-lines floor")
+        add(
+            "raw->staging within 2x of floor",
+            name,
+            (s.get("ratios") or {}).get("raw_to_staging_vs_floor"),
+            2.0,
+            "x",
+            "land_raw+stage / read_csv-lines floor",
+        )
     one = sizes.get("1m")
     if one and not one.get("skipped"):
         dag = one.get("dagster_day") or {}
-        add("daily run (1M events, 30-day window) < 60 s", "1m", dag.get("run_seconds"), 60.0, "s",
-            "Dagster run_days, one day")
-        add("daily run peak RSS < 2 GB", "1m", dag.get("peak_rss_mb"), 2048.0, "MB",
-            "Dagster run process; direct layers max " + _fmt((one.get("day_direct") or {}).get("peak_rss_mb"), 0) + " MB")
+        add(
+            "daily run (1M events, 30-day window) < 60 s",
+            "1m",
+            dag.get("run_seconds"),
+            60.0,
+            "s",
+            "Dagster run_days, one day",
+        )
+        add(
+            "daily run peak RSS < 2 GB",
+            "1m",
+            dag.get("peak_rss_mb"),
+            2048.0,
+            "MB",
+            "Dagster run process; direct layers max "
+            + _fmt((one.get("day_direct") or {}).get("peak_rss_mb"), 0)
+            + " MB",
+        )
     else:
         add("daily run (1M events, 30-day window) < 60 s", "1m", None, 60.0, "s", "size 1m not run")
         add("daily run peak RSS < 2 GB", "1m", None, 2048.0, "MB", "size 1m not run")
     incr = results.get("incremental")
     h90 = (incr or {}).get("cases", {}).get("90")
-    add("day N / day 1 <= 1.3 with 90 days of history", "incr", (h90 or {}).get("ratio_to_day1"), 1.3, "x",
-        "six layers direct" if h90 else "90-day case not run")
+    add(
+        "day N / day 1 <= 1.3 with 90 days of history",
+        "incr",
+        (h90 or {}).get("ratio_to_day1"),
+        1.3,
+        "x",
+        "six layers direct" if h90 else "90-day case not run",
+    )
     big = sizes.get("30m")
     if big and not big.get("skipped"):
-        add("30M events over 30 days backfilled within 6 GB RSS", "30m", (big.get("backfill") or {}).get("peak_rss_mb"),
-            6144.0, "MB", "max over history process, each day-30 step and the Dagster day-30 run")
+        add(
+            "30M events over 30 days backfilled within 6 GB RSS",
+            "30m",
+            (big.get("backfill") or {}).get("peak_rss_mb"),
+            6144.0,
+            "MB",
+            "max over history process, each day-30 step and the Dagster day-30 run",
+        )
     else:
         add("30M events over 30 days backfilled within 6 GB RSS", "30m", None, 6144.0, "MB", "size 30m not run")
     return rows
@@ -572,14 +694,22 @@ def print_size(name: str, s: dict[str, Any]) -> None:
         return
     lines = s.get("measured_day_lines")
     gen = s.get("generation", {})
-    title = (f"{name}: {gen.get('lines', 0):,} lines over {s['size']['days']} day(s); measured day {s['measured_day']} "
-             f"= {lines or 0:,} lines")
+    title = (
+        f"{name}: {gen.get('lines', 0):,} lines over {s['size']['days']} day(s); measured day {s['measured_day']} "
+        f"= {lines or 0:,} lines"
+    )
     table = Table(title=title, title_justify="left")
     for col in ("step", "wall s", "lines/s", "peak RSS MB", "CPU s", "load", "note"):
         table.add_column(col, justify="left" if col in ("step", "note") else "right")
 
-    def row(step: str, entry: dict[str, Any] | None, note: str = "", secs_key: str = "seconds",
-            n_lines: int | None = lines, style: str | None = None) -> None:
+    def row(
+        step: str,
+        entry: dict[str, Any] | None,
+        note: str = "",
+        secs_key: str = "seconds",
+        n_lines: int | None = lines,
+        style: str | None = None,
+    ) -> None:
         if entry is None:
             table.add_row(step, "-", "-", "-", "-", "", note)
             return
@@ -589,8 +719,16 @@ def print_size(name: str, s: dict[str, Any]) -> None:
         secs = entry.get(secs_key)
         rate = n_lines / secs if n_lines and secs else None
         cpu = entry.get("cpu_seconds", entry.get("process_cpu_seconds"))
-        table.add_row(step, _fmt(secs), _fmt(rate, 0), _fmt(entry.get("peak_rss_mb"), 0), _fmt(cpu, 1),
-                      _fmt(entry.get("loadavg_1m_end"), 1), note, style=style)
+        table.add_row(
+            step,
+            _fmt(secs),
+            _fmt(rate, 0),
+            _fmt(entry.get("peak_rss_mb"), 0),
+            _fmt(cpu, 1),
+            _fmt(entry.get("loadavg_1m_end"), 1),
+            note,
+            style=style,
+        )
 
     stages = s.get("stages", {})
     for stage in STAGES:
@@ -603,49 +741,77 @@ def print_size(name: str, s: dict[str, Any]) -> None:
         row(stage, entry, note)
     table.add_section()
     ratio = s.get("ratios", {})
-    row("raw->staging (land_raw+stage)", s.get("raw_to_staging"),
+    row(
+        "raw->staging (land_raw+stage)",
+        s.get("raw_to_staging"),
         f"{_fmt(ratio.get('raw_to_staging_vs_floor'))}x floor, {_fmt(ratio.get('raw_to_staging_vs_json_floor'))}x read_json",
-        style="bold")
-    row("whole day, six layers direct", s.get("day_direct"),
-        f"{_fmt(ratio.get('day_direct_vs_floor'))}x floor", style="bold")
+        style="bold",
+    )
+    row(
+        "whole day, six layers direct",
+        s.get("day_direct"),
+        f"{_fmt(ratio.get('day_direct_vs_floor'))}x floor",
+        style="bold",
+    )
     dag = s.get("dagster_day")
     note = ""
     if dag and "error" not in dag:
-        note = (f"{_fmt(ratio.get('day_dagster_vs_floor'))}x floor; Dagster overhead {_fmt(dag.get('overhead_seconds'))} s "
-                f"({_fmt(dag.get('overhead_ratio'))}x direct; incl. GX checks, metadata); "
-                f"+{_fmt(dag.get('setup_seconds'), 1)} s definitions/instance")
+        note = (
+            f"{_fmt(ratio.get('day_dagster_vs_floor'))}x floor; Dagster overhead {_fmt(dag.get('overhead_seconds'))} s "
+            f"({_fmt(dag.get('overhead_ratio'))}x direct; incl. GX checks, metadata); "
+            f"+{_fmt(dag.get('setup_seconds'), 1)} s definitions/instance"
+        )
     row("whole day through Dagster (run_days)", dag, note, secs_key="run_seconds", style="bold")
     table.add_section()
     floor = s.get("floor", {})
     fl = floor.get("lines")
-    row("floor: DuckDB read_csv lines+json, dedupe, group", fl,
-        f"{fl['groups']:,} user x event groups" if fl and "groups" in fl else "")
+    row(
+        "floor: DuckDB read_csv lines+json, dedupe, group",
+        fl,
+        f"{fl['groups']:,} user x event groups" if fl and "groups" in fl else "",
+    )
     fj = floor.get("json")
     row("floor: DuckDB read_json (drops bad lines)", fj, "engine minimum, not lossless")
     table.add_section()
     hist = s.get("history")
     if hist:
-        row(f"history backfill ({s['size']['days'] - 1} days, direct, 1 process)", hist,
-            f"{hist.get('lines', 0):,} lines", n_lines=hist.get("lines"))
+        row(
+            f"history backfill ({s['size']['days'] - 1} days, direct, 1 process)",
+            hist,
+            f"{hist.get('lines', 0):,} lines",
+            n_lines=hist.get("lines"),
+        )
     bf = s.get("backfill")
     if bf and s["size"]["days"] > 1:
-        table.add_row(f"backfill all {bf['days']} days (direct)", _fmt(bf.get("seconds_direct")), _fmt(bf.get("lines_per_s"), 0),
-                      _fmt(bf.get("peak_rss_mb"), 0), "", "", "peak = max over every process of the backfill")
+        table.add_row(
+            f"backfill all {bf['days']} days (direct)",
+            _fmt(bf.get("seconds_direct")),
+            _fmt(bf.get("lines_per_s"), 0),
+            _fmt(bf.get("peak_rss_mb"), 0),
+            "",
+            "",
+            "peak = max over every process of the backfill",
+        )
     row("generation (not a pipeline step)", gen, f"{gen.get('accounts', 0):,} accounts", n_lines=gen.get("lines"))
     console.print(table)
 
 
 def print_incremental(incr: dict[str, Any]) -> None:
-    table = Table(title=f"incrementality: day {incr['measured_day']} (same files every time) vs history already loaded",
-                  title_justify="left")
+    table = Table(
+        title=f"incrementality: day {incr['measured_day']} (same files every time) vs history already loaded",
+        title_justify="left",
+    )
     for col in ("history days", "history lines", "lines", *STAGES, "day s", "ratio to day 1", "peak RSS MB"):
         table.add_column(col, justify="right")
     for key, entry in sorted(incr["cases"].items(), key=lambda kv: int(kv[0])):
         stages = entry.get("stages", {})
         table.add_row(
-            key, f"{(entry.get('history') or {}).get('lines', 0):,}", f"{entry.get('measured_day_lines') or 0:,}",
+            key,
+            f"{(entry.get('history') or {}).get('lines', 0):,}",
+            f"{entry.get('measured_day_lines') or 0:,}",
             *[_fmt(stages.get(n, {}).get("seconds")) for n in STAGES],
-            _fmt((entry.get("day_direct") or {}).get("seconds")), _fmt(entry.get("ratio_to_day1")),
+            _fmt((entry.get("day_direct") or {}).get("seconds")),
+            _fmt(entry.get("ratio_to_day1")),
             _fmt((entry.get("day_direct") or {}).get("peak_rss_mb"), 0),
         )
     console.print(table)
@@ -658,8 +824,14 @@ def print_targets(rows: list[dict[str, Any]]) -> None:
     colours = {"PASS": "green", "MISS": "red", "N/A": "yellow"}
     for r in rows:
         digits = 0 if r["unit"] == "MB" else 2
-        table.add_row(r["target"], r["size"], _fmt(r["value"], digits) + (f" {r['unit']}" if r["value"] is not None else ""),
-                      f"{_fmt(r['limit'], digits)} {r['unit']}", f"[{colours[r['status']]}]{r['status']}[/]", r["note"])
+        table.add_row(
+            r["target"],
+            r["size"],
+            _fmt(r["value"], digits) + (f" {r['unit']}" if r["value"] is not None else ""),
+            f"{_fmt(r['limit'], digits)} {r['unit']}",
+            f"[{colours[r['status']]}]{r['status']}[/]",
+            r["note"],
+        )
     console.print(table)
 
 
@@ -674,39 +846,61 @@ def print_all(results: dict[str, Any]) -> None:
     for name, s in results["sizes"].items():
         if s.get("profile"):
             from bench.profile import print_profile
+
             print_profile(console, name, s["profile"])
     print_footer(results)
 
 
 def print_ratio_summary(results: dict[str, Any]) -> None:
     summary = Table(title="pipeline / floor", title_justify="left")
-    for col in ("size", "measured-day lines", "raw->staging / floor", "day direct / floor", "day Dagster / floor",
-                "raw->staging / read_json", "raw->staging / floor, CPU s", "Dagster overhead"):
+    for col in (
+        "size",
+        "measured-day lines",
+        "raw->staging / floor",
+        "day direct / floor",
+        "day Dagster / floor",
+        "raw->staging / read_json",
+        "raw->staging / floor, CPU s",
+        "Dagster overhead",
+    ):
         summary.add_column(col, justify="right")
     for name, s in results["sizes"].items():
         if s.get("skipped"):
             continue
         r = s.get("ratios", {})
         dag = s.get("dagster_day") or {}
-        summary.add_row(name, f"{s.get('measured_day_lines') or 0:,}", _fmt(r.get("raw_to_staging_vs_floor")),
-                        _fmt(r.get("day_direct_vs_floor")), _fmt(r.get("day_dagster_vs_floor")),
-                        _fmt(r.get("raw_to_staging_vs_json_floor")), _fmt(r.get("raw_to_staging_vs_floor_cpu")),
-                        f"{_fmt(dag.get('overhead_seconds'))} s ({_fmt(dag.get('overhead_ratio'))}x)")
+        summary.add_row(
+            name,
+            f"{s.get('measured_day_lines') or 0:,}",
+            _fmt(r.get("raw_to_staging_vs_floor")),
+            _fmt(r.get("day_direct_vs_floor")),
+            _fmt(r.get("day_dagster_vs_floor")),
+            _fmt(r.get("raw_to_staging_vs_json_floor")),
+            _fmt(r.get("raw_to_staging_vs_floor_cpu")),
+            f"{_fmt(dag.get('overhead_seconds'))} s ({_fmt(dag.get('overhead_ratio'))}x)",
+        )
     console.print(summary)
 
 
 def print_footer(results: dict[str, Any]) -> None:
     meta = results["meta"]
-    console.print(f"[dim]{results['methods']['rss']}.\n{FLOOR_METHOD}.\nwall s = time around the step inside its "
-                  f"process (layers: connect + call + close, which may checkpoint); lines/s = the measured day's landed "
-                  f"lines / wall s; CPU s = user+sys of the step (all threads; whole process for generation, floor, "
-                  f"history and Dagster); load = 1-minute load average when the step ended. Load average at start "
-                  f"{meta['loadavg_start']}, end {meta.get('loadavg_end')} on {meta['cpus']} CPUs.[/dim]")
+    console.print(
+        f"[dim]{results['methods']['rss']}.\n{FLOOR_METHOD}.\nwall s = time around the step inside its "
+        f"process (layers: connect + call + close, which may checkpoint); lines/s = the measured day's landed "
+        f"lines / wall s; CPU s = user+sys of the step (all threads; whole process for generation, floor, "
+        f"history and Dagster); load = 1-minute load average when the step ended. Load average at start "
+        f"{meta['loadavg_start']}, end {meta.get('loadavg_end')} on {meta['cpus']} CPUs.[/dim]"
+    )
     if meta.get("code_sha256"):
-        changed = (" The repository's code changed while the benchmark ran; these figures are for the copy taken at "
-                   "the start." if meta.get("repo_changed_during_run") else "")
-        console.print(f"[dim]Every step imported one copy of the code taken at the start "
-                      f"(sha256 {meta['code_sha256']}).{changed}[/dim]")
+        changed = (
+            " The repository's code changed while the benchmark ran; these figures are for the copy taken at the start."
+            if meta.get("repo_changed_during_run")
+            else ""
+        )
+        console.print(
+            f"[dim]Every step imported one copy of the code taken at the start "
+            f"(sha256 {meta['code_sha256']}).{changed}[/dim]"
+        )
 
 
 # --------------------------------------------------------------------------------------
@@ -716,8 +910,12 @@ def print_footer(results: dict[str, Any]) -> None:
 
 def merge_results(parts: list[dict[str, Any]]) -> dict[str, Any]:
     """Several results files as one: sizes and incrementality from each, meta of the first."""
-    merged: dict[str, Any] = {"meta": dict(parts[0]["meta"]), "sizes": {}, "incremental": None,
-                              "methods": parts[0].get("methods", {})}
+    merged: dict[str, Any] = {
+        "meta": dict(parts[0]["meta"]),
+        "sizes": {},
+        "incremental": None,
+        "methods": parts[0].get("methods", {}),
+    }
     for part in parts:
         merged["sizes"].update({k: v for k, v in part["sizes"].items() if "stages" in v or v.get("skipped")})
         if part.get("incremental"):
@@ -736,29 +934,54 @@ def _terminate(signum: int, frame: Any) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
-    p.add_argument("--sizes", default=os.environ.get("BENCH_SIZES", "1m,10m,30m"),
-                   help="comma-separated: smoke, 1m, 10m (30 days), 30m (30 days) or <lines>[@<days>], e.g. 2m@5 "
-                        "(default: $BENCH_SIZES or 1m,10m,30m)")
-    p.add_argument("--incr", default=os.environ.get("BENCH_INCR", "default"), choices=[*INCR_PRESETS, "off"],
-                   help="incrementality run: default (~100k-line day after 0/1/30/90 days), smoke, or off")
+    p.add_argument(
+        "--sizes",
+        default=os.environ.get("BENCH_SIZES", "1m,10m,30m"),
+        help="comma-separated: smoke, 1m, 10m (30 days), 30m (30 days) or <lines>[@<days>], e.g. 2m@5 "
+        "(default: $BENCH_SIZES or 1m,10m,30m)",
+    )
+    p.add_argument(
+        "--incr",
+        default=os.environ.get("BENCH_INCR", "default"),
+        choices=[*INCR_PRESETS, "off"],
+        help="incrementality run: default (~100k-line day after 0/1/30/90 days), smoke, or off",
+    )
     p.add_argument("--incr-lines", type=_count, help="lines of the incrementality measured day (default 100k)")
     p.add_argument("--incr-history", help="history cases, comma-separated days (default 1,30,90; 0 is always run)")
-    p.add_argument("--work-dir", type=Path,
-                   default=Path(os.environ.get("BENCH_WORK_DIR") or Path(tempfile.gettempdir()) / "engagement-bench"),
-                   help="scratch folder, one sub-folder per size, removed after each size (default: $BENCH_WORK_DIR "
-                        "or <tmp>/engagement-bench)")
-    p.add_argument("--out", type=Path, default=RESULTS / "latest.json", help="JSON results (default bench/results/latest.json)")
+    p.add_argument(
+        "--work-dir",
+        type=Path,
+        default=Path(os.environ.get("BENCH_WORK_DIR") or Path(tempfile.gettempdir()) / "engagement-bench"),
+        help="scratch folder, one sub-folder per size, removed after each size (default: $BENCH_WORK_DIR "
+        "or <tmp>/engagement-bench)",
+    )
+    p.add_argument(
+        "--out", type=Path, default=RESULTS / "latest.json", help="JSON results (default bench/results/latest.json)"
+    )
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--events-per-user-day", type=float, default=6.0)
-    p.add_argument("--profile", action="store_true", default=os.environ.get("BENCH_PROFILE", "") not in ("", "0"),
-                   help="also profile the measured day of --profile-size with py-spy (if installed): direct and Dagster")
+    p.add_argument(
+        "--profile",
+        action="store_true",
+        default=os.environ.get("BENCH_PROFILE", "") not in ("", "0"),
+        help="also profile the measured day of --profile-size with py-spy (if installed): direct and Dagster",
+    )
     p.add_argument("--profile-size", default=None, help="size to profile (default: 1m if run, else the first size)")
-    p.add_argument("--rss-method", choices=sorted(RSS_METHODS), default=os.environ.get("BENCH_RSS_METHOD", "process"),
-                   help="process (default): each layer in a fresh process, peak = its ru_maxrss; hwm: the six layers "
-                        "in one process, peak = VmHWM reset before each (faster; for smoke runs)")
+    p.add_argument(
+        "--rss-method",
+        choices=sorted(RSS_METHODS),
+        default=os.environ.get("BENCH_RSS_METHOD", "process"),
+        help="process (default): each layer in a fresh process, peak = its ru_maxrss; hwm: the six layers "
+        "in one process, peak = VmHWM reset before each (faster; for smoke runs)",
+    )
     p.add_argument("--floor-repeat", type=int, default=3, help="floor passes per size; the median is used (default 3)")
-    p.add_argument("--show", type=Path, nargs="+", metavar="JSON",
-                   help="only print the tables of earlier results files (several are merged, later ones win)")
+    p.add_argument(
+        "--show",
+        type=Path,
+        nargs="+",
+        metavar="JSON",
+        help="only print the tables of earlier results files (several are merged, later ones win)",
+    )
     p.add_argument("--keep-work", action="store_true", help="keep the work folder at the end")
     return p
 
@@ -793,7 +1016,10 @@ def main(argv: list[str] | None = None) -> int:
     prepare_root(root)
     snapshot_code(root)
     results: dict[str, Any] = {
-        "meta": meta_info(args, root), "sizes": {}, "incremental": None, "targets": [],
+        "meta": meta_info(args, root),
+        "sizes": {},
+        "incremental": None,
+        "targets": [],
         "methods": {"rss": RSS_METHODS[args.rss_method], "floor": FLOOR_METHOD, "rss_method": args.rss_method},
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -846,9 +1072,17 @@ def meta_info(args: argparse.Namespace, root: Path) -> dict[str, Any]:
         pass
     return {
         "started": dt.datetime.now().isoformat(timespec="seconds"),
-        "argv": sys.argv[1:], "sizes": args.sizes, "incr": args.incr, "seed": args.seed,
-        "python": platform.python_version(), "duckdb": duckdb.__version__, "polars": polars.__version__,
-        "dagster": dagster.__version__, "cpus": os.cpu_count(), "mem_total_mb": mem,
-        "loadavg_start": [round(x, 2) for x in os.getloadavg()], "work_dir": str(root),
+        "argv": sys.argv[1:],
+        "sizes": args.sizes,
+        "incr": args.incr,
+        "seed": args.seed,
+        "python": platform.python_version(),
+        "duckdb": duckdb.__version__,
+        "polars": polars.__version__,
+        "dagster": dagster.__version__,
+        "cpus": os.cpu_count(),
+        "mem_total_mb": mem,
+        "loadavg_start": [round(x, 2) for x in os.getloadavg()],
+        "work_dir": str(root),
         "measured_day": MEASURED_DAY.isoformat(),
     }

@@ -72,8 +72,14 @@ def _cpu() -> float:
 
 
 # The bench's names of the six steps (kept stable in its result files) -> the layer package.
-STEP_LAYERS = {"land_raw": "raw", "stage": "staging", "score": "scores", "account_layer": "accounts",
-               "snapshot_layer": "snapshots", "export_layer": "exports"}
+STEP_LAYERS = {
+    "land_raw": "raw",
+    "stage": "staging",
+    "score": "scores",
+    "account_layer": "accounts",
+    "snapshot_layer": "snapshots",
+    "export_layer": "exports",
+}
 
 
 def _run_layers(config_path: str, day: dt.date, names: list[str], timings: dict[str, Any], hwm: bool = False) -> None:
@@ -92,7 +98,9 @@ def _run_layers(config_path: str, day: dt.date, names: list[str], timings: dict[
         entry: dict[str, Any] = {}
         if hwm:
             if not reset_hwm():
-                raise RuntimeError("cannot reset VmHWM (/proc/self/clear_refs is not writable): use --rss-method process")
+                raise RuntimeError(
+                    "cannot reset VmHWM (/proc/self/clear_refs is not writable): use --rss-method process"
+                )
             entry["rss_before_mb"] = _status_mb("VmRSS")
         cpu0 = _cpu()
         t0 = time.perf_counter()
@@ -102,10 +110,15 @@ def _run_layers(config_path: str, day: dt.date, names: list[str], timings: dict[
         t2 = time.perf_counter()
         con.close()  # a checkpoint of the WAL can happen here: it is part of the step's cost
         t3 = time.perf_counter()
-        entry.update({
-            "seconds": t3 - t0, "connect_seconds": t1 - t0, "call_seconds": t2 - t1, "close_seconds": t3 - t2,
-            "cpu_seconds": _cpu() - cpu0,
-        })
+        entry.update(
+            {
+                "seconds": t3 - t0,
+                "connect_seconds": t1 - t0,
+                "call_seconds": t2 - t1,
+                "close_seconds": t3 - t2,
+                "cpu_seconds": _cpu() - cpu0,
+            }
+        )
         if hwm:
             entry["peak_rss_mb"] = _status_mb("VmHWM")
         rows = _rows(value)
@@ -137,11 +150,14 @@ def task_days_direct(task: dict[str, Any]) -> dict[str, Any]:
         timings: dict[str, Any] = {}
         started = time.perf_counter()
         _run_layers(task["config"], dt.date.fromisoformat(text), list(task.get("layers", STAGES)), timings)
-        days.append({
-            "day": text, "seconds": time.perf_counter() - started,
-            "lines": timings.get("land_raw", {}).get("rows"),
-            "stages": {k: round(v["seconds"], 4) for k, v in timings.items()},
-        })
+        days.append(
+            {
+                "day": text,
+                "seconds": time.perf_counter() - started,
+                "lines": timings.get("land_raw", {}).get("rows"),
+                "stages": {k: round(v["seconds"], 4) for k, v in timings.items()},
+            }
+        )
     return {"days": days, "seconds": sum(d["seconds"] for d in days)}
 
 
@@ -214,8 +230,12 @@ def task_floor(task: dict[str, Any]) -> dict[str, Any]:
         rejected = con.execute("SELECT count(*) FROM reject_errors").fetchone()[0] if task["mode"] == "lines" else None
         con.close()
     out = {
-        "seconds": statistics.median(runs), "runs_seconds": runs, "cpu_seconds": statistics.median(cpus),
-        "files": len(files), "groups": groups.height, "events": int(groups["events"].sum()),
+        "seconds": statistics.median(runs),
+        "runs_seconds": runs,
+        "cpu_seconds": statistics.median(cpus),
+        "files": len(files),
+        "groups": groups.height,
+        "events": int(groups["events"].sum()),
     }
     if rejected is not None:
         out["rejected_lines"] = rejected
@@ -227,14 +247,29 @@ def task_generate(task: dict[str, Any]) -> dict[str, Any]:
 
     started = time.perf_counter()
     summary = generate_demo(
-        Path(task["landing"]), dt.date.fromisoformat(task["start"]), task["days"], accounts=task["accounts"],
-        seed=task["seed"], billing_dir=Path(task["billing"]), truth_dir=Path(task["truth"]),
+        Path(task["landing"]),
+        dt.date.fromisoformat(task["start"]),
+        task["days"],
+        accounts=task["accounts"],
+        seed=task["seed"],
+        billing_dir=Path(task["billing"]),
+        truth_dir=Path(task["truth"]),
         events_per_user_day=task["events_per_user_day"],
     )
     seconds = time.perf_counter() - started
     out: dict[str, Any] = {"seconds": seconds}
-    for name in ("days", "accounts", "users", "messages", "track_events", "duplicates", "late", "malformed",
-                 "lines", "files"):
+    for name in (
+        "days",
+        "accounts",
+        "users",
+        "messages",
+        "track_events",
+        "duplicates",
+        "late",
+        "malformed",
+        "lines",
+        "files",
+    ):
         out[name] = getattr(summary, name, None)
     if task.get("count_days"):
         out["day_lines"] = {d: count_day_lines(Path(task["landing"]) / d) for d in task["count_days"]}
@@ -269,8 +304,12 @@ def _preload(kind: str) -> None:
 
 
 TASKS = {
-    "layer": task_layer, "stages_hwm": task_stages_hwm, "days_direct": task_days_direct, "dagster": task_dagster,
-    "floor": task_floor, "generate": task_generate,
+    "layer": task_layer,
+    "stages_hwm": task_stages_hwm,
+    "days_direct": task_days_direct,
+    "dagster": task_dagster,
+    "floor": task_floor,
+    "generate": task_generate,
 }
 
 

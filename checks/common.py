@@ -43,18 +43,23 @@ def specs(checks: dict[str, Check]) -> list[AssetCheckSpec]:
     return [check.spec() for check in checks.values()]
 
 
-def result(check: Check, problems: list[str], sample: pl.DataFrame | None = None, /,
-           **figures: int | float) -> AssetCheckResult:
+def result(
+    check: Check, problems: list[str], sample: pl.DataFrame | None = None, /, **figures: int | float
+) -> AssetCheckResult:
     """The check's result: passed when there is no problem; a non-blocking check fails as WARN."""
     meta: dict[str, MetadataValue[Any]] = {
         k: MetadataValue.float(float(v)) if isinstance(v, float) else MetadataValue.int(int(v))
-        for k, v in figures.items()}
+        for k, v in figures.items()
+    }
     if problems:
         meta["problems"] = MetadataValue.md("\n".join(f"- {p}" for p in problems))
     if sample is not None and sample.height:
         meta["failing_sample"] = MetadataValue.md(markdown_table(sample, 5))
     return AssetCheckResult(
-        asset_key=check.asset, check_name=check.name, passed=not problems, metadata=meta,
+        asset_key=check.asset,
+        check_name=check.name,
+        passed=not problems,
+        metadata=meta,
         severity=AssetCheckSeverity.ERROR if check.blocking else AssetCheckSeverity.WARN,
         description=problems[0] if problems else None,
     )
@@ -107,14 +112,18 @@ def validate(frame: pl.DataFrame, suite: gx.ExpectationSuite, check: Check) -> A
     for r in outcome.results:
         if not r.success:
             cfg = r.expectation_config
-            failures.append({
-                "expectation": cfg.type,
-                "column": cfg.kwargs.get("column"),
-                "unexpected_count": (r.result or {}).get("unexpected_count"),
-                "sample": [_shown(v, cfg.kwargs.get("column") in dates)
-                           for v in (r.result or {}).get("partial_unexpected_list", [])[:5]],
-                "error": (r.exception_info or {}).get("exception_message"),
-            })
+            failures.append(
+                {
+                    "expectation": cfg.type,
+                    "column": cfg.kwargs.get("column"),
+                    "unexpected_count": (r.result or {}).get("unexpected_count"),
+                    "sample": [
+                        _shown(v, cfg.kwargs.get("column") in dates)
+                        for v in (r.result or {}).get("partial_unexpected_list", [])[:5]
+                    ],
+                    "error": (r.exception_info or {}).get("exception_message"),
+                }
+            )
     stats = outcome.statistics
     return AssetCheckResult(
         asset_key=check.asset,

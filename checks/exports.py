@@ -7,12 +7,23 @@ from dagster import AssetCheckResult
 from checks.common import Check, result
 from engagement_pipeline.core import keys
 
-CHECKS = {c.name: c for c in (
-    Check("files_valid", keys.EXPORTS, "Export headers exact, hashed values SHA-256 hex, no duplicate identifiers, "
-          "row counts and checksums match the manifest."),
-    Check("audience_sizes", keys.EXPORTS, "WARN when a look-alike audience is below its platform's minimum size.",
-          blocking=False),
-)}
+CHECKS = {
+    c.name: c
+    for c in (
+        Check(
+            "files_valid",
+            keys.EXPORTS,
+            "Export headers exact, hashed values SHA-256 hex, no duplicate identifiers, "
+            "row counts and checksums match the manifest.",
+        ),
+        Check(
+            "audience_sizes",
+            keys.EXPORTS,
+            "WARN when a look-alike audience is below its platform's minimum size.",
+            blocking=False,
+        ),
+    )
+}
 
 
 def files_valid(problems: list[str], files: int) -> AssetCheckResult:

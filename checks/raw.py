@@ -8,10 +8,16 @@ from dagster import AssetCheckResult
 from checks.common import Check, result
 from engagement_pipeline.core import keys
 
-CHECKS = {c.name: c for c in (
-    Check("lines_have_position", keys.RAW_LINES,
-          "Every landed line has its source file and a unique 1-based line number."),
-)}
+CHECKS = {
+    c.name: c
+    for c in (
+        Check(
+            "lines_have_position",
+            keys.RAW_LINES,
+            "Every landed line has its source file and a unique 1-based line number.",
+        ),
+    )
+}
 
 
 def lines_have_position(lines: pl.DataFrame) -> AssetCheckResult:

@@ -9,17 +9,26 @@ from dagster import AssetCheckResult
 from checks.common import Check, result
 from engagement_pipeline.core import keys
 
-CHECKS = {c.name: c for c in (
-    Check("scores_in_range", keys.USER_SCORES,
-          "Scores are 0..100, 0 exactly when the raw score is 0, and one row per user."),
-    Check("gx_user_scores", keys.USER_SCORES, "Great Expectations suite on the day's scores.user_scores."),
-)}
+CHECKS = {
+    c.name: c
+    for c in (
+        Check(
+            "scores_in_range",
+            keys.USER_SCORES,
+            "Scores are 0..100, 0 exactly when the raw score is 0, and one row per user.",
+        ),
+        Check("gx_user_scores", keys.USER_SCORES, "Great Expectations suite on the day's scores.user_scores."),
+    )
+}
 
 
 def scores_in_range(scores: pl.DataFrame) -> AssetCheckResult:
     bad = scores.filter(
-        (pl.col("score") < 0) | (pl.col("score") > 100) | pl.col("score").is_null()
-        | ((pl.col("raw_score") > 0) & (pl.col("score") < 1)) | ((pl.col("raw_score") == 0) & (pl.col("score") != 0))
+        (pl.col("score") < 0)
+        | (pl.col("score") > 100)
+        | pl.col("score").is_null()
+        | ((pl.col("raw_score") > 0) & (pl.col("score") < 1))
+        | ((pl.col("raw_score") == 0) & (pl.col("score") != 0))
     )
     problems = [f"{bad.height} users have a score outside the rules"] if bad.height else []
     dupes = scores.height - scores["user_id"].n_unique()
@@ -30,10 +39,13 @@ def scores_in_range(scores: pl.DataFrame) -> AssetCheckResult:
 
 def user_scores_suite() -> gx.ExpectationSuite:
     e = gx.expectations
-    return gx.ExpectationSuite(name="user_scores", expectations=[
-        e.ExpectColumnValuesToNotBeNull(column="user_id"),
-        e.ExpectColumnValuesToBeUnique(column="user_id"),
-        e.ExpectColumnValuesToBeBetween(column="score", min_value=0, max_value=100),
-        e.ExpectColumnValuesToBeBetween(column="raw_score", min_value=0),
-        e.ExpectColumnValuesToNotBeNull(column="as_of_date"),
-    ])
+    return gx.ExpectationSuite(
+        name="user_scores",
+        expectations=[
+            e.ExpectColumnValuesToNotBeNull(column="user_id"),
+            e.ExpectColumnValuesToBeUnique(column="user_id"),
+            e.ExpectColumnValuesToBeBetween(column="score", min_value=0, max_value=100),
+            e.ExpectColumnValuesToBeBetween(column="raw_score", min_value=0),
+            e.ExpectColumnValuesToNotBeNull(column="as_of_date"),
+        ],
+    )

@@ -8,11 +8,17 @@ from dagster import AssetCheckResult
 from checks.common import Check, result
 from engagement_pipeline.core import keys
 
-CHECKS = {c.name: c for c in (
-    Check("history_matches_accounts", keys.ACCOUNT_HISTORY,
-          "The day's history has exactly the accounts of accounts.account_scores."),
-    Check("one_product_row", keys.PRODUCT_DAILY, "snapshots.product_daily has exactly one row for the day."),
-)}
+CHECKS = {
+    c.name: c
+    for c in (
+        Check(
+            "history_matches_accounts",
+            keys.ACCOUNT_HISTORY,
+            "The day's history has exactly the accounts of accounts.account_scores.",
+        ),
+        Check("one_product_row", keys.PRODUCT_DAILY, "snapshots.product_daily has exactly one row for the day."),
+    )
+}
 
 
 def history_matches_accounts(history: pl.DataFrame, accounts: pl.DataFrame) -> AssetCheckResult:

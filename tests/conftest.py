@@ -37,7 +37,9 @@ def write_config(folder: Path, data: dict[str, Any] | None = None) -> Path:
     return path
 
 
-def write_day(landing: Path, day: dt.date, lines: list[str | dict[str, Any]], name: str = "events-000.jsonl.gz") -> Path:
+def write_day(
+    landing: Path, day: dt.date, lines: list[str | dict[str, Any]], name: str = "events-000.jsonl.gz"
+) -> Path:
     folder = landing / day.isoformat()
     folder.mkdir(parents=True, exist_ok=True)
     text = "".join((json.dumps(x) if isinstance(x, dict) else x) + "\n" for x in lines)
@@ -49,8 +51,9 @@ def write_day(landing: Path, day: dt.date, lines: list[str | dict[str, Any]], na
     return path
 
 
-def track(mid: str, user: str | None, event: str, ts: str, account: str | None = None,
-          anonymous: str | None = None) -> dict[str, Any]:
+def track(
+    mid: str, user: str | None, event: str, ts: str, account: str | None = None, anonymous: str | None = None
+) -> dict[str, Any]:
     msg: dict[str, Any] = {"type": "track", "messageId": mid, "event": event, "timestamp": ts}
     if user:
         msg["userId"] = user
@@ -62,8 +65,14 @@ def track(mid: str, user: str | None, event: str, ts: str, account: str | None =
 
 
 def group(mid: str, user: str, account: str, ts: str, **traits: Any) -> dict[str, Any]:
-    return {"type": "group", "messageId": mid, "userId": user, "groupId": account, "timestamp": ts,
-            "traits": {"name": f"{account} Inc", **traits}}
+    return {
+        "type": "group",
+        "messageId": mid,
+        "userId": user,
+        "groupId": account,
+        "timestamp": ts,
+        "traits": {"name": f"{account} Inc", **traits},
+    }
 
 
 def identify(mid: str, user: str, ts: str, anonymous: str | None = None, **traits: Any) -> dict[str, Any]:
@@ -84,14 +93,20 @@ def config_file(tmp_path: Path) -> Path:
 LAYERS = ("raw", "staging", "scores", "accounts", "snapshots", "exports")
 
 
-def run_days(target: duckdb.DuckDBPyConnection | Path | str, days: Iterable[dt.date], config: Config,
-             through: str = "exports", *, start: str = "raw") -> dict[str, list[Any]]:
+def run_days(
+    target: duckdb.DuckDBPyConnection | Path | str,
+    days: Iterable[dt.date],
+    config: Config,
+    through: str = "exports",
+    *,
+    start: str = "raw",
+) -> dict[str, list[Any]]:
     """Run the layers `start` .. `through` for each day in turn (all layers of a day, then the next day),
     with the step functions (no Dagster), on a connection or a warehouse file (opened and closed here).
 
     Returns each layer's step results, in the order of `days`: `run_days(...)["accounts"][-1].scores`.
     """
-    layers = LAYERS[LAYERS.index(start): LAYERS.index(through) + 1]
+    layers = LAYERS[LAYERS.index(start) : LAYERS.index(through) + 1]
     if not layers:
         raise ValueError(f"start={start!r} comes after through={through!r}")
     steps = {layer: importlib.import_module(f"engagement_pipeline.{layer}.step") for layer in layers}
@@ -146,8 +161,14 @@ def demo_world(tmp_path_factory: pytest.TempPathFactory) -> DemoWorld:
     config_path = write_config(folder, base_config(DEMO_START.isoformat()))
     config = load_config(config_path)
     days = day_range(DEMO_START, DEMO_DAYS)
-    generate_demo(config.paths.landing, DEMO_START, DEMO_DAYS, accounts=DEMO_ACCOUNTS, seed=DEMO_SEED,
-                  billing_dir=config.paths.billing)
+    generate_demo(
+        config.paths.landing,
+        DEMO_START,
+        DEMO_DAYS,
+        accounts=DEMO_ACCOUNTS,
+        seed=DEMO_SEED,
+        billing_dir=config.paths.billing,
+    )
     # Landed first, then run day by day, as a backfill is: the exports draw their charts for the
     # newest landed day only (the last), the older days get the report without them.
     run_days(config.paths.warehouse, days, config, through="raw")
@@ -174,8 +195,9 @@ def land_handful(config: Config, days: Iterable[dt.date]) -> dict[dt.date, int]:
                 if i == 0:
                     lines.append(identify(f"i-{user}", user, ts, email=f"{user}@{account}.example.com"))
                     lines.append(group(f"g-{user}", user, account, ts, plan="pro", status="active"))
-                lines += [track(f"t-{day}-{user}-{k}", user, event, ts, account)
-                          for k, event in enumerate(HANDFUL_EVENTS)]
+                lines += [
+                    track(f"t-{day}-{user}-{k}", user, event, ts, account) for k, event in enumerate(HANDFUL_EVENTS)
+                ]
         write_day(config.paths.landing, day, lines)
         landed[day] = len(lines)
     return landed
@@ -215,8 +237,13 @@ def materialize_layer(layer: str, config: Config, day: dt.date, instance: Any = 
 
     partitions = daily_partitions(config)
     graph = [a for name in LAYERS for a in importlib.import_module(f"assets.{name}").build(partitions)]
-    return materialize(graph, partition_key=day.isoformat(), resources=layer_resources(config),
-                       selection=AssetSelection.groups(layer), instance=instance)
+    return materialize(
+        graph,
+        partition_key=day.isoformat(),
+        resources=layer_resources(config),
+        selection=AssetSelection.groups(layer),
+        instance=instance,
+    )
 
 
 def check_outcomes(result: Any) -> dict[str, tuple[bool, str]]:

@@ -81,8 +81,10 @@ class Paths(_Strict):
         return named
 
 
-SIDE_BY_SIDE = ("give each its own place side by side, like data/landing, data/warehouse.duckdb, data/exports, "
-                "data/billing and data/dagster_home")
+SIDE_BY_SIDE = (
+    "give each its own place side by side, like data/landing, data/warehouse.duckdb, data/exports, "
+    "data/billing and data/dagster_home"
+)
 
 
 def apart_problem(named: dict[str, Path]) -> str | None:
@@ -94,7 +96,7 @@ def apart_problem(named: dict[str, Path]) -> str | None:
     real = {key: Path(os.path.realpath(path)) for key, path in named.items()}
     keys = list(real)
     for i, first in enumerate(keys):
-        for second in keys[i + 1:]:
+        for second in keys[i + 1 :]:
             a, b = real[first], real[second]
             if a == b:
                 return f"{first} and {second} are the same path ({a}): {SIDE_BY_SIDE}"
@@ -158,8 +160,8 @@ class Activation(_Strict):
 
 class Trend(_Strict):
     lookback_days: Annotated[int, Field(ge=1, le=365)] | None = Field(
-        default=None, description="Compare with the score this many days earlier; "
-        "defaults to one window (model.window_days)."
+        default=None,
+        description="Compare with the score this many days earlier; defaults to one window (model.window_days).",
     )
     heating_points: Annotated[float, Field(gt=0)] = 10.0
     cooling_points: Annotated[float, Field(lt=0)] = -10.0
@@ -187,8 +189,10 @@ class PQL(_Strict):
 
 class Churn(_Strict):
     method: Literal["auto", "formula", "fitted"] = Field(
-        default="auto", description="`auto`: a fitted logistic regression once the outcome history holds "
-        "`min_training_churns` churns (and as many non-churns), else the transparent formula.")
+        default="auto",
+        description="`auto`: a fitted logistic regression once the outcome history holds "
+        "`min_training_churns` churns (and as many non-churns), else the transparent formula.",
+    )
     horizon_days: Annotated[int, Field(ge=7, le=180)] = 30
     min_training_churns: Annotated[int, Field(ge=1)] = 15
 
@@ -196,7 +200,8 @@ class Churn(_Strict):
 class Model(_Strict):
     window_days: Annotated[int, Field(ge=1, le=365)] = 30
     extra_windows: list[Annotated[int, Field(ge=1, le=365)]] = Field(
-        default=[1, 7], description="More windows scored into scores.user_window_scores.")
+        default=[1, 7], description="More windows scored into scores.user_window_scores."
+    )
     total_users_days: Annotated[int, Field(ge=1, le=730)] = 90
     mature_days: Annotated[int, Field(ge=1)] = 180
     normalization: Normalization = Normalization()
@@ -219,11 +224,15 @@ class Model(_Strict):
 
 class Staging(_Strict):
     dedupe_lookback_days: Annotated[int, Field(ge=0, le=60)] = Field(
-        default=7, description="A messageId already staged within this many received days before wins over "
-        "today's copy (and a later copy becomes a duplicate).")
+        default=7,
+        description="A messageId already staged within this many received days before wins over "
+        "today's copy (and a later copy becomes a duplicate).",
+    )
     stitching_lookback_days: Annotated[int, Field(ge=0, le=60)] = Field(
-        default=7, description="Identity links (identify / alias) and group calls of the staged days within this "
-        "many received days on either side stitch and resolve a day's events, and a day restates those neighbours.")
+        default=7,
+        description="Identity links (identify / alias) and group calls of the staged days within this "
+        "many received days on either side stitch and resolve a day's events, and a day restates those neighbours.",
+    )
     membership_fallback: Literal["latest_before", "first_joined"] = "latest_before"
     max_id_length: Annotated[int, Field(ge=8, le=10_000)] = 100
     quarantine_warn_share: Annotated[float, Field(ge=0, le=1)] = 0.05
@@ -241,8 +250,11 @@ class Exports(_Strict):
 class Automation(_Strict):
     """Schedule, sensors and freshness for running under the Dagster daemon (`make ui`)."""
 
-    enabled: bool = Field(default=False, description="Start the schedule and sensors running; off by default so "
-                          "opening the UI on demo data does not launch runs by itself.")
+    enabled: bool = Field(
+        default=False,
+        description="Start the schedule and sensors running; off by default so "
+        "opening the UI on demo data does not launch runs by itself.",
+    )
     schedule_hour: Annotated[int, Field(ge=0, le=23)] = 6
     schedule_minute: Annotated[int, Field(ge=0, le=59)] = 0
     timezone: str = "UTC"
@@ -281,11 +293,11 @@ class Config(_Strict):
 
     @model_validator(mode="after")
     def _activation_events_known(self) -> Config:
-        unknown = [s.event for s in self.model.activation.steps if s.event is not None and s.event not in self.model.events]
+        unknown = [
+            s.event for s in self.model.activation.steps if s.event is not None and s.event not in self.model.events
+        ]
         if unknown:
-            raise ValueError(
-                f"activation step event {unknown[0]!r} is not a scored event in model.events"
-            )
+            raise ValueError(f"activation step event {unknown[0]!r} is not a scored event in model.events")
         return self
 
     @property
@@ -318,8 +330,10 @@ def _describe(error: dict[str, Any]) -> str:
 
 # What to do instead, for out-of-range values whose fix is not just another number.
 _HINTS = {
-    ("model.normalization.curve", "greater_than_equal"):
-        "a smaller curve is a straight line, so use `method: linear` for that",
+    (
+        "model.normalization.curve",
+        "greater_than_equal",
+    ): "a smaller curve is a straight line, so use `method: linear` for that",
 }
 
 

@@ -48,28 +48,39 @@ def counts_markdown(counts: dict[str, int], key: str = "reason", value: str = "l
 
 def column_lineage(deps: dict[str, list[tuple[str, str]]]) -> dict[str, TableColumnLineage]:
     """`dagster/column_lineage` from {column: [("schema.table", "column"), ...]}."""
-    return {"dagster/column_lineage": TableColumnLineage(deps_by_column={
-        column: [TableColumnDep(asset_key=AssetKey(table.split(".")), column_name=source) for table, source in sources]
-        for column, sources in deps.items()
-    })}
+    return {
+        "dagster/column_lineage": TableColumnLineage(
+            deps_by_column={
+                column: [
+                    TableColumnDep(asset_key=AssetKey(table.split(".")), column_name=source)
+                    for table, source in sources
+                ]
+                for column, sources in deps.items()
+            }
+        )
+    }
 
 
 COUNTS = "staging.daily_event_counts"
-USER_SCORES_LINEAGE = column_lineage({
-    "raw_score": [(COUNTS, "event_count"), (COUNTS, "event")],
-    "score": [(COUNTS, "event_count"), (COUNTS, "event")],
-    "active_days": [(COUNTS, "event_date")],
-    "account_id": [(COUNTS, "account_id")],
-    "user_id": [(COUNTS, "user_id")],
-})
-ACCOUNT_SCORES_LINEAGE = column_lineage({
-    "score": [("scores.user_scores", "score"), (COUNTS, "event_count")],
-    "raw_score": [(COUNTS, "event_count"), (COUNTS, "event")],
-    "active_users": [(COUNTS, "user_id")],
-    "total_users": [(COUNTS, "user_id")],
-    "activation_pct": [(COUNTS, "event")],
-    "plan": [("staging.billing", "plan"), ("staging.account_traits_history", "plan")],
-    "status": [("staging.billing", "status"), ("staging.account_traits_history", "status")],
-    "mrr": [("staging.billing", "mrr")],
-    "name": [("staging.accounts", "name")],
-})
+USER_SCORES_LINEAGE = column_lineage(
+    {
+        "raw_score": [(COUNTS, "event_count"), (COUNTS, "event")],
+        "score": [(COUNTS, "event_count"), (COUNTS, "event")],
+        "active_days": [(COUNTS, "event_date")],
+        "account_id": [(COUNTS, "account_id")],
+        "user_id": [(COUNTS, "user_id")],
+    }
+)
+ACCOUNT_SCORES_LINEAGE = column_lineage(
+    {
+        "score": [("scores.user_scores", "score"), (COUNTS, "event_count")],
+        "raw_score": [(COUNTS, "event_count"), (COUNTS, "event")],
+        "active_users": [(COUNTS, "user_id")],
+        "total_users": [(COUNTS, "user_id")],
+        "activation_pct": [(COUNTS, "event")],
+        "plan": [("staging.billing", "plan"), ("staging.account_traits_history", "plan")],
+        "status": [("staging.billing", "status"), ("staging.account_traits_history", "status")],
+        "mrr": [("staging.billing", "mrr")],
+        "name": [("staging.accounts", "name")],
+    }
+)

@@ -66,6 +66,8 @@ def _t(schema: str, name: str, description: str, *columns: tuple[str, str]) -> T
     return Table(schema, name, tuple(columns), description)
 
 
+# The table declarations read as tables: one column list per table, kept as written.
+# fmt: off
 V, D, TS, I, F, B = "VARCHAR", "DATE", "TIMESTAMP", "BIGINT", "DOUBLE", "BOOLEAN"  # noqa: E741 - type shorthands
 
 LANDED_LINES = _t(
@@ -220,6 +222,7 @@ ALL_TABLES: tuple[Table, ...] = (
     ACCOUNT_CONTRIBUTIONS, ACTIVATION_STEPS,
     ACCOUNT_HISTORY, PRODUCT_DAILY, COHORT_DAILY, SCORE_BACKTEST, EXPORT_RUNS,
 )
+# fmt: on
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
@@ -256,9 +259,7 @@ def conform(frame: pl.DataFrame, table: Table) -> pl.DataFrame:
     missing = [c for c in table.column_names if c not in frame.columns]
     if missing:
         raise ValueError(f"{table.qualified}: frame lacks columns {missing}")
-    return frame.select(
-        [pl.col(c).cast(t, strict=False) for c, t in table.polars_schema().items()]
-    )
+    return frame.select([pl.col(c).cast(t, strict=False) for c, t in table.polars_schema().items()])
 
 
 @contextlib.contextmanager

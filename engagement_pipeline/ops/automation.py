@@ -60,24 +60,37 @@ def jobs(partitions: PartitionsDefinition) -> list[UnresolvedAssetJobDefinition]
     """The asset jobs: all layers, staging only, model + exports, and restatement."""
     common: dict[str, Any] = dict(partitions_def=partitions, executor_def=in_process_executor)
     return [
-        define_asset_job(DAILY_JOB, selection=AssetSelection.all(), **common,
-                         description="Every layer for one day: raw -> staging -> scores -> accounts -> snapshots "
-                                     "-> exports."),
-        define_asset_job(STAGE_JOB, selection=AssetSelection.groups("raw", "staging"), **common,
-                         description="Land and stage one received day (first pass of a multi-day `run`)."),
-        define_asset_job(MODEL_JOB, selection=AssetSelection.groups(*MODEL_GROUPS, "exports"), **common,
-                         description="Scores, accounts, snapshots and exports of one as-of day."),
-        define_asset_job(RESTATE_JOB, selection=AssetSelection.groups(*MODEL_GROUPS), **common,
-                         description="Recompute the scores, accounts and snapshots of an as-of day that late "
-                                     "data made stale (exports are not rewritten)."),
+        define_asset_job(
+            DAILY_JOB,
+            selection=AssetSelection.all(),
+            **common,
+            description="Every layer for one day: raw -> staging -> scores -> accounts -> snapshots -> exports.",
+        ),
+        define_asset_job(
+            STAGE_JOB,
+            selection=AssetSelection.groups("raw", "staging"),
+            **common,
+            description="Land and stage one received day (first pass of a multi-day `run`).",
+        ),
+        define_asset_job(
+            MODEL_JOB,
+            selection=AssetSelection.groups(*MODEL_GROUPS, "exports"),
+            **common,
+            description="Scores, accounts, snapshots and exports of one as-of day.",
+        ),
+        define_asset_job(
+            RESTATE_JOB,
+            selection=AssetSelection.groups(*MODEL_GROUPS),
+            **common,
+            description="Recompute the scores, accounts and snapshots of an as-of day that late "
+            "data made stale (exports are not rewritten).",
+        ),
     ]
 
 
 def folder_fingerprint(folder: Path) -> str:
     """Names, sizes and modification times of a landing folder's files, hashed."""
-    entries = sorted(
-        (p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in folder.iterdir() if p.is_file()
-    )
+    entries = sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in folder.iterdir() if p.is_file())
     return hashlib.sha256(json.dumps(entries).encode()).hexdigest()[:16]
 
 
@@ -118,13 +131,16 @@ def stale_as_of_days(late_dates: list[str], staged_day: str, window_days: int) -
         return []
     staged = dt.date.fromisoformat(staged_day)
     first = min(dt.date.fromisoformat(d) for d in late_dates)
-    last = min(staged - dt.timedelta(days=1), max(dt.date.fromisoformat(d) for d in late_dates)
-               + dt.timedelta(days=window_days - 1))
+    last = min(
+        staged - dt.timedelta(days=1),
+        max(dt.date.fromisoformat(d) for d in late_dates) + dt.timedelta(days=window_days - 1),
+    )
     return [(first + dt.timedelta(days=i)).isoformat() for i in range((last - first).days + 1)]
 
 
-def build_automation(config: Config, partitions: PartitionsDefinition, job_defs: list[UnresolvedAssetJobDefinition]
-                     ) -> tuple[list[ScheduleDefinition], list[SensorDefinition]]:
+def build_automation(
+    config: Config, partitions: PartitionsDefinition, job_defs: list[UnresolvedAssetJobDefinition]
+) -> tuple[list[ScheduleDefinition], list[SensorDefinition]]:
     """The schedule and sensors for these jobs, configured from `automation`."""
     auto = config.automation
     daily = next(j for j in job_defs if j.name == DAILY_JOB)
@@ -132,22 +148,32 @@ def build_automation(config: Config, partitions: PartitionsDefinition, job_defs:
     default_status = DefaultScheduleStatus.RUNNING if auto.enabled else DefaultScheduleStatus.STOPPED
     sensor_status = DefaultSensorStatus.RUNNING if auto.enabled else DefaultSensorStatus.STOPPED
 
-    @schedule(cron_schedule=f"{auto.schedule_minute} {auto.schedule_hour} * * *", job=daily,
-              execution_timezone=auto.timezone, default_status=default_status, name="daily_schedule",
-              description="Runs every layer for the previous (complete) UTC day.")
+    @schedule(
+        cron_schedule=f"{auto.schedule_minute} {auto.schedule_hour} * * *",
+        job=daily,
+        execution_timezone=auto.timezone,
+        default_status=default_status,
+        name="daily_schedule",
+        description="Runs every layer for the previous (complete) UTC day.",
+    )
     def daily_schedule(context: ScheduleEvaluationContext) -> RunRequest | SkipReason:
         when = context.scheduled_execution_time or dt.datetime.now(dt.UTC)
-        day = (when.astimezone(dt.UTC).date() - dt.timedelta(days=1))
+        day = when.astimezone(dt.UTC).date() - dt.timedelta(days=1)
         if day < config.start_date:
             return SkipReason(f"{day} is before start_date {config.start_date}")
         if not (config.paths.landing / day.isoformat()).is_dir():
             return SkipReason(f"no landing folder for {day} yet")
-        return RunRequest(run_key=f"schedule-{day.isoformat()}", partition_key=day.isoformat(),
-                          tags={SOURCE_TAG: "schedule"})
+        return RunRequest(
+            run_key=f"schedule-{day.isoformat()}", partition_key=day.isoformat(), tags={SOURCE_TAG: "schedule"}
+        )
 
-    @sensor(job=daily, minimum_interval_seconds=auto.sensor_interval_seconds, default_status=sensor_status,
-            name="landing_sensor",
-            description="Starts a day's run when its landing folder is complete (_SUCCESS marker or quiet period).")
+    @sensor(
+        job=daily,
+        minimum_interval_seconds=auto.sensor_interval_seconds,
+        default_status=sensor_status,
+        name="landing_sensor",
+        description="Starts a day's run when its landing folder is complete (_SUCCESS marker or quiet period).",
+    )
     def landing_sensor(context: SensorEvaluationContext) -> list[RunRequest] | SkipReason:
         seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
         ready = complete_landing_days(config)
@@ -155,23 +181,33 @@ def build_automation(config: Config, partitions: PartitionsDefinition, job_defs:
         requests = []
         for day, fingerprint in ready.items():
             if day in known and seen.get(day) != fingerprint:
-                requests.append(RunRequest(run_key=f"landing-{day}-{fingerprint}", partition_key=day,
-                                           tags={SOURCE_TAG: "landing_sensor"}))
+                requests.append(
+                    RunRequest(
+                        run_key=f"landing-{day}-{fingerprint}", partition_key=day, tags={SOURCE_TAG: "landing_sensor"}
+                    )
+                )
                 seen[day] = fingerprint
         context.update_cursor(json.dumps(seen, sort_keys=True))
         return requests or SkipReason("no newly completed landing folder")
 
-    @asset_sensor(asset_key=AssetKey(["staging", "events"]), job=restate, name="restatement_sensor",
-                  default_status=sensor_status,
-                  description="Re-materializes scores, accounts and snapshots of as-of days made stale by late data.")
-    def restatement_sensor(context: SensorEvaluationContext, asset_event: EventLogEntry) -> list[RunRequest] | SkipReason:
+    @asset_sensor(
+        asset_key=AssetKey(["staging", "events"]),
+        job=restate,
+        name="restatement_sensor",
+        default_status=sensor_status,
+        description="Re-materializes scores, accounts and snapshots of as-of days made stale by late data.",
+    )
+    def restatement_sensor(
+        context: SensorEvaluationContext, asset_event: EventLogEntry
+    ) -> list[RunRequest] | SkipReason:
         return restatement_requests(context.instance, asset_event, config.model.window_days)
 
     return [daily_schedule], [landing_sensor, restatement_sensor]
 
 
-def restatement_requests(instance: DagsterInstance, asset_event: EventLogEntry, window_days: int
-                         ) -> list[RunRequest] | SkipReason:
+def restatement_requests(
+    instance: DagsterInstance, asset_event: EventLogEntry, window_days: int
+) -> list[RunRequest] | SkipReason:
     """Run requests for the already-materialized as-of days a staging materialization made stale."""
     materialization = asset_event.asset_materialization
     if materialization is None or materialization.partition is None:
@@ -184,8 +220,12 @@ def restatement_requests(instance: DagsterInstance, asset_event: EventLogEntry, 
     stale = stale_as_of_days(late_dates, materialization.partition, window_days)
     done = instance.get_materialized_partitions(AssetKey(["accounts", "account_scores"]))
     requests = [
-        RunRequest(run_key=f"restate-{day}-{asset_event.run_id}", partition_key=day,
-                   tags={SOURCE_TAG: "restatement_sensor", "engagement/restated_by": materialization.partition})
-        for day in stale if day in done
+        RunRequest(
+            run_key=f"restate-{day}-{asset_event.run_id}",
+            partition_key=day,
+            tags={SOURCE_TAG: "restatement_sensor", "engagement/restated_by": materialization.partition},
+        )
+        for day in stale
+        if day in done
     ]
     return requests or SkipReason("no materialized as-of day is stale")

@@ -39,6 +39,7 @@ def test_weight_of_eleven_is_rejected(tmp_path: Path) -> None:
 def test_activation_step_must_be_a_scored_event(tmp_path: Path) -> None:
     def mutate(d):  # type: ignore[no-untyped-def]
         d["model"]["activation"]["steps"].append({"name": "Paid", "event": "Invoice Paid"})
+
     assert "Invoice Paid" in _error_for(tmp_path, mutate)
 
 

@@ -34,29 +34,46 @@ def test_the_repository_layout_is_accepted(tmp_path: Path) -> None:
     # The warehouse file sits in data/ beside the folders, data/dagster_home by default.
     assert _load(tmp_path) is None
     assert _load(tmp_path, billing=None) is None
-    assert _load(tmp_path, landing="in/landing", warehouse="db/warehouse.duckdb", exports="out/exports",
-                 billing="in/billing", dagster_home="state/dagster") is None
+    assert (
+        _load(
+            tmp_path,
+            landing="in/landing",
+            warehouse="db/warehouse.duckdb",
+            exports="out/exports",
+            billing="in/billing",
+            dagster_home="state/dagster",
+        )
+        is None
+    )
 
 
-@pytest.mark.parametrize(("paths", "first", "second", "relation"), [
-    ({"exports": "data/landing"}, "paths.exports", "paths.landing", "same"),
-    ({"exports": "data/landing/exports"}, "paths.exports", "paths.landing", "inside"),
-    ({"landing": "data/exports/landing"}, "paths.landing", "paths.exports", "inside"),
-    ({"exports": "./data/../data/landing/"}, "paths.exports", "paths.landing", "same"),
-    ({"billing": "data/exports"}, "paths.exports", "paths.billing", "same"),
-    ({"billing": "data/landing/billing"}, "paths.billing", "paths.landing", "inside"),
-    ({"warehouse": "data/landing/warehouse.duckdb"}, "paths.warehouse", "paths.landing", "inside"),
-    ({"warehouse": "data/exports"}, "paths.warehouse", "paths.exports", "same"),
-    ({"warehouse": "data/exports/w.duckdb"}, "paths.warehouse", "paths.exports", "inside"),
-    ({"dagster_home": "data/exports"}, "paths.exports", "paths.dagster_home", "same"),
-    ({"dagster_home": "data/landing/.dagster"}, "paths.dagster_home", "paths.landing", "inside"),
-    ({"warehouse": "data/dagster_home/w.duckdb", "dagster_home": "data/dagster_home"},
-     "paths.warehouse", "paths.dagster_home", "inside"),
-    # The default Dagster home (dagster_home/ beside the warehouse) counts too.
-    ({"landing": "data/dagster_home"}, "paths.landing", "paths.dagster_home", "same"),
-])
+@pytest.mark.parametrize(
+    ("paths", "first", "second", "relation"),
+    [
+        ({"exports": "data/landing"}, "paths.exports", "paths.landing", "same"),
+        ({"exports": "data/landing/exports"}, "paths.exports", "paths.landing", "inside"),
+        ({"landing": "data/exports/landing"}, "paths.landing", "paths.exports", "inside"),
+        ({"exports": "./data/../data/landing/"}, "paths.exports", "paths.landing", "same"),
+        ({"billing": "data/exports"}, "paths.exports", "paths.billing", "same"),
+        ({"billing": "data/landing/billing"}, "paths.billing", "paths.landing", "inside"),
+        ({"warehouse": "data/landing/warehouse.duckdb"}, "paths.warehouse", "paths.landing", "inside"),
+        ({"warehouse": "data/exports"}, "paths.warehouse", "paths.exports", "same"),
+        ({"warehouse": "data/exports/w.duckdb"}, "paths.warehouse", "paths.exports", "inside"),
+        ({"dagster_home": "data/exports"}, "paths.exports", "paths.dagster_home", "same"),
+        ({"dagster_home": "data/landing/.dagster"}, "paths.dagster_home", "paths.landing", "inside"),
+        (
+            {"warehouse": "data/dagster_home/w.duckdb", "dagster_home": "data/dagster_home"},
+            "paths.warehouse",
+            "paths.dagster_home",
+            "inside",
+        ),
+        # The default Dagster home (dagster_home/ beside the warehouse) counts too.
+        ({"landing": "data/dagster_home"}, "paths.landing", "paths.dagster_home", "same"),
+    ],
+)
 def test_overlapping_paths_are_one_sentence_naming_both_keys(
-        tmp_path: Path, paths: dict[str, str], first: str, second: str, relation: str) -> None:
+    tmp_path: Path, paths: dict[str, str], first: str, second: str, relation: str
+) -> None:
     message = _load(tmp_path, **paths)
     assert message is not None, f"{paths} was accepted"
     assert first in message and second in message, message
@@ -73,13 +90,25 @@ def test_a_symlink_to_another_path_is_the_same_path(tmp_path: Path) -> None:
 
 
 def test_run_with_exports_equal_to_landing_refuses_and_keeps_the_landed_days(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     data = base_config()
     data["paths"] = {**data["paths"], "exports": "data/landing"}
     config = write_config(tmp_path, data)
     landing = tmp_path / "data" / "landing"
-    write_day(landing, dt.date(2026, 1, 1), [{"type": "track", "messageId": "m1", "userId": "u1",
-                                             "event": "Logged In", "timestamp": "2026-01-01T10:00:00Z"}])
+    write_day(
+        landing,
+        dt.date(2026, 1, 1),
+        [
+            {
+                "type": "track",
+                "messageId": "m1",
+                "userId": "u1",
+                "event": "Logged In",
+                "timestamp": "2026-01-01T10:00:00Z",
+            }
+        ],
+    )
     before = file_fingerprints({"landing": landing})
     assert main(["run", "--config", str(config)]) == 2
     err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]

@@ -40,11 +40,23 @@ CHROMIUM = Path(os.environ.get("CHROMIUM_BINARY", "/usr/bin/chromium"))
 # Headless, no sandbox (containers), no GPU, and no traffic of its own: no QUIC, first-run
 # pages, background networking, component updates or sync. A fresh profile every time.
 FLAGS = (
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--disable-dev-shm-usage", "--disable-default-apps", "--disable-extensions",
-    "--no-default-browser-check", "--hide-scrollbars", "--mute-audio", "--force-color-profile=srgb",
-    "--no-proxy-server", "--remote-debugging-pipe",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--disable-default-apps",
+    "--disable-extensions",
+    "--no-default-browser-check",
+    "--hide-scrollbars",
+    "--mute-audio",
+    "--force-color-profile=srgb",
+    "--no-proxy-server",
+    "--remote-debugging-pipe",
 )
 
 
@@ -63,8 +75,15 @@ class BrowserError(RuntimeError):
 class Browser:
     """One headless Chromium process with a fresh temporary profile."""
 
-    def __init__(self, binary: Path = CHROMIUM, *, width: int = 1440, height: int = 900,
-                 timeout: float = 20.0, extra_flags: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        binary: Path = CHROMIUM,
+        *,
+        width: int = 1440,
+        height: int = 900,
+        timeout: float = 20.0,
+        extra_flags: Iterable[str] = (),
+    ) -> None:
         self.binary = Path(binary)
         self.width, self.height = width, height
         self.timeout = timeout
@@ -99,16 +118,23 @@ class Browser:
         child_out = fcntl.fcntl(reply_write, fcntl.F_DUPFD_CLOEXEC, 10)
         for fd in (cmd_read, reply_write):
             os.close(fd)
-        args = [*FLAGS, *self.extra_flags, f"--user-data-dir={self._profile}",
-                f"--window-size={self.width},{self.height}", "about:blank"]
+        args = [
+            *FLAGS,
+            *self.extra_flags,
+            f"--user-data-dir={self._profile}",
+            f"--window-size={self.width},{self.height}",
+            "about:blank",
+        ]
         # A tiny Python trampoline puts the pipe ends on fds 3 and 4 and execs the browser
         # (the Debian /usr/bin/chromium wrapper is a shell script that passes them on to the binary).
         try:
             self.process = subprocess.Popen(
-                [sys.executable, "-I", "-S", "-c", _TRAMPOLINE, str(child_in), str(child_out), str(self.binary),
-                 *args],
-                stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
-                pass_fds=(child_in, child_out), start_new_session=True,
+                [sys.executable, "-I", "-S", "-c", _TRAMPOLINE, str(child_in), str(child_out), str(self.binary), *args],
+                stdin=subprocess.DEVNULL,
+                stdout=self._log,
+                stderr=subprocess.STDOUT,
+                pass_fds=(child_in, child_out),
+                start_new_session=True,
             )
         except BaseException:
             self.close()
@@ -174,10 +200,9 @@ class Browser:
         data = json.dumps(message).encode() + b"\0"
         try:
             while data:
-                data = data[os.write(self._to_browser, data):]
+                data = data[os.write(self._to_browser, data) :]
         except BrokenPipeError:
-            raise BrowserError(f"Chromium is gone ({self._state()}):\n"
-                               f"{self.log_tail()}") from None
+            raise BrowserError(f"Chromium is gone ({self._state()}):\n{self.log_tail()}") from None
 
     def _read(self, deadline: float) -> dict[str, Any]:
         while b"\0" not in self._buffer:
@@ -194,8 +219,13 @@ class Browser:
         raw, self._buffer = self._buffer.split(b"\0", 1)
         return json.loads(raw)
 
-    def send(self, method: str, params: dict[str, Any] | None = None, session: str | None = None,
-             timeout: float | None = None) -> dict[str, Any]:
+    def send(
+        self,
+        method: str,
+        params: dict[str, Any] | None = None,
+        session: str | None = None,
+        timeout: float | None = None,
+    ) -> dict[str, Any]:
         """Send one command and return its result; events that arrive meanwhile go to `events`."""
         if self.process is None:
             raise BrowserError("the browser is not running")
@@ -242,9 +272,15 @@ class Page:
 
     def set_viewport(self, width: int, height: int) -> None:
         """The CSS pixel size the page lays out in (a taller one renders more rows of a virtualized table)."""
-        self.send("Emulation.setDeviceMetricsOverride", {
-            "width": width, "height": height, "deviceScaleFactor": 1, "mobile": False,
-        })
+        self.send(
+            "Emulation.setDeviceMetricsOverride",
+            {
+                "width": width,
+                "height": height,
+                "deviceScaleFactor": 1,
+                "mobile": False,
+            },
+        )
 
     def close(self) -> None:
         self.browser.send("Target.closeTarget", {"targetId": self.target_id}, timeout=5)
@@ -261,12 +297,20 @@ class Page:
         self.wait_until("document.readyState === 'complete'", timeout=timeout, what=f"{url} to load")
 
     def evaluate(self, expression: str, timeout: float | None = None) -> Any:
-        result = self.send("Runtime.evaluate", {
-            "expression": expression, "returnByValue": True, "awaitPromise": True,
-        }, timeout=timeout)
+        result = self.send(
+            "Runtime.evaluate",
+            {
+                "expression": expression,
+                "returnByValue": True,
+                "awaitPromise": True,
+            },
+            timeout=timeout,
+        )
         if "exceptionDetails" in result:
             details = result["exceptionDetails"]
-            raise BrowserError(f"{expression[:80]}: {details.get('exception', {}).get('description') or details.get('text')}")
+            raise BrowserError(
+                f"{expression[:80]}: {details.get('exception', {}).get('description') or details.get('text')}"
+            )
         return result.get("result", {}).get("value")
 
     def url(self) -> str:
@@ -307,8 +351,9 @@ class Page:
                 )
             time.sleep(0.25)
 
-    def click_text(self, text: str, selector: str = "button, a, [role=button], [role=tab]",
-                   timeout: float = 10.0) -> None:
+    def click_text(
+        self, text: str, selector: str = "button, a, [role=button], [role=tab]", timeout: float = 10.0
+    ) -> None:
         """Click (with real mouse events) the first visible element matching `selector` whose text is `text`."""
         finder = f"""(() => {{
             const want = {json.dumps(text)};
@@ -321,19 +366,32 @@ class Page:
         }})()"""
         point = self.wait_until(finder, timeout=timeout, what=f"a clickable {text!r}")
         for kind in ("mouseMoved", "mousePressed", "mouseReleased"):
-            self.send("Input.dispatchMouseEvent", {
-                "type": kind, "x": point["x"], "y": point["y"], "button": "left",
-                "clickCount": 0 if kind == "mouseMoved" else 1,
-            })
+            self.send(
+                "Input.dispatchMouseEvent",
+                {
+                    "type": kind,
+                    "x": point["x"],
+                    "y": point["y"],
+                    "button": "left",
+                    "clickCount": 0 if kind == "mouseMoved" else 1,
+                },
+            )
 
     def screenshot(self, path: Path, full_page: bool = False) -> Path:
         """Save a PNG of the viewport (or of the whole document when `full_page`)."""
         params: dict[str, Any] = {"format": "png"}
         if full_page:
             size = self.send("Page.getLayoutMetrics")["cssContentSize"]
-            params |= {"captureBeyondViewport": True, "clip": {
-                "x": 0, "y": 0, "width": max(1, int(size["width"])), "height": min(max(1, int(size["height"])), 16000),
-                "scale": 1}}
+            params |= {
+                "captureBeyondViewport": True,
+                "clip": {
+                    "x": 0,
+                    "y": 0,
+                    "width": max(1, int(size["width"])),
+                    "height": min(max(1, int(size["height"])), 16000),
+                    "scale": 1,
+                },
+            }
         data = self.send("Page.captureScreenshot", params, timeout=30)["data"]
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(base64.b64decode(data))
@@ -381,4 +439,3 @@ def kill_process_group(process: subprocess.Popen[Any], grace: float = 5.0) -> No
             os.killpg(process.pid, signal.SIGKILL)
     with contextlib.suppress(subprocess.TimeoutExpired):
         process.wait(timeout=grace)
-

@@ -15,8 +15,12 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 STAGES = ("land_raw", "stage", "score", "account_layer", "snapshot_layer", "export_layer")
 RATIOS = (
-    "raw_to_staging_vs_floor", "day_direct_vs_floor", "day_dagster_vs_floor",
-    "raw_to_staging_vs_json_floor", "day_direct_vs_json_floor", "day_dagster_vs_json_floor",
+    "raw_to_staging_vs_floor",
+    "day_direct_vs_floor",
+    "day_dagster_vs_floor",
+    "raw_to_staging_vs_json_floor",
+    "day_direct_vs_json_floor",
+    "day_dagster_vs_json_floor",
 )
 
 
@@ -24,9 +28,25 @@ RATIOS = (
 def test_bench_smoke_writes_every_stage_and_the_floor_ratios(tmp_path: Path) -> None:
     work, out = tmp_path / "work", tmp_path / "results" / "smoke.json"
     proc = subprocess.run(
-        [sys.executable, "-m", "bench", "--sizes", "smoke", "--incr", "smoke", "--rss-method", "hwm",
-         "--work-dir", str(work), "--out", str(out)],
-        cwd=REPO, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "--sizes",
+            "smoke",
+            "--incr",
+            "smoke",
+            "--rss-method",
+            "hwm",
+            "--work-dir",
+            str(work),
+            "--out",
+            str(out),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     results = json.loads(out.read_text())

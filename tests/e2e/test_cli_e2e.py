@@ -18,9 +18,12 @@ pytestmark = pytest.mark.slow  # every test here reads six generated days run th
 START = dt.date(2026, 1, 1)
 DAYS = 6
 CONTRACT_TABLES = {
-    "staging.events": "received_date", "staging.quarantine": "received_date",
-    "scores.user_scores": "as_of_date", "accounts.account_scores": "as_of_date",
-    "accounts.account_feature_usage": "as_of_date", "snapshots.account_history": "date",
+    "staging.events": "received_date",
+    "staging.quarantine": "received_date",
+    "scores.user_scores": "as_of_date",
+    "accounts.account_scores": "as_of_date",
+    "accounts.account_feature_usage": "as_of_date",
+    "snapshots.account_history": "date",
     "snapshots.product_daily": "date",
 }
 WHOLE_TABLES = ("staging.users", "staging.accounts", "staging.memberships")
@@ -62,8 +65,15 @@ def test_demo_writes_dated_exports_and_latest(demo_dir: Path) -> None:
     exports = demo_dir / "data" / "exports"
     last = (START + dt.timedelta(days=DAYS - 1)).isoformat()
     assert os.readlink(exports / "latest") == last
-    for name in ("manifest.json", "lookalike_google.csv", "lookalike_meta.csv", "lookalike_linkedin_companies.csv",
-                 "icp_profile.csv", "pql_accounts.csv", "at_risk_accounts.csv"):
+    for name in (
+        "manifest.json",
+        "lookalike_google.csv",
+        "lookalike_meta.csv",
+        "lookalike_linkedin_companies.csv",
+        "icp_profile.csv",
+        "pql_accounts.csv",
+        "at_risk_accounts.csv",
+    ):
         assert (exports / "latest" / name).stat().st_size > 0, name
     assert len([p for p in exports.iterdir() if not p.is_symlink()]) == DAYS
 
@@ -87,8 +97,10 @@ def test_rerun_of_a_day_is_idempotent_and_exports_identical(demo_dir: Path, monk
     def snapshot() -> tuple:
         con = duckdb.connect(str(db), read_only=True)
         try:
-            return tuple(tuple(con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall())
-                         for t in ("staging.events", "scores.user_scores", "accounts.account_scores"))
+            return tuple(
+                tuple(con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall())
+                for t in ("staging.events", "scores.user_scores", "accounts.account_scores")
+            )
         finally:
             con.close()
 

@@ -71,11 +71,23 @@ KEYS = {
     "exports.export_runs": "as_of_date",
 }
 # What a clean run of VICTIM must reproduce exactly (as-of VICTIM rows of the model tables).
-AS_OF = {"scores.user_scores": "as_of_date", "accounts.account_scores": "as_of_date",
-         "accounts.account_feature_usage": "as_of_date", "snapshots.account_history": "date",
-         "snapshots.product_daily": "date"}
-STAGING = ("raw.landed_lines", "staging.events", "staging.quarantine", "staging.duplicates",
-           "staging.daily_event_counts", "staging.users", "staging.accounts", "staging.memberships")
+AS_OF = {
+    "scores.user_scores": "as_of_date",
+    "accounts.account_scores": "as_of_date",
+    "accounts.account_feature_usage": "as_of_date",
+    "snapshots.account_history": "date",
+    "snapshots.product_daily": "date",
+}
+STAGING = (
+    "raw.landed_lines",
+    "staging.events",
+    "staging.quarantine",
+    "staging.duplicates",
+    "staging.daily_event_counts",
+    "staging.users",
+    "staging.accounts",
+    "staging.memberships",
+)
 VOLATILE = {"exports.export_runs": ("written_at",)}  # the wall-clock time of the export
 
 
@@ -91,8 +103,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     config = load_config(config_path)
     generate_demo(config.paths.landing, START, len(DAYS), accounts=30, seed=7, billing_dir=config.paths.billing)
     run_days(config.paths.warehouse, DAYS[:-1], config)
-    reference = _with_paths(config, warehouse=folder / "reference" / "warehouse.duckdb",
-                            exports=folder / "reference" / "exports")
+    reference = _with_paths(
+        config, warehouse=folder / "reference" / "warehouse.duckdb", exports=folder / "reference" / "exports"
+    )
     reference.paths.warehouse.parent.mkdir()
     shutil.copy(config.paths.warehouse, reference.paths.warehouse)
     shutil.copytree(config.paths.exports, reference.paths.exports, symlinks=True)
@@ -104,9 +117,20 @@ def _start_run(world: dict[str, object]) -> subprocess.Popen:
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     env.pop("DAGSTER_HOME", None)
     return subprocess.Popen(
-        [sys.executable, "-m", "engagement_pipeline.ops.cli", "run", "--config", str(world["config_path"]),
-         "--date", VICTIM.isoformat()],
-        cwd=str(world["folder"]), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "engagement_pipeline.ops.cli",
+            "run",
+            "--config",
+            str(world["config_path"]),
+            "--date",
+            VICTIM.isoformat(),
+        ],
+        cwd=str(world["folder"]),
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
 
@@ -185,8 +209,9 @@ def assert_consistent(config: Config, *, complete: bool) -> None:
     con = _open(config)
     try:
         for table, key in KEYS.items():
-            dupes = con.execute(f"SELECT count(*) FROM (SELECT {key} FROM {table} GROUP BY ALL HAVING count(*) > 1)"
-                                ).fetchone()[0]
+            dupes = con.execute(
+                f"SELECT count(*) FROM (SELECT {key} FROM {table} GROUP BY ALL HAVING count(*) > 1)"
+            ).fetchone()[0]
             assert dupes == 0, f"{table} has {dupes} duplicate keys ({key})"
         per_day = con.execute(
             """WITH landed AS (SELECT received_date d, count(*) n FROM raw.landed_lines GROUP BY 1),
@@ -229,15 +254,25 @@ def assert_exports_consistent(root: Path) -> None:
 def snapshot(config: Config) -> dict[str, list[tuple]]:
     con = _open(config)
     try:
-        tables = [f"{s}.{t}" for s, t in con.execute(
-            "SELECT table_schema, table_name FROM information_schema.tables "
-            "WHERE table_catalog = current_database() AND table_type = 'BASE TABLE'").fetchall()]
+        tables = [
+            f"{s}.{t}"
+            for s, t in con.execute(
+                "SELECT table_schema, table_name FROM information_schema.tables "
+                "WHERE table_catalog = current_database() AND table_type = 'BASE TABLE'"
+            ).fetchall()
+        ]
         out = {}
         for table in sorted(tables):
             drop = VOLATILE.get(table, ())
-            columns = ", ".join(f'"{c}"' for (c,) in con.execute(
-                "SELECT column_name FROM information_schema.columns WHERE table_schema || '.' || table_name = ? "
-                "ORDER BY ordinal_position", [table]).fetchall() if c not in drop)
+            columns = ", ".join(
+                f'"{c}"'
+                for (c,) in con.execute(
+                    "SELECT column_name FROM information_schema.columns WHERE table_schema || '.' || table_name = ? "
+                    "ORDER BY ordinal_position",
+                    [table],
+                ).fetchall()
+                if c not in drop
+            )
             out[table] = con.execute(f"SELECT {columns} FROM {table} ORDER BY ALL").fetchall()
         return out
     finally:
@@ -265,9 +300,14 @@ def assert_matches_reference(world: dict[str, object]) -> None:
 def _column_index(config: Config, table: str, column: str) -> int:
     con = _open(config)
     try:
-        names = [c for (c,) in con.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_schema || '.' || table_name = ? "
-            "ORDER BY ordinal_position", [table]).fetchall()]
+        names = [
+            c
+            for (c,) in con.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema || '.' || table_name = ? "
+                "ORDER BY ordinal_position",
+                [table],
+            ).fetchall()
+        ]
     finally:
         con.close()
     return names.index(column)
@@ -371,7 +411,8 @@ def test_a_run_after_a_sigkill_is_not_blocked_by_the_dead_runs_pool_slot(world: 
             blocked = any(holders and holders <= dead and waiting - dead for holders, waiting in slots.values())
             blocked_since = (blocked_since or time.monotonic()) if blocked else None
             assert not (blocked_since and time.monotonic() - blocked_since > 5), (
-                f"the new run waits for a pool slot held by the killed run {sorted(dead)}: {slots}")
+                f"the new run waits for a pool slot held by the killed run {sorted(dead)}: {slots}"
+            )
             time.sleep(0.5)
         assert proc.poll() == 0
     finally:
@@ -381,14 +422,19 @@ def test_a_run_after_a_sigkill_is_not_blocked_by_the_dead_runs_pool_slot(world: 
 
 # Every file-system step of an export a SIGKILL could fall between: (object, attribute).
 EXPORT_STEPS = {
-    "write": (Path, "write_bytes"), "fsync": (os, "fsync"), "rename": (Path, "rename"),
-    "symlink": (Path, "symlink_to"), "replace": (os, "replace"), "rmtree": (shutil, "rmtree"),
+    "write": (Path, "write_bytes"),
+    "fsync": (os, "fsync"),
+    "rename": (Path, "rename"),
+    "symlink": (Path, "symlink_to"),
+    "replace": (os, "replace"),
+    "rmtree": (shutil, "rmtree"),
 }
 
 
 @pytest.mark.parametrize("step", sorted(EXPORT_STEPS))
 def test_a_crash_at_any_step_of_a_re_export_keeps_the_day_and_latest_whole(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, step: str) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, step: str
+) -> None:
     """Re-export a day (new content) and "crash" at the n-th call of one file-system step, for
     every n: the day and `latest` stay whole (old or new content), and the next export completes."""
     day = dt.date(2026, 1, 5)

@@ -12,10 +12,15 @@ from tests.conftest import DemoWorld
 
 # Per-day tables and the column that names the day.
 DAY_TABLES = {
-    "raw.landed_lines": "received_date", "staging.events": "received_date",
-    "staging.daily_event_counts": "received_date", "scores.user_scores": "as_of_date",
-    "accounts.account_scores": "as_of_date", "accounts.account_feature_usage": "as_of_date",
-    "snapshots.account_history": "date", "snapshots.product_daily": "date", "exports.export_runs": "as_of_date",
+    "raw.landed_lines": "received_date",
+    "staging.events": "received_date",
+    "staging.daily_event_counts": "received_date",
+    "scores.user_scores": "as_of_date",
+    "accounts.account_scores": "as_of_date",
+    "accounts.account_feature_usage": "as_of_date",
+    "snapshots.account_history": "date",
+    "snapshots.product_daily": "date",
+    "exports.export_runs": "as_of_date",
 }
 WHOLE_TABLES = ("staging.users", "staging.accounts", "staging.memberships", "staging.billing")
 

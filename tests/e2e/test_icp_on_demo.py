@@ -20,8 +20,14 @@ def test_icp_puts_the_generated_best_fit_segment_on_top(tmp_path: Path) -> None:
     data = yaml.safe_load((REPO / "engagement.yaml").read_text())
     demo = data["demo"]
     start = dt.date.fromisoformat(str(data["start_date"]))
-    generate_demo(tmp_path / "data" / "landing", start, demo["days"], accounts=demo["accounts"], seed=demo["seed"],
-                  billing_dir=tmp_path / "data" / "billing")
+    generate_demo(
+        tmp_path / "data" / "landing",
+        start,
+        demo["days"],
+        accounts=demo["accounts"],
+        seed=demo["seed"],
+        billing_dir=tmp_path / "data" / "billing",
+    )
     config = load_config(write_config(tmp_path, data))
     days = day_range(start, demo["days"])
     run_days(config.paths.warehouse, days, config, through="staging")

@@ -37,10 +37,19 @@ def outcome(tmp_path_factory: pytest.TempPathFactory) -> dict[str, pl.DataFrame]
         con.close()
     truth = pl.read_csv(root / "ground_truth" / "accounts.csv", try_parse_dates=True)
     every_day = pl.concat(history)
-    backtest = score_backtest(every_day.rename({"as_of_date": "date"}), outcomes, days[-1], horizons=(14, 30),
-                              predictors=("score", "churn_risk"), outcome_kinds=("churn",))
-    return {"history": every_day.filter(pl.col("as_of_date") >= days[-21]), "truth": truth,
-            "backtest": summarize_backtest(backtest)}
+    backtest = score_backtest(
+        every_day.rename({"as_of_date": "date"}),
+        outcomes,
+        days[-1],
+        horizons=(14, 30),
+        predictors=("score", "churn_risk"),
+        outcome_kinds=("churn",),
+    )
+    return {
+        "history": every_day.filter(pl.col("as_of_date") >= days[-21]),
+        "truth": truth,
+        "backtest": summarize_backtest(backtest),
+    }
 
 
 def _agreement(outcome: dict[str, pl.DataFrame], trajectory: str, condition: pl.Expr) -> tuple[float, int]:
@@ -69,10 +78,15 @@ def test_converting_trials_are_mostly_pqls_before_they_convert(outcome) -> None:
     observable = truth.filter(pl.col("converted_date") > window_start)  # a PQL flag could be seen in the window
     flagged = history.filter(pl.col("is_pql") & (pl.col("as_of_date") < pl.col("converted_date")))
     share = flagged["account_id"].n_unique() / max(observable.height, 1)
-    fizzled = outcome["history"].filter(pl.col("is_pql")).join(
-        outcome["truth"].filter(pl.col("trajectory") == "trial_not_converting"), on="account_id", how="semi")
-    print(f"converting trials flagged PQL before converting: {share:.0%} of {observable.height}; "
-          f"non-converting trials ever PQL: {fizzled['account_id'].n_unique()}")
+    fizzled = (
+        outcome["history"]
+        .filter(pl.col("is_pql"))
+        .join(outcome["truth"].filter(pl.col("trajectory") == "trial_not_converting"), on="account_id", how="semi")
+    )
+    print(
+        f"converting trials flagged PQL before converting: {share:.0%} of {observable.height}; "
+        f"non-converting trials ever PQL: {fizzled['account_id'].n_unique()}"
+    )
     assert observable.height >= 3 and share >= 0.6
 
 
@@ -84,14 +98,18 @@ def test_churning_accounts_are_not_called_healthy(outcome) -> None:  # type: ign
 
 def test_churn_risk_beats_the_plain_score_on_churn_auc(outcome) -> None:  # type: ignore[no-untyped-def]
     thirty = {r["predictor"]: r for r in outcome["backtest"].filter(pl.col("horizon_days") == 30).to_dicts()}
-    print(f"churn within 30 days, mean AUC over {thirty['score']['days']} as-of days: "
-          f"score {thirty['score']['mean_auc']:.3f}, churn_risk {thirty['churn_risk']['mean_auc']:.3f}")
+    print(
+        f"churn within 30 days, mean AUC over {thirty['score']['days']} as-of days: "
+        f"score {thirty['score']['mean_auc']:.3f}, churn_risk {thirty['churn_risk']['mean_auc']:.3f}"
+    )
     assert thirty["churn_risk"]["mean_auc"] >= 0.55
     assert thirty["churn_risk"]["mean_auc"] > thirty["score"]["mean_auc"]
     summary = {r["predictor"]: r for r in outcome["backtest"].filter(pl.col("horizon_days") == 14).to_dicts()}
     score_auc, risk_auc = summary["score"]["mean_auc"], summary["churn_risk"]["mean_auc"]
-    print(f"churn within 14 days, mean AUC over {summary['score']['days']} as-of days: "
-          f"score {score_auc:.3f}, churn_risk {risk_auc:.3f}")
-    assert score_auc >= 0.55         # the score alone barely separates churners from the rest
-    assert risk_auc >= 0.75          # the fall below its own normal separates them better
+    print(
+        f"churn within 14 days, mean AUC over {summary['score']['days']} as-of days: "
+        f"score {score_auc:.3f}, churn_risk {risk_auc:.3f}"
+    )
+    assert score_auc >= 0.55  # the score alone barely separates churners from the rest
+    assert risk_auc >= 0.75  # the fall below its own normal separates them better
     assert risk_auc > score_auc

@@ -51,8 +51,11 @@ EMAIL_RE = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
 HEX64 = re.compile(r"\b[0-9a-f]{64}\b")
 # Where personal data may be in clear (see the module docstring).
 ALLOWED = {
-    "staging.users": None, "staging.user_traits_history": None,  # None: every column
-    "staging.events": {"traits"}, "raw.landed_lines": {"line"}, "staging.quarantine": {"payload"},
+    "staging.users": None,
+    "staging.user_traits_history": None,  # None: every column
+    "staging.events": {"traits"},
+    "raw.landed_lines": {"line"},
+    "staging.quarantine": {"payload"},
 }
 
 
@@ -70,7 +73,9 @@ class People:
                 e164 = normalize_phone_e164(r["phone"], r["country"] or None)
                 if e164:
                     self.phones.update({e164, e164[1:]})
-        self.full_names = {f"{r['first_name']} {r['last_name']}" for r in self.rows if r["first_name"] and r["last_name"]}
+        self.full_names = {
+            f"{r['first_name']} {r['last_name']}" for r in self.rows if r["first_name"] and r["last_name"]
+        }
 
     def leaks(self, text: str) -> list[str]:
         """Personal values found in `text` (64-hex digests removed first: they are not clear text)."""
@@ -110,28 +115,58 @@ def _add_opt_outs_and_a_twin(config: Config, people: People) -> dict[str, object
         traits: dict[str, object] = {"unsubscribed": flag}
         if i == 0:  # the person the twin copies says who they are when they opt out
             traits["email"] = r["email"]
-        lines.append({"type": "identify", "messageId": f"optout-{r['user_id']}", "userId": r["user_id"],
-                      "timestamp": f"{START.isoformat()}T23:00:00.000Z", "traits": traits})
+        lines.append(
+            {
+                "type": "identify",
+                "messageId": f"optout-{r['user_id']}",
+                "userId": r["user_id"],
+                "timestamp": f"{START.isoformat()}T23:00:00.000Z",
+                "traits": traits,
+            }
+        )
     folder = config.paths.landing / START.isoformat()
     (folder / "optouts.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines), encoding="utf-8")
     original = unsubscribed[0]
     twin, account = f"twin-{original['user_id']}", "acc-0000-twin"
     ts = f"{LAST.isoformat()}T10:00:00.000Z"
     twin_lines = [
-        {"type": "identify", "messageId": "twin-identify", "userId": twin, "timestamp": ts,
-         "traits": {"email": original["email"], "firstName": "Twin", "lastName": "Person"}},
-        {"type": "group", "messageId": "twin-group", "userId": twin, "groupId": account, "timestamp": ts,
-         "traits": {"name": "Twin Corp", "plan": "pro", "status": "active"}},
+        {
+            "type": "identify",
+            "messageId": "twin-identify",
+            "userId": twin,
+            "timestamp": ts,
+            "traits": {"email": original["email"], "firstName": "Twin", "lastName": "Person"},
+        },
+        {
+            "type": "group",
+            "messageId": "twin-group",
+            "userId": twin,
+            "groupId": account,
+            "timestamp": ts,
+            "traits": {"name": "Twin Corp", "plan": "pro", "status": "active"},
+        },
     ] + [
-        {"type": "track", "messageId": f"twin-{i}", "userId": twin, "event": event, "timestamp": ts,
-         "context": {"groupId": account}}
-        for i, event in enumerate(["Integration Connected", "Teammate Invited", "Report Exported",
-                                   "Document Shared", "Document Created"] * 8)
+        {
+            "type": "track",
+            "messageId": f"twin-{i}",
+            "userId": twin,
+            "event": event,
+            "timestamp": ts,
+            "context": {"groupId": account},
+        }
+        for i, event in enumerate(
+            ["Integration Connected", "Teammate Invited", "Report Exported", "Document Shared", "Document Created"] * 8
+        )
     ]
     (config.paths.landing / LAST.isoformat() / "twin.jsonl").write_text(
-        "".join(json.dumps(x) + "\n" for x in twin_lines), encoding="utf-8")
-    return {"unsubscribed": {r["user_id"] for r in unsubscribed}, "twin": twin, "twin_of": original,
-            "twin_account": account}
+        "".join(json.dumps(x) + "\n" for x in twin_lines), encoding="utf-8"
+    )
+    return {
+        "unsubscribed": {r["user_id"] for r in unsubscribed},
+        "twin": twin,
+        "twin_of": original,
+        "twin_account": account,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -146,9 +181,22 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     old = os.umask(0o022)  # the usual umask: what the files get is the code's doing, not the test's
     try:
         proc = subprocess.run(
-            [sys.executable, "-m", "engagement_pipeline.ops.cli", "run", "--config", str(config_path),
-             "--start", START.isoformat(), "--end", LAST.isoformat()],
-            cwd=folder, env=_subprocess_env(), capture_output=True, timeout=300,
+            [
+                sys.executable,
+                "-m",
+                "engagement_pipeline.ops.cli",
+                "run",
+                "--config",
+                str(config_path),
+                "--start",
+                START.isoformat(),
+                "--end",
+                LAST.isoformat(),
+            ],
+            cwd=folder,
+            env=_subprocess_env(),
+            capture_output=True,
+            timeout=300,
         )
     finally:
         os.umask(old)
@@ -257,19 +305,26 @@ def test_unsubscribed_users_are_never_in_lookalike_files(world: dict[str, object
         user_scores = con.execute("SELECT * FROM scores.user_scores WHERE as_of_date = ?", [LAST]).pl()
     finally:
         con.close()
-    assert unsubscribed <= flagged, "an opt-out (true or \"true\") was not recorded"
+    assert unsubscribed <= flagged, 'an opt-out (true or "true") was not recorded'
     twin_email = str(world["twin_of"]["email"]).lower()  # type: ignore[index]
     # Users who would be seeds but for their opt-out: the test is not vacuous.
     top = top_accounts(scores, config)["account_id"]
-    would_be = set(user_scores.filter(pl.col("account_id").is_in(top.implode()) & (pl.col("score") > 0)
-                                      & (pl.col("score") >= config.exports.min_user_score))["user_id"])
+    would_be = set(
+        user_scores.filter(
+            pl.col("account_id").is_in(top.implode())
+            & (pl.col("score") > 0)
+            & (pl.col("score") >= config.exports.min_user_score)
+        )["user_id"]
+    )
     assert would_be & unsubscribed, "no opted-out user would have been a seed: nothing tested"
     assert would_be - unsubscribed, "no seed users at all"
     for day in (START + dt.timedelta(days=i) for i in range(DAYS)):
         hashes = _lookalike_hashes(config, day)
         for row in people.rows:
             if row["user_id"] in unsubscribed and row["email"].lower() != twin_email:
-                assert not (_identifier_hashes(row) & hashes), f"{day}: opted-out {row['user_id']} is in a look-alike file"
+                assert not (_identifier_hashes(row) & hashes), (
+                    f"{day}: opted-out {row['user_id']} is in a look-alike file"
+                )
     kept = [r for r in people.rows if r["user_id"] in would_be - unsubscribed]
     assert any(_identifier_hashes(r) & _lookalike_hashes(config, LAST) for r in kept)
 
@@ -278,8 +333,10 @@ def test_an_opted_out_email_is_not_exported_through_another_user_record(world: d
     config: Config = world["config"]  # type: ignore[assignment]
     con = duckdb.connect(str(config.paths.warehouse), read_only=True)
     try:
-        twin_score = con.execute("SELECT score, account_id FROM scores.user_scores WHERE as_of_date = ? AND user_id = ?",
-                                 [LAST, world["twin"]]).fetchone()
+        twin_score = con.execute(
+            "SELECT score, account_id FROM scores.user_scores WHERE as_of_date = ? AND user_id = ?",
+            [LAST, world["twin"]],
+        ).fetchone()
         scores = con.execute("SELECT * FROM accounts.account_scores WHERE as_of_date = ?", [LAST]).pl()
     finally:
         con.close()
@@ -302,7 +359,8 @@ def test_personal_data_stays_in_the_tables_that_hold_it(world: dict[str, object]
         con.register("_pii", pl.DataFrame({"v": values}).to_arrow())
         columns = con.execute(
             """SELECT table_schema || '.' || table_name, column_name FROM information_schema.columns
-               WHERE table_catalog = current_database() AND data_type = 'VARCHAR'""").fetchall()
+               WHERE table_catalog = current_database() AND data_type = 'VARCHAR'"""
+        ).fetchall()
         checked = 0
         for table, column in columns:
             allowed = ALLOWED.get(table, set())
@@ -311,7 +369,8 @@ def test_personal_data_stays_in_the_tables_that_hold_it(world: dict[str, object]
             hits = con.execute(
                 f"""SELECT count(*) FROM (SELECT DISTINCT "{column}" AS c FROM {table} WHERE "{column}" IS NOT NULL) t
                     WHERE regexp_matches(c, '[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\\.[A-Za-z]{{2,}}')
-                       OR EXISTS (SELECT 1 FROM _pii WHERE contains(lower(t.c), lower(_pii.v)))""").fetchone()[0]
+                       OR EXISTS (SELECT 1 FROM _pii WHERE contains(lower(t.c), lower(_pii.v)))"""
+            ).fetchone()[0]
             assert hits == 0, f"{table}.{column} holds personal data in {hits} values"
             checked += 1
         assert checked > 50

@@ -38,8 +38,9 @@ from tests.e2e.browser import CHROMIUM, Browser, Page, has_exited, kill_process_
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(),
-                       reason=f"the browser test needs Chromium at {CHROMIUM} (apt-get install chromium)"),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason=f"the browser test needs Chromium at {CHROMIUM} (apt-get install chromium)"
+    ),
 ]
 
 START = dt.date(2026, 1, 1)
@@ -50,8 +51,16 @@ ARTIFACTS = REPO / "test-artifacts" / "browser"
 SERVER_START_SECONDS = 120  # about 10 s on an idle 2-core machine; generous for a loaded CI runner
 # What a broken page shows: Dagster's error boundaries and load failures, the browser's own error pages.
 ERROR_PHRASES = (
-    "Something went wrong", "could not load", "Could not load", "Unable to load", "unexpected error",
-    "Error loading", "Failed to fetch", "PythonError", "This site can’t be reached", "ERR_",
+    "Something went wrong",
+    "could not load",
+    "Could not load",
+    "Unable to load",
+    "unexpected error",
+    "Error loading",
+    "Failed to fetch",
+    "PythonError",
+    "This site can’t be reached",
+    "ERR_",
 )
 NUX = "Join the Dagster community"
 DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # localhost, never via an http_proxy
@@ -101,7 +110,11 @@ def ui(demo: Config) -> Iterator[str]:
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
             [webserver, "-w", str(REPO / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(port)],
-            cwd=REPO, env=ui_environment(demo), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            cwd=REPO,
+            env=ui_environment(demo),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         try:
@@ -116,8 +129,9 @@ def ui(demo: Config) -> Iterator[str]:
                 except OSError:
                     pass
                 if time.monotonic() > deadline:
-                    pytest.fail(f"dagster-webserver did not answer within {SERVER_START_SECONDS} s:\n"
-                                f"{_log_tail(log_path)}")
+                    pytest.fail(
+                        f"dagster-webserver did not answer within {SERVER_START_SECONDS} s:\n{_log_tail(log_path)}"
+                    )
                 time.sleep(0.3)
             yield base
         finally:
@@ -167,12 +181,16 @@ def assert_looks_healthy(page: Page, text: str) -> None:
 
 def report_from_warehouse(con: duckdb.DuckDBPyConnection, day: dt.date) -> str:
     """The report page of `day` rendered from the warehouse's tables (no charts)."""
+
     def frame(sql: str) -> pl.DataFrame:
         return con.execute(sql, [day]).pl()
 
     return render_report(
-        day, frame("SELECT * FROM snapshots.product_daily WHERE date <= ? ORDER BY date"),
-        frame("SELECT * FROM accounts.account_scores WHERE as_of_date = ? ORDER BY account_id"), None, None,
+        day,
+        frame("SELECT * FROM snapshots.product_daily WHERE date <= ? ORDER BY date"),
+        frame("SELECT * FROM accounts.account_scores WHERE as_of_date = ? ORDER BY account_id"),
+        None,
+        None,
         activation_steps=frame("SELECT * FROM accounts.activation_steps WHERE as_of_date = ?"),
     )
 
@@ -193,7 +211,8 @@ def test_lineage_shows_the_six_groups_wired_in_order(ui: str, page: Page) -> Non
                     .filter(p => (p.getAttribute('stroke') || '').includes('lineage-edge')).length : 0;
                 return nodes.length >= 6 && edges >= 5 ? nodes : null;
             })()""",
-            timeout=20, what="the six group boxes of the lineage graph and the edges between them",
+            timeout=20,
+            what="the six group boxes of the lineage graph and the edges between them",
         )
         names = [name for name, _ in sorted(boxes, key=lambda b: b[1])]
         assert sorted(names) == sorted(LAYERS), boxes
@@ -209,8 +228,9 @@ def test_runs_page_lists_every_demo_run_as_successful(demo: Config, ui: str, pag
     finally:
         instance.dispose()
     assert runs and {status for *_, status in runs} == {"SUCCESS"}
-    assert {partition for _, _, partition, _ in runs} == {(START + dt.timedelta(days=i)).isoformat()
-                                                          for i in range(DAYS)}
+    assert {partition for _, _, partition, _ in runs} == {
+        (START + dt.timedelta(days=i)).isoformat() for i in range(DAYS)
+    }
     with screenshot_on_failure(page, "ui-runs"):
         # The runs table is virtualized: a window tall enough for every run renders every row.
         page.set_viewport(1440, min(6000, max(900, 130 * len(runs) + 300)))
@@ -241,14 +261,16 @@ def test_staging_events_page_shows_its_check_results(demo: Config, ui: str, page
     try:
         lines, accepted = con.execute(
             "SELECT (SELECT count(*) FROM raw.landed_lines WHERE received_date = $1), "
-            "(SELECT count(*) FROM staging.events WHERE received_date = $1)", [LAST]
+            "(SELECT count(*) FROM staging.events WHERE received_date = $1)",
+            [LAST],
         ).fetchone()
     finally:
         con.close()
     with screenshot_on_failure(page, "ui-staging-events"):
         page.goto(f"{ui}/assets/staging/events")
-        text = page.wait_for_text("events", "Latest materialization", LAST.isoformat(), "Latest check results",
-                                  timeout=30)
+        text = page.wait_for_text(
+            "events", "Latest materialization", LAST.isoformat(), "Latest check results", timeout=30
+        )
         assert_looks_healthy(page, text)
         page.screenshot(ARTIFACTS / "ui-staging-events.png")
         page.click_text("Checks")  # the asset page's tab, as a person would
@@ -280,7 +302,8 @@ def test_report_page_reads_well_in_a_browser(demo: Config, page: Page, tmp_path:
             "SELECT (SELECT name FROM accounts.account_scores WHERE as_of_date = $1 AND trend = 'heating' "
             "        ORDER BY trend_delta DESC, account_id LIMIT 1), "
             "       (SELECT name FROM accounts.account_scores WHERE as_of_date = $1 AND is_pql "
-            "        ORDER BY score DESC, account_id LIMIT 1)", [LAST]
+            "        ORDER BY score DESC, account_id LIMIT 1)",
+            [LAST],
         ).fetchone()
     finally:
         con.close()
@@ -292,18 +315,29 @@ def test_report_page_reads_well_in_a_browser(demo: Config, page: Page, tmp_path:
     (ARTIFACTS / REPORT_FILE).write_text(html, encoding="utf-8")
     with screenshot_on_failure(page, "report"):
         page.goto(path.as_uri())
-        headings = [f"Account health report, {LAST.isoformat()}", "At a glance", "Product score trend",
-                    "Accounts heating up", "Accounts cooling down", "Product-qualified leads", "At-risk accounts",
-                    "Activation funnel"]
+        headings = [
+            f"Account health report, {LAST.isoformat()}",
+            "At a glance",
+            "Product score trend",
+            "Accounts heating up",
+            "Accounts cooling down",
+            "Product-qualified leads",
+            "At-risk accounts",
+            "Activation funnel",
+        ]
         text = page.wait_for_text(*headings, top, timeout=10)
         assert page.evaluate("[...document.querySelectorAll('h1, h2')].map(h => h.innerText)")[:2] == [
-            headings[0], "At a glance"]
+            headings[0],
+            "At a glance",
+        ]
         if pql:
             assert pql in text
         # The trend (the product score chart, or the table of the last days when the page has
         # no charts) is laid out, and nothing was fetched from anywhere.
-        width = page.evaluate("(() => { const s = document.querySelector('#trend table, #trend img'); "
-                              "return s ? s.getBoundingClientRect().width : 0; })()")
+        width = page.evaluate(
+            "(() => { const s = document.querySelector('#trend table, #trend img'); "
+            "return s ? s.getBoundingClientRect().width : 0; })()"
+        )
         assert width > 300
         assert page.evaluate("performance.getEntriesByType('resource').length") == 0
         assert page.exceptions() == []

@@ -66,12 +66,14 @@ def test_schedule_requests_the_previous_utc_day(tmp_path: Path) -> None:
     when = dt.datetime(2026, 1, 4, 6, 0, tzinfo=dt.UTC)
     with DagsterInstance.ephemeral() as instance:
         repo = defs.get_repository_def()
-        skipped = schedule.evaluate_tick(build_schedule_context(instance=instance, scheduled_execution_time=when,
-                                                                repository_def=repo))
+        skipped = schedule.evaluate_tick(
+            build_schedule_context(instance=instance, scheduled_execution_time=when, repository_def=repo)
+        )
         assert skipped.run_requests == [] and "no landing folder for 2026-01-03" in skipped.skip_message
         write_day(config.paths.landing, dt.date(2026, 1, 3), [track("m", "u", "Logged In", "2026-01-03T10:00:00Z")])
-        ran = schedule.evaluate_tick(build_schedule_context(instance=instance, scheduled_execution_time=when,
-                                                            repository_def=repo))
+        ran = schedule.evaluate_tick(
+            build_schedule_context(instance=instance, scheduled_execution_time=when, repository_def=repo)
+        )
         assert [r.partition_key for r in ran.run_requests] == ["2026-01-03"]
 
 
@@ -86,10 +88,14 @@ def test_late_events_restate_earlier_as_of_days(tmp_path: Path, monkeypatch) -> 
     config = _config(tmp_path)
     days = [START + dt.timedelta(days=i) for i in range(4)]
     for day in days[:3]:
-        write_day(config.paths.landing, day, [
-            group(f"g{day}", "u1", "acc", f"{day}T08:00:00Z", plan="pro", status="active"),
-            track(f"t{day}", "u1", "Logged In", f"{day}T10:00:00Z", "acc"),
-        ])
+        write_day(
+            config.paths.landing,
+            day,
+            [
+                group(f"g{day}", "u1", "acc", f"{day}T08:00:00Z", plan="pro", status="active"),
+                track(f"t{day}", "u1", "Logged In", f"{day}T10:00:00Z", "acc"),
+            ],
+        )
     monkeypatch.chdir(tmp_path)
     assert main(["run", "--start", days[0].isoformat(), "--end", days[2].isoformat()]) == 0
     db = config.paths.warehouse
@@ -97,20 +103,26 @@ def test_late_events_restate_earlier_as_of_days(tmp_path: Path, monkeypatch) -> 
     def raw_score(day: dt.date) -> float:
         con = duckdb.connect(str(db), read_only=True)
         try:
-            return con.execute("SELECT raw_score FROM accounts.account_scores WHERE as_of_date = ?", [day]).fetchone()[0]
+            return con.execute("SELECT raw_score FROM accounts.account_scores WHERE as_of_date = ?", [day]).fetchone()[
+                0
+            ]
         finally:
             con.close()
 
     before = [raw_score(d) for d in days[:3]]
     # Day 4's folder brings an integration connected on day 2 (a mobile client that was offline).
-    write_day(config.paths.landing, days[3], [
-        track("late", "u1", "Integration Connected", f"{days[1]}T12:00:00Z", "acc") | {
-            "receivedAt": f"{days[3]}T09:00:00Z"},
-        track("t4", "u1", "Logged In", f"{days[3]}T10:00:00Z", "acc"),
-    ])
+    write_day(
+        config.paths.landing,
+        days[3],
+        [
+            track("late", "u1", "Integration Connected", f"{days[1]}T12:00:00Z", "acc")
+            | {"receivedAt": f"{days[3]}T09:00:00Z"},
+            track("t4", "u1", "Logged In", f"{days[3]}T10:00:00Z", "acc"),
+        ],
+    )
     assert main(["run", "--date", days[3].isoformat()]) == 0
     after = [raw_score(d) for d in days[:3]]
-    assert after[0] == before[0]                  # as-of day 1 does not contain day 2
+    assert after[0] == before[0]  # as-of day 1 does not contain day 2
     assert after[1] == before[1] + 9 and after[2] == before[2] + 9  # restated with the late event
     instance = DagsterInstance.from_config(str(config.paths.dagster_home))
     try:
@@ -119,7 +131,8 @@ def test_late_events_restate_earlier_as_of_days(tmp_path: Path, monkeypatch) -> 
         # Under the daemon (a run the CLI did not start), the restatement sensor asks for the same days.
         defs = build_definitions(config)
         defs.resolve_job_def("daily_engagement").execute_in_process(
-            partition_key=days[3].isoformat(), instance=instance, tags={"engagement/source": "landing_sensor"})
+            partition_key=days[3].isoformat(), instance=instance, tags={"engagement/source": "landing_sensor"}
+        )
         record = instance.fetch_materializations(AssetKey(["staging", "events"]), limit=1).records[0]
         requests = restatement_requests(instance, record.event_log_entry, config.model.window_days)
         assert sorted(r.partition_key for r in requests) == [days[1].isoformat(), days[2].isoformat()]
@@ -142,13 +155,20 @@ def test_two_concurrent_runs_one_waits_and_the_warehouse_stays_consistent(tmp_pa
     config = _config(tmp_path, lock_wait_seconds=300)
     for i in range(3):
         day = START + dt.timedelta(days=i)
-        write_day(config.paths.landing, day, [
-            identify(f"i{i}", "u1", f"{day}T07:00:00Z", email="u1@example.com"),
-            track(f"t{i}", "u1", "Document Created", f"{day}T10:00:00Z", "acc")])
+        write_day(
+            config.paths.landing,
+            day,
+            [
+                identify(f"i{i}", "u1", f"{day}T07:00:00Z", email="u1@example.com"),
+                track(f"t{i}", "u1", "Document Created", f"{day}T10:00:00Z", "acc"),
+            ],
+        )
     cmd = [sys.executable, "-m", "engagement_pipeline.ops.cli", "run", "--config", str(tmp_path / "engagement.yaml")]
     env = dict(os.environ)
-    procs = [subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for _ in range(2)]
+    procs = [
+        subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
     outputs = [p.communicate(timeout=240) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outputs
     con = duckdb.connect(str(config.paths.warehouse), read_only=True)

@@ -22,14 +22,20 @@ def test_definitions_load_with_six_groups_wired_in_order() -> None:
             assert LAYERS.index(parent.path[0]) <= LAYERS.index(key.path[0])
     # Each layer is reached from the one before it.
     for earlier, later in zip(LAYERS, LAYERS[1:]):
-        assert any(
-            p.path[0] == earlier for k in keys if k.path[0] == later for p in graph.get(k).parent_keys
-        ), f"{later} does not depend on {earlier}"
+        assert any(p.path[0] == earlier for k in keys if k.path[0] == later for p in graph.get(k).parent_keys), (
+            f"{later} does not depend on {earlier}"
+        )
     job = defs.resolve_job_def(DAILY_JOB)
     assert job.partitions_def is not None
     check_names = {c.name for c in graph.asset_check_keys}
-    assert {"lines_reconcile", "gx_staging_events", "scores_in_range", "one_row_per_account",
-            "one_product_row", "files_valid"} <= check_names
+    assert {
+        "lines_reconcile",
+        "gx_staging_events",
+        "scores_in_range",
+        "one_row_per_account",
+        "one_product_row",
+        "files_valid",
+    } <= check_names
 
 
 def test_workspace_module_exposes_defs(monkeypatch) -> None:  # type: ignore[no-untyped-def]

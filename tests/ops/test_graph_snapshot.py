@@ -24,9 +24,11 @@ from tests.conftest import write_config
 
 GOLDEN = Path(__file__).with_name("graph_snapshot.json")
 UPDATE = "UPDATE_GRAPH_SNAPSHOT"
-HOW_TO_UPDATE = (f"If the change is intended, regenerate the snapshot with `{UPDATE}=1 make test-fast` "
-                 f"(or `{UPDATE}=1 .venv/bin/pytest tests/ops/test_graph_snapshot.py`), "
-                 f"review `git diff {GOLDEN.relative_to(GOLDEN.parents[2])}` and commit it.")
+HOW_TO_UPDATE = (
+    f"If the change is intended, regenerate the snapshot with `{UPDATE}=1 make test-fast` "
+    f"(or `{UPDATE}=1 .venv/bin/pytest tests/ops/test_graph_snapshot.py`), "
+    f"review `git diff {GOLDEN.relative_to(GOLDEN.parents[2])}` and commit it."
+)
 
 
 def graph_snapshot(config_path: Path) -> dict[str, Any]:
@@ -46,8 +48,10 @@ def graph_snapshot(config_path: Path) -> dict[str, Any]:
                 "node": assets_def.node_def.name if assets_def.is_executable else None,
                 "freshness_policy": spec.freshness_policy is not None,
             }
-        checks += [{"asset": c.asset_key.to_user_string(), "name": c.name, "blocking": c.blocking}
-                   for c in assets_def.check_specs]
+        checks += [
+            {"asset": c.asset_key.to_user_string(), "name": c.name, "blocking": c.blocking}
+            for c in assets_def.check_specs
+        ]
     return {"assets": dict(sorted(assets.items())), "checks": sorted(checks, key=lambda c: (c["asset"], c["name"]))}
 
 
@@ -60,15 +64,20 @@ def _differences(want: dict[str, Any], got: dict[str, Any]) -> list[str]:
         elif after is None:
             lines.append(f"- asset {key}")
         else:
-            lines += [f"~ asset {key} {field}: {before.get(field)!r} -> {after.get(field)!r}"
-                      for field in sorted(set(before) | set(after)) if before.get(field) != after.get(field)]
+            lines += [
+                f"~ asset {key} {field}: {before.get(field)!r} -> {after.get(field)!r}"
+                for field in sorted(set(before) | set(after))
+                if before.get(field) != after.get(field)
+            ]
     checks_before = {(c["asset"], c["name"]): c for c in want["checks"]}
     checks_after = {(c["asset"], c["name"]): c for c in got["checks"]}
     for key in sorted(set(checks_before) | set(checks_after)):
         before, after = checks_before.get(key), checks_after.get(key)
         if before != after:
-            lines.append(f"{'+' if before is None else '-' if after is None else '~'} check {key[0]}:{key[1]}: "
-                         f"{before} -> {after}")
+            lines.append(
+                f"{'+' if before is None else '-' if after is None else '~'} check {key[0]}:{key[1]}: "
+                f"{before} -> {after}"
+            )
     return lines
 
 
@@ -89,8 +98,15 @@ def test_the_snapshot_covers_every_layer_and_names_blocking_checks() -> None:
     """The committed snapshot itself is sane: six groups, partitioned, owners and kinds everywhere."""
     snap = json.loads(GOLDEN.read_text(encoding="utf-8"))
     assert {a["group"] for a in snap["assets"].values()} == {
-        "raw", "staging", "scores", "accounts", "snapshots", "exports"}
-    assert all(a["partitions"] == "DailyPartitionsDefinition" and a["owners"] and a["kinds"]
-               for a in snap["assets"].values())
+        "raw",
+        "staging",
+        "scores",
+        "accounts",
+        "snapshots",
+        "exports",
+    }
+    assert all(
+        a["partitions"] == "DailyPartitionsDefinition" and a["owners"] and a["kinds"] for a in snap["assets"].values()
+    )
     assert all(c["asset"] in snap["assets"] for c in snap["checks"])
     assert any(c["blocking"] for c in snap["checks"]) and any(not c["blocking"] for c in snap["checks"])
