@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -113,7 +114,9 @@ def assert_same(got: Fingerprint, want: Fingerprint, context: str = "") -> None:
     assert not diff, (f"{context}: " if context else "") + f"{len(diff)} difference(s):\n" + "\n".join(diff[:40])
 
 
-def _diff(kind: str, got: Mapping[str, object], want: Mapping[str, object], describe) -> Iterable[str]:  # type: ignore[no-untyped-def]
+def _diff(
+    kind: str, got: Mapping[str, Any], want: Mapping[str, Any], describe: Callable[[Any, Any], str]
+) -> Iterable[str]:
     for key in sorted(set(got) | set(want)):
         if key not in got:
             yield f"{kind} {key}: missing"

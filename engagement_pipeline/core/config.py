@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -60,9 +61,9 @@ class Paths(_Strict):
         assert warehouse is not None
         home = absolute(self.dagster_home) or warehouse.parent / "dagster_home"
         return Paths(
-            landing=absolute(self.landing),  # type: ignore[arg-type]
+            landing=absolute(self.landing),
             warehouse=warehouse,
-            exports=absolute(self.exports),  # type: ignore[arg-type]
+            exports=absolute(self.exports),
             billing=absolute(self.billing),
             dagster_home=home,
         )
@@ -315,7 +316,7 @@ def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
     return Path(env) if env else Path.cwd() / DEFAULT_CONFIG_NAME
 
 
-def _describe(error: dict[str, Any]) -> str:
+def _describe(error: Mapping[str, Any]) -> str:
     location = ".".join(str(part) for part in error["loc"]) or "(top level)"
     kind = error["type"]
     if kind == "extra_forbidden":

@@ -1,7 +1,17 @@
-"""The `engagement-pipeline` command: demo, generate, run, ui.
+"""The `engagement-pipeline` command: demo, generate, run, suggest-weights, ui.
 
-Every failure a user can fix ends with one sentence on stderr and exit code 2 (1 for
-a failed blocking check), never a traceback.
+Every failure a user can fix ends with one sentence on stderr, never a traceback, and
+an exit code that says which kind it was:
+
+- 0: done;
+- 1: a blocking data-quality check failed (downstream assets were not materialized);
+- 2: anything else the user can fix: the config, a path, the input, another writer,
+  a full disk (naming the folder), a damaged warehouse (naming the file and what to do);
+- 130: interrupted by SIGINT (Ctrl-C);
+- 143: stopped by SIGTERM (`kill`, a service manager). A stop is not a failure: both
+  stop at once, the day being written is rolled back (the warehouse writes are
+  transactional, export folders are published whole or not at all), the days already
+  finished are kept, and running the same command again finishes the work.
 
 The demo writes only where nothing is (or where an earlier demo wrote, as its manifest
 says) and removes only what it wrote: see `_prepare_demo_outputs`.
@@ -14,19 +24,24 @@ import datetime as dt
 import json
 import os
 import shutil
+import signal
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
 
 from engagement_pipeline.core.config import CONFIG_ENV_VAR, Config, apart_problem, load_config
-from engagement_pipeline.core.errors import CheckFailedError, PipelineError
+from engagement_pipeline.core.errors import CheckFailedError, PipelineError, Stopped, stop_on_signals
+
+if TYPE_CHECKING:
+    from engagement_pipeline.demo.generator import GenerationSummary
+    from engagement_pipeline.ops.runner import DayRun
 
 # The demo's manifest, in the landing folder it created: the paths it claimed, the files it generated.
 DEMO_MARKER = ".engagement-demo"
@@ -106,9 +121,9 @@ def cmd_run(config: Config, date: dt.date | None, start: dt.date | None, end: dt
     days = resolve_days(config, date, start, end)
     started = time.perf_counter()
     with _progress() as progress:
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
 
-        def on_run(run) -> None:  # type: ignore[no-untyped-def]
+        def on_run(run: DayRun) -> None:
             if run.stage not in tasks:
                 total = None if run.stage == "restate" else len(days)
                 tasks[run.stage] = progress.add_task(STAGE_LABELS[run.stage], total=total, detail="")
@@ -124,8 +139,8 @@ def cmd_run(config: Config, date: dt.date | None, start: dt.date | None, end: dt
     return runs
 
 
-def _generate(landing: Path, start: dt.date, days: int, accounts: int, seed: int, billing: Path | None,  # type: ignore[no-untyped-def]
-              truth: Path | None = None):
+def _generate(landing: Path, start: dt.date, days: int, accounts: int, seed: int, billing: Path | None,
+              truth: Path | None = None) -> GenerationSummary:
     from engagement_pipeline.demo.generator import generate_demo
 
     started = time.perf_counter()
@@ -336,13 +351,16 @@ def print_summary(config: Config, day: dt.date) -> None:
 
 def cmd_suggest_weights(config: Config, days: int | None) -> None:
     from engagement_pipeline.core.warehouse import connect
+    from engagement_pipeline.ops.runner import check_warehouse
     from engagement_pipeline.scores.weights import suggest_weights, yaml_block
 
     if not config.paths.warehouse.exists():
         raise PipelineError(f"no warehouse at {config.paths.warehouse}: run `engagement-pipeline run` first.")
+    check_warehouse(config.paths.warehouse, read_only=True)
     con = connect(config.paths.warehouse, read_only=True)
     try:
-        last = con.execute("SELECT max(event_date) FROM staging.daily_event_counts").fetchone()[0]
+        row = con.execute("SELECT max(event_date) FROM staging.daily_event_counts").fetchone()
+        last = row[0] if row else None
         if last is None:
             raise PipelineError("the warehouse has no staged events yet: run `engagement-pipeline run` first.")
         since = last - dt.timedelta(days=days - 1) if days else dt.date(1970, 1, 1)
@@ -373,20 +391,22 @@ def cmd_ui(config: Config) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    config: Config | None = None
     try:
-        if args.command == "generate":
-            billing = args.billing or args.landing.parent / "billing"
-            _generate(args.landing.resolve(), args.start, args.days, args.accounts, args.seed, billing.resolve())
-            return 0
-        config = load_config(args.config)
-        if args.command == "demo":
-            cmd_demo(config, args.days, args.accounts, args.seed)
-        elif args.command == "run":
-            cmd_run(config, args.date, args.start, args.end, restate=not args.no_restate)
-        elif args.command == "suggest-weights":
-            cmd_suggest_weights(config, args.days)
-        elif args.command == "ui":
-            cmd_ui(config)
+        with stop_on_signals():
+            if args.command == "generate":
+                billing = args.billing or args.landing.parent / "billing"
+                _generate(args.landing.resolve(), args.start, args.days, args.accounts, args.seed, billing.resolve())
+                return 0
+            config = load_config(args.config)
+            if args.command == "demo":
+                cmd_demo(config, args.days, args.accounts, args.seed)
+            elif args.command == "run":
+                cmd_run(config, args.date, args.start, args.end, restate=not args.no_restate)
+            elif args.command == "suggest-weights":
+                cmd_suggest_weights(config, args.days)
+            elif args.command == "ui":
+                cmd_ui(config)
         return 0
     except CheckFailedError as exc:
         err_console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
@@ -394,9 +414,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PipelineError as exc:
         err_console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
         return 2
-    except KeyboardInterrupt:
-        err_console.print("interrupted: the day being written was rolled back; run the same command again.")
-        return 130
+    except (Stopped, KeyboardInterrupt) as exc:
+        signum = exc.signum if isinstance(exc, Stopped) else signal.SIGINT
+        word = "terminated" if signum == signal.SIGTERM else "interrupted"
+        err_console.print(f"{word}: the day being written was rolled back; run the same command again.", soft_wrap=True)
+        return 128 + signum
+    except Exception as exc:
+        # A full disk or a damaged warehouse met outside any step (Dagster's storage, the summary's reads):
+        # one sentence too; anything else is a bug, and keeps its traceback.
+        from engagement_pipeline.ops.runner import explain_exception
+
+        problem = explain_exception(exc, config) if config is not None else None
+        if problem is None:
+            raise
+        err_console.print(f"[red]error:[/red] {problem}", soft_wrap=True)
+        return 2
 
 
 if __name__ == "__main__":
