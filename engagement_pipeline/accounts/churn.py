@@ -35,14 +35,14 @@ FEATURES = ("drop", "below_peak", "quiet", "idle_share", "small", "falling", "na
 # Transparent default: z = bias + sum(weight x feature); features are scaled to ~0..1.
 FORMULA: dict[str, float] = {
     "bias": -3.2,
-    "drop": 1.5,        # activity down against its own 30-day baseline (0 = not down, 1 = stopped)
+    "drop": 1.5,  # activity down against its own 30-day baseline (0 = not down, 1 = stopped)
     "below_peak": 1.5,  # activity down against its busiest week of the 8 before (a slow slide shows here)
-    "quiet": 3.5,       # days since last active / 30, capped at 1
+    "quiet": 3.5,  # days since last active / 30, capped at 1
     "idle_share": 0.8,  # share of users not active in the window
-    "small": 0.4,       # one active user or none
-    "falling": 0.8,     # score fall over one window / 50, capped at 1
-    "narrow": 0.6,      # share of scored events never used in the window
-    "unpaid": -0.3,     # trials and free accounts churn differently (they fizzle, not cancel)
+    "small": 0.4,  # one active user or none
+    "falling": 0.8,  # score fall over one window / 50, capped at 1
+    "narrow": 0.6,  # share of scored events never used in the window
+    "unpaid": -0.3,  # trials and free accounts churn differently (they fizzle, not cancel)
 }
 
 
@@ -97,8 +97,9 @@ def _standardize(features: pl.DataFrame, means: tuple[float, ...], scales: tuple
     return (_matrix(features) - np.asarray(means)) / np.asarray(scales)
 
 
-def fit(features: pl.DataFrame, labels: np.ndarray, trained_until: dt.date, l2: float = 1.0,
-        iterations: int = 50) -> FittedModel:
+def fit(
+    features: pl.DataFrame, labels: np.ndarray, trained_until: dt.date, l2: float = 1.0, iterations: int = 50
+) -> FittedModel:
     """L2-regularized logistic regression by Newton's method (IRLS): small, exact, no extra dependency."""
     raw = _matrix(features)
     means = raw.mean(axis=0)
@@ -118,12 +119,20 @@ def fit(features: pl.DataFrame, labels: np.ndarray, trained_until: dt.date, l2: 
         w = w + step
         if np.max(np.abs(step)) < 1e-8:
             break
-    return FittedModel(tuple(float(v) for v in w[1:]), float(w[0]), tuple(float(v) for v in means),
-                       tuple(float(v) for v in scales), len(y), int(y.sum()), trained_until)
+    return FittedModel(
+        tuple(float(v) for v in w[1:]),
+        float(w[0]),
+        tuple(float(v) for v in means),
+        tuple(float(v) for v in scales),
+        len(y),
+        int(y.sum()),
+        trained_until,
+    )
 
 
-def training_set(history: pl.DataFrame, churn_dates: pl.DataFrame, as_of: dt.date,
-                 horizon_days: int = 30) -> tuple[pl.DataFrame, np.ndarray]:
+def training_set(
+    history: pl.DataFrame, churn_dates: pl.DataFrame, as_of: dt.date, horizon_days: int = 30
+) -> tuple[pl.DataFrame, np.ndarray]:
     """Past account-days whose outcome window closed by `as_of`, labelled churned-or-not.
 
     `history`: account x day rows with the signal columns (and `date`, `status`);
@@ -135,12 +144,17 @@ def training_set(history: pl.DataFrame, churn_dates: pl.DataFrame, as_of: dt.dat
     )
     known = churn_dates.filter(pl.col("date") <= as_of).rename({"date": "churn_date"})
     joined = closed.join(known, on="account_id", how="left").with_columns(
-        (pl.col("churn_date").is_not_null() & (pl.col("churn_date") > pl.col("date"))
-         & (pl.col("churn_date") <= pl.col("date") + dt.timedelta(days=horizon_days))).alias("_label")
+        (
+            pl.col("churn_date").is_not_null()
+            & (pl.col("churn_date") > pl.col("date"))
+            & (pl.col("churn_date") <= pl.col("date") + dt.timedelta(days=horizon_days))
+        ).alias("_label")
     )
-    labelled = joined.group_by(["account_id", "date"]).agg(
-        pl.all().exclude("_label", "churn_date").first(), pl.col("_label").any()
-    ).sort("account_id", "date")
+    labelled = (
+        joined.group_by(["account_id", "date"])
+        .agg(pl.all().exclude("_label", "churn_date").first(), pl.col("_label").any())
+        .sort("account_id", "date")
+    )
     return signal_frame(labelled), labelled["_label"].to_numpy()
 
 

@@ -52,27 +52,31 @@ def health_exprs(config: Config) -> list[pl.Expr]:
             pl.when(low_and_falling).then(pl.format("score {} and falling", pl.col("score"))),
             pl.format("churn risk {}", pl.col("churn_risk")),
         ],
-        separator="; ", ignore_nulls=True,
+        separator="; ",
+        ignore_nulls=True,
     )
     # (state, when it holds, why), in order: the first that holds is the account's health.
     rules: list[tuple[Health, pl.Expr, pl.Expr]] = [
-        (Health.CHURNED,
-         pl.col("status") == Status.CHURNED,
-         pl.lit("billing status is churned")),
-        (Health.INACTIVE,
-         quiet >= m.window_days,
-         pl.format("no event in the last {} days", pl.lit(m.window_days))),
-        (Health.AT_RISK,
-         pl.col("is_paying") & (risky | went_quiet | low_and_falling),
-         at_risk_reasons),
-        (Health.NEW,
-         pl.col("_tenure_days").fill_null(0) < m.window_days,
-         pl.format("created {} days ago", pl.col("_tenure_days"))),
-        (Health.EXPANSION_READY,
-         (pl.col("score") >= h.expansion_score)
-         & ((pl.col("pct_active") >= h.expansion_active_share) | (pl.col("trend") == Trend.HEATING)),
-         pl.format("score {}, {} of {} users active, trend {}", pl.col("score"), pl.col("active_users"),
-                   pl.col("total_users"), pl.col("trend"))),
+        (Health.CHURNED, pl.col("status") == Status.CHURNED, pl.lit("billing status is churned")),
+        (Health.INACTIVE, quiet >= m.window_days, pl.format("no event in the last {} days", pl.lit(m.window_days))),
+        (Health.AT_RISK, pl.col("is_paying") & (risky | went_quiet | low_and_falling), at_risk_reasons),
+        (
+            Health.NEW,
+            pl.col("_tenure_days").fill_null(0) < m.window_days,
+            pl.format("created {} days ago", pl.col("_tenure_days")),
+        ),
+        (
+            Health.EXPANSION_READY,
+            (pl.col("score") >= h.expansion_score)
+            & ((pl.col("pct_active") >= h.expansion_active_share) | (pl.col("trend") == Trend.HEATING)),
+            pl.format(
+                "score {}, {} of {} users active, trend {}",
+                pl.col("score"),
+                pl.col("active_users"),
+                pl.col("total_users"),
+                pl.col("trend"),
+            ),
+        ),
     ]
     otherwise = (Health.HEALTHY, pl.format("score {}, trend {}", pl.col("score"), pl.col("trend")))
 
@@ -88,15 +92,24 @@ def pql_exprs(config: Config) -> list[pl.Expr]:
     activated = pl.col("activated_at").is_not_null() if p.require_activation else pl.lit(True)
     engaged = pl.col("_recent_active_days") >= p.min_active_days
     is_pql = unpaid & activated & engaged & (pl.col("status") != Status.CHURNED).fill_null(True)
-    activated_text = pl.when(pl.col("days_to_activation").is_not_null()).then(
-        pl.format("activated {} ({} days after signup)", pl.col("activated_at"), pl.col("days_to_activation"))
-    ).when(pl.col("activated_at").is_not_null()).then(pl.format("activated {}", pl.col("activated_at"))) \
+    activated_text = (
+        pl.when(pl.col("days_to_activation").is_not_null())
+        .then(pl.format("activated {} ({} days after signup)", pl.col("activated_at"), pl.col("days_to_activation")))
+        .when(pl.col("activated_at").is_not_null())
+        .then(pl.format("activated {}", pl.col("activated_at")))
         .otherwise(pl.lit("not yet activated"))
-    reason = pl.when(is_pql).then(pl.format(
-        "{} plan; {}; active {} of the last {} days; {} of {} users active",
-        pl.col("plan"), activated_text, pl.col("_recent_active_days"),
-        pl.lit(p.recent_days), pl.col("active_users"), pl.col("total_users"),
-    ))
+    )
+    reason = pl.when(is_pql).then(
+        pl.format(
+            "{} plan; {}; active {} of the last {} days; {} of {} users active",
+            pl.col("plan"),
+            activated_text,
+            pl.col("_recent_active_days"),
+            pl.lit(p.recent_days),
+            pl.col("active_users"),
+            pl.col("total_users"),
+        )
+    )
     return [is_pql.alias("is_pql"), reason.alias("pql_reason")]
 
 

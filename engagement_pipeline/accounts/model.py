@@ -14,7 +14,7 @@ Definitions (REFERENCE section 1, and the README's "Engagement model"):
   used are listed in `never_used_key_events`.
 - explanations: `top_contributors` (events and users that earned most of the points)
   and `change_drivers` (what moved most since one trend look-back earlier), from
-  `accounts.account_contributions`.
+  `accounts.account_contributions`: the rules are in `explain.py`.
 - segments: score band, recently inactive (last event 30-60 days ago), new, mature
   (older than `mature_days`), active today, multi-user.
 - activation: share of checklist steps done by anyone in the account up to the day;
@@ -35,6 +35,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from engagement_pipeline.accounts import churn
+from engagement_pipeline.accounts.explain import contributions, explanations
 from engagement_pipeline.accounts.health import health_exprs, pql_exprs
 from engagement_pipeline.core.config import Config
 from engagement_pipeline.core.vocab import UNPAID_PLANS, Status, Trend
@@ -75,9 +76,13 @@ def account_scores_from(pair_scores: pl.DataFrame, users: pl.DataFrame, method: 
 def _user_accounts(counts: pl.DataFrame, as_of: dt.date, days: int) -> pl.DataFrame:
     start, _ = window_bounds(as_of, days)
     return (
-        counts.filter(pl.col("event_date").is_between(start, as_of) & pl.col("account_id").is_not_null()
-                      & pl.col("user_id").is_not_null())
-        .select("user_id", "account_id").unique()
+        counts.filter(
+            pl.col("event_date").is_between(start, as_of)
+            & pl.col("account_id").is_not_null()
+            & pl.col("user_id").is_not_null()
+        )
+        .select("user_id", "account_id")
+        .unique()
     )
 
 
@@ -85,11 +90,19 @@ def score_accounts_at(counts: pl.DataFrame, as_of: dt.date, config: Config) -> t
     """Account score, raw score, active and total users for one as-of day, from the aggregate."""
     model = config.model
     day = score_users(
-        counts, model.weights, as_of, model.window_days, model.total_users_days,
-        model.normalization.method, model.normalization.percentile, model.normalization.curve,
+        counts,
+        model.weights,
+        as_of,
+        model.window_days,
+        model.total_users_days,
+        model.normalization.method,
+        model.normalization.percentile,
+        model.normalization.curve,
     )
     pairs = day.pair_raw.filter(pl.col("account_id").is_not_null())
-    accounts = account_scores_from(pairs, _user_accounts(counts, as_of, model.total_users_days), model.account_score, config)
+    accounts = account_scores_from(
+        pairs, _user_accounts(counts, as_of, model.total_users_days), model.account_score, config
+    )
     return accounts, day.benchmark
 
 
@@ -102,17 +115,26 @@ def event_totals(counts: pl.DataFrame, as_of: dt.date, config: Config) -> pl.Dat
     """
     model = config.model
     accounts = counts.filter(pl.col("account_id").is_not_null())
-    now = scored_counts(accounts, model.weights, as_of, model.window_days).group_by("account_id", "event").agg(
-        pl.col("event_count").sum().cast(pl.Int64).alias("event_count"),
-        pl.col("user_id").n_unique().cast(pl.Int64).alias("user_count"),
-        pl.col("points").sum().alias("points"),
+    now = (
+        scored_counts(accounts, model.weights, as_of, model.window_days)
+        .group_by("account_id", "event")
+        .agg(
+            pl.col("event_count").sum().cast(pl.Int64).alias("event_count"),
+            pl.col("user_id").n_unique().cast(pl.Int64).alias("user_count"),
+            pl.col("points").sum().alias("points"),
+        )
     )
-    earlier = scored_counts(accounts, model.weights, as_of - dt.timedelta(days=model.trend_lookback_days),
-                            model.window_days).group_by("account_id", "event").agg(
-        pl.col("points").sum().alias("previous_points"))
+    earlier = (
+        scored_counts(accounts, model.weights, as_of - dt.timedelta(days=model.trend_lookback_days), model.window_days)
+        .group_by("account_id", "event")
+        .agg(pl.col("points").sum().alias("previous_points"))
+    )
     return now.join(earlier, on=["account_id", "event"], how="full", coalesce=True).with_columns(
-        pl.col("event_count").fill_null(0), pl.col("user_count").fill_null(0),
-        pl.col("points").fill_null(0.0), pl.col("previous_points").fill_null(0.0))
+        pl.col("event_count").fill_null(0),
+        pl.col("user_count").fill_null(0),
+        pl.col("points").fill_null(0.0),
+        pl.col("previous_points").fill_null(0.0),
+    )
 
 
 def feature_usage(totals: pl.DataFrame, config: Config, as_of: dt.date, first_used: pl.DataFrame) -> pl.DataFrame:
@@ -122,7 +144,8 @@ def feature_usage(totals: pl.DataFrame, config: Config, as_of: dt.date, first_us
         schema={"event": pl.String, "feature": pl.String},
     )
     return (
-        totals.filter(pl.col("event_count") > 0).select("account_id", "event", "event_count", "user_count")
+        totals.filter(pl.col("event_count") > 0)
+        .select("account_id", "event", "event_count", "user_count")
         .join(features, on="event", how="left")
         .join(first_used, on=["account_id", "event"], how="left")
         .with_columns(pl.lit(as_of).alias("as_of_date"))
@@ -144,57 +167,6 @@ def activation(first_used: pl.DataFrame, config: Config) -> pl.DataFrame:
     )
 
 
-def contributions(counts: pl.DataFrame, totals: pl.DataFrame, as_of: dt.date, config: Config) -> pl.DataFrame:
-    """Points per account by event (from `event_totals`) and by user, now and one trend look-back earlier.
-
-    This is what explains a score and its change: `points` in the current window,
-    `previous_points` in the window ending `trend.lookback_days` before, `delta`.
-    """
-    model = config.model
-    earlier = as_of - dt.timedelta(days=model.trend_lookback_days)
-    parts = []
-    for label, day in (("points", as_of), ("previous_points", earlier)):
-        scored = scored_counts(counts.filter(pl.col("account_id").is_not_null()), model.weights, day,
-                               model.window_days)
-        parts.append(scored.group_by("account_id", "user_id").agg(pl.col("points").sum().alias(label)))
-    by_user = parts[0].join(parts[1], on=["account_id", "user_id"], how="full", coalesce=True).with_columns(
-        pl.col("points").fill_null(0.0), pl.col("previous_points").fill_null(0.0))
-    frames = [
-        both.select(
-            pl.lit(as_of).alias("as_of_date"), "account_id", pl.lit(kind).alias("kind"),
-            pl.col(key).alias("key"), "points", "previous_points",
-            (pl.col("points") - pl.col("previous_points")).alias("delta"),
-        )
-        for kind, key, both in (("event", "event", totals), ("user", "user_id", by_user))
-    ]
-    return pl.concat(frames).sort("account_id", "kind", "key")
-
-
-def explanations(contrib: pl.DataFrame, top: int = 3) -> pl.DataFrame:
-    """Per account, in words: what earned most of its points, and what moved them most."""
-    shares = contrib.with_columns(
-        (pl.col("points") / pl.col("points").sum().over("account_id", "kind") * 100).round(0).alias("_share"))
-    top_now = (
-        shares.filter(pl.col("points") > 0)
-        .sort(["account_id", "kind", "points", "key"], descending=[False, False, True, False])
-        .group_by("account_id", "kind", maintain_order=True).head(top)
-        .group_by("account_id", maintain_order=True)
-        .agg(pl.format("{} {}%", "key", pl.col("_share").cast(pl.Int64)).str.join(", ").alias("top_contributors"))
-    )
-    movers = (
-        contrib.filter(pl.col("delta") != 0)
-        .with_columns(pl.col("delta").abs().alias("_abs"))
-        .sort(["account_id", "_abs", "kind", "key"], descending=[False, True, False, False])
-        .group_by("account_id", maintain_order=True).head(top)
-        .group_by("account_id", maintain_order=True)
-        .agg(pl.format("{} {} pts", "key",
-                       pl.when(pl.col("delta") > 0).then(pl.format("+{}", pl.col("delta").round(0).cast(pl.Int64)))
-                       .otherwise(pl.col("delta").round(0).cast(pl.Int64).cast(pl.String)))
-             .str.join(", ").alias("change_drivers"))
-    )
-    return top_now.join(movers, on="account_id", how="full", coalesce=True)
-
-
 def activation_detail(step_firsts: pl.DataFrame, config: Config, as_of: dt.date) -> pl.DataFrame:
     """Account x checklist step: when it was first done, by whom, and by how many users.
 
@@ -202,12 +174,17 @@ def activation_detail(step_firsts: pl.DataFrame, config: Config, as_of: dt.date)
     first_user_id, users_done, as computed up to the as-of day.
     """
     steps = pl.DataFrame(
-        {"step": [s.name for s in config.model.activation.steps],
-         "step_key": [s.key for s in config.model.activation.steps]},
+        {
+            "step": [s.name for s in config.model.activation.steps],
+            "step_key": [s.key for s in config.model.activation.steps],
+        },
         schema={"step": pl.String, "step_key": pl.String},
     )
-    return step_firsts.join(steps, on="step_key", how="inner").with_columns(
-        pl.lit(as_of).alias("as_of_date")).sort("account_id", "step")
+    return (
+        step_firsts.join(steps, on="step_key", how="inner")
+        .with_columns(pl.lit(as_of).alias("as_of_date"))
+        .sort("account_id", "step")
+    )
 
 
 def segments_expr(as_of: dt.date, window_days: int, mature_days: int) -> pl.Expr:
@@ -215,9 +192,16 @@ def segments_expr(as_of: dt.date, window_days: int, mature_days: int) -> pl.Expr
     tenure = pl.col("_tenure_days").fill_null(0)
     quiet_any = (pl.lit(as_of) - pl.col("_last_seen_any")).dt.total_days()
     parts = [
-        pl.format("band {}", pl.when(pl.col("score") >= 75).then(pl.lit("75+"))
-                  .when(pl.col("score") >= 50).then(pl.lit("50-74"))
-                  .when(pl.col("score") >= 25).then(pl.lit("25-49")).otherwise(pl.lit("<25"))),
+        pl.format(
+            "band {}",
+            pl.when(pl.col("score") >= 75)
+            .then(pl.lit("75+"))
+            .when(pl.col("score") >= 50)
+            .then(pl.lit("50-74"))
+            .when(pl.col("score") >= 25)
+            .then(pl.lit("25-49"))
+            .otherwise(pl.lit("<25")),
+        ),
         pl.when(quiet_any.is_between(30, 60)).then(pl.lit("recently inactive")),
         pl.when(tenure < window_days).then(pl.lit("new")),
         pl.when(tenure > mature_days).then(pl.lit("mature")),
@@ -229,9 +213,9 @@ def segments_expr(as_of: dt.date, window_days: int, mature_days: int) -> pl.Expr
 
 @dataclass(frozen=True)
 class AccountDay:
-    scores: pl.DataFrame          # accounts.account_scores rows
-    usage: pl.DataFrame           # accounts.account_feature_usage rows
-    contributions: pl.DataFrame   # accounts.account_contributions rows
+    scores: pl.DataFrame  # accounts.account_scores rows
+    usage: pl.DataFrame  # accounts.account_feature_usage rows
+    contributions: pl.DataFrame  # accounts.account_contributions rows
     benchmark: float
 
 
@@ -259,31 +243,42 @@ def account_day(
     lookback = model.trend_lookback_days
     before, _ = score_accounts_at(counts, as_of - dt.timedelta(days=lookback), config)
 
-    scored = scored_counts(counts.filter(pl.col("account_id").is_not_null()), model.weights, as_of,
-                           max(model.window_days, ACTIVITY_DAYS))
+    scored = scored_counts(
+        counts.filter(pl.col("account_id").is_not_null()), model.weights, as_of, max(model.window_days, ACTIVITY_DAYS)
+    )
     recent_start = as_of - dt.timedelta(days=6)
     base_start, base_end = as_of - dt.timedelta(days=36), as_of - dt.timedelta(days=7)
     pql_start = as_of - dt.timedelta(days=model.pql.recent_days - 1)
     activity = scored.group_by("account_id").agg(
         pl.col("event_date").max().alias("last_active_date"),
-        pl.col("event_date").filter(pl.col("event_date") >= window_bounds(as_of, model.window_days)[0])
-        .n_unique().cast(pl.Int64).alias("active_days"),
+        pl.col("event_date")
+        .filter(pl.col("event_date") >= window_bounds(as_of, model.window_days)[0])
+        .n_unique()
+        .cast(pl.Int64)
+        .alias("active_days"),
         pl.col("event_date").filter(pl.col("event_date") >= pql_start).n_unique().alias("_recent_active_days"),
         (pl.col("event_count").filter(pl.col("event_date") >= recent_start).sum() / 7.0).alias("_recent_rate"),
-        (pl.col("event_count").filter(pl.col("event_date").is_between(base_start, base_end)).sum() / 30.0)
-        .alias("_baseline_rate"),
+        (pl.col("event_count").filter(pl.col("event_date").is_between(base_start, base_end)).sum() / 30.0).alias(
+            "_baseline_rate"
+        ),
     )
     # The account's busiest of the 8 weeks before the last one: "its own normal" at its best.
-    weeks = scored.with_columns(((pl.lit(as_of) - pl.col("event_date")).dt.total_days() // 7).alias("_week")).filter(
-        pl.col("_week").is_between(1, 8)).group_by("account_id", "_week").agg(pl.col("event_count").sum())
+    weeks = (
+        scored.with_columns(((pl.lit(as_of) - pl.col("event_date")).dt.total_days() // 7).alias("_week"))
+        .filter(pl.col("_week").is_between(1, 8))
+        .group_by("account_id", "_week")
+        .agg(pl.col("event_count").sum())
+    )
     peak = weeks.group_by("account_id").agg((pl.col("event_count").max() / 7.0).alias("_peak_rate"))
     activity = activity.join(peak, on="account_id", how="left")
     usage = feature_usage(totals, config, as_of, first_used)
     adoption = usage.group_by("account_id").agg(
         (pl.col("event").n_unique() / len(model.events)).round(3).alias("adoption_rate")
     )
-    adoption_ever = first_used.filter(pl.col("event").is_in(list(model.events))).group_by("account_id").agg(
-        (pl.col("event").n_unique() / len(model.events)).round(3).alias("adoption_rate_all_time")
+    adoption_ever = (
+        first_used.filter(pl.col("event").is_in(list(model.events)))
+        .group_by("account_id")
+        .agg((pl.col("event").n_unique() / len(model.events)).round(3).alias("adoption_rate_all_time"))
     )
     key_events = sorted(e for e, spec in model.events.items() if spec.weight >= 5)
     never = (
@@ -294,8 +289,11 @@ def account_day(
         .group_by("account_id", maintain_order=True)
         .agg(pl.col("event").str.join(", ").alias("never_used_key_events"))
     )
-    last_seen_any = counts.filter(pl.col("account_id").is_not_null() & (pl.col("event_date") <= as_of)) \
-        .group_by("account_id").agg(pl.col("event_date").max().alias("_last_seen_any"))
+    last_seen_any = (
+        counts.filter(pl.col("account_id").is_not_null() & (pl.col("event_date") <= as_of))
+        .group_by("account_id")
+        .agg(pl.col("event_date").max().alias("_last_seen_any"))
+    )
     contrib = contributions(counts, totals, as_of, config)
     act = activation(first_used, config)
 
@@ -318,9 +316,13 @@ def account_day(
             pl.col("activation_pct").fill_null(0.0),
             pl.col("active_days").fill_null(0),
             pl.col("_recent_active_days").fill_null(0),
-            pl.when(pl.col("total_users") > 0).then((pl.col("active_users") / pl.col("total_users")).round(3))
-            .otherwise(0.0).alias("pct_active"),
-            ((pl.col("status") == Status.ACTIVE) & ~pl.col("plan").is_in(UNPAID_PLANS)).fill_null(False).alias("is_paying"),
+            pl.when(pl.col("total_users") > 0)
+            .then((pl.col("active_users") / pl.col("total_users")).round(3))
+            .otherwise(0.0)
+            .alias("pct_active"),
+            ((pl.col("status") == Status.ACTIVE) & ~pl.col("plan").is_in(UNPAID_PLANS))
+            .fill_null(False)
+            .alias("is_paying"),
         )
         .with_columns(
             (pl.col("score") - pl.col("previous_score")).round(1).alias("trend_delta"),
@@ -340,9 +342,12 @@ def account_day(
             (pl.lit(as_of) - pl.col("created_date")).dt.total_days().alias("_tenure_days"),
         )
         .with_columns(
-            pl.when(pl.col("trend_delta") >= model.trend.heating_points).then(pl.lit(Trend.HEATING))
-            .when(pl.col("trend_delta") <= model.trend.cooling_points).then(pl.lit(Trend.COOLING))
-            .otherwise(pl.lit(Trend.STEADY)).alias("trend"),
+            pl.when(pl.col("trend_delta") >= model.trend.heating_points)
+            .then(pl.lit(Trend.HEATING))
+            .when(pl.col("trend_delta") <= model.trend.cooling_points)
+            .then(pl.lit(Trend.COOLING))
+            .otherwise(pl.lit(Trend.STEADY))
+            .alias("trend"),
         )
     )
     features = churn.signal_frame(frame)
@@ -352,7 +357,10 @@ def account_day(
         pl.lit("fitted" if churn_model is not None else "formula").alias("churn_model"),
         pl.Series("_risk_reasons", churn.reasons(frame), dtype=pl.String),
     )
-    frame = frame.with_columns(*health_exprs(config)).with_columns(*pql_exprs(config)).with_columns(
-        segments_expr(as_of, model.window_days, model.mature_days).alias("segments"))
+    frame = (
+        frame.with_columns(*health_exprs(config))
+        .with_columns(*pql_exprs(config))
+        .with_columns(segments_expr(as_of, model.window_days, model.mature_days).alias("segments"))
+    )
     frame = frame.drop([c for c in frame.columns if c.startswith("_")]).sort("account_id")
     return AccountDay(frame, usage, contrib, bench)

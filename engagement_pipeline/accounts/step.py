@@ -51,11 +51,17 @@ def account_event_totals(con: duckdb.DuckDBPyConnection, day: dt.date, config: C
     """`accounts.event_totals` of the day, computed in DuckDB (see EVENT_TOTALS_SQL)."""
     m = config.model
     earlier = day - dt.timedelta(days=m.trend_lookback_days)
-    return con.execute(EVENT_TOTALS_SQL, {
-        "events": list(m.weights), "weights": list(m.weights.values()), "day": day,
-        "start": window_bounds(day, m.window_days)[0], "earlier_start": window_bounds(earlier, m.window_days)[0],
-        "earlier_end": earlier,
-    }).pl()
+    return con.execute(
+        EVENT_TOTALS_SQL,
+        {
+            "events": list(m.weights),
+            "weights": list(m.weights.values()),
+            "day": day,
+            "start": window_bounds(day, m.window_days)[0],
+            "earlier_start": window_bounds(earlier, m.window_days)[0],
+            "earlier_end": earlier,
+        },
+    ).pl()
 
 
 # The first user of a step: the earliest, and on a tie the smallest user id (arg_min alone picks
@@ -98,8 +104,12 @@ def first_used(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config | No
     if config is None or not any(s.trait for s in config.model.activation.steps):
         return events
     traits = step_firsts(con, day, config).filter(pl.col("step_key").str.starts_with("trait:"))
-    return pl.concat([events, traits.select("account_id", pl.col("step_key").alias("event"),
-                                            pl.col("first_done").alias("first_used"))])
+    return pl.concat(
+        [
+            events,
+            traits.select("account_id", pl.col("step_key").alias("event"), pl.col("first_done").alias("first_used")),
+        ]
+    )
 
 
 def churn_events(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
@@ -115,8 +125,9 @@ def churn_model(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) ->
     c = config.model.churn
     if c.method == "formula":
         return None
-    history = con.execute("SELECT * FROM snapshots.account_history WHERE date <= ?",
-                          [day - dt.timedelta(days=c.horizon_days)]).pl()
+    history = con.execute(
+        "SELECT * FROM snapshots.account_history WHERE date <= ?", [day - dt.timedelta(days=c.horizon_days)]
+    ).pl()
     features, labels = churn.training_set(history, churn_events(con), day, c.horizon_days)
     positives = int(labels.sum())
     if min(positives, len(labels) - positives) < c.min_training_churns:
@@ -133,10 +144,23 @@ def run(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> acc.Acc
     m = config.model
     span = m.total_users_days + m.trend_lookback_days + 40
     scored_start, _ = window_bounds(day, max(m.window_days, acc.ACTIVITY_DAYS, m.trend_lookback_days + m.window_days))
-    counts = scoring_counts(con, m.weights, scored_start, day, day - dt.timedelta(days=span),
-                            [day, day - dt.timedelta(days=m.trend_lookback_days)])
-    result = acc.account_day(counts, first_used(con, day, config), account_attributes(con, day), day, config,
-                             churn_model(con, day, config), account_event_totals(con, day, config))
+    counts = scoring_counts(
+        con,
+        m.weights,
+        scored_start,
+        day,
+        day - dt.timedelta(days=span),
+        [day, day - dt.timedelta(days=m.trend_lookback_days)],
+    )
+    result = acc.account_day(
+        counts,
+        first_used(con, day, config),
+        account_attributes(con, day),
+        day,
+        config,
+        churn_model(con, day, config),
+        account_event_totals(con, day, config),
+    )
     steps = acc.activation_detail(step_firsts(con, day, config), config, day)
     with transaction(con):
         replace_rows(con, ACCOUNT_SCORES, result.scores, "as_of_date = ?", [day])
@@ -159,7 +183,8 @@ def check_inputs(con: duckdb.DuckDBPyConnection, day: dt.date) -> CheckInputs:
     """The day's user scores, the previous day's account scores and the day's activation steps."""
     return CheckInputs(
         user_scores=con.execute("SELECT * FROM scores.user_scores WHERE as_of_date = ?", [day]).pl(),
-        previous_day=con.execute("SELECT score, active_users FROM accounts.account_scores WHERE as_of_date = ?",
-                                 [day - dt.timedelta(days=1)]).pl(),
+        previous_day=con.execute(
+            "SELECT score, active_users FROM accounts.account_scores WHERE as_of_date = ?", [day - dt.timedelta(days=1)]
+        ).pl(),
         activation_steps=con.execute("SELECT * FROM accounts.activation_steps WHERE as_of_date = ?", [day]).pl(),
     )

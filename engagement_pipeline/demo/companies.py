@@ -19,24 +19,15 @@ import polars as pl
 from engagement_pipeline.demo.arrays import DAY_MS, epoch_ms, iso_matrix
 from engagement_pipeline.demo.catalogue import (
     BEST_FIT_BONUS,
-    BEST_FIT_CANDIDATES,
     BEST_FIT_SHARE,
     CHURNING,
-    CITIES,
-    CITY_COUNT,
-    CITY_START,
-    COUNTRIES,
-    COUNTRY_WEIGHTS,
     DECLINING,
-    EMPLOYEE_BANDS,
     ENTERPRISE,
     ESTABLISHED,
     EVENT_CATALOG,
     EVENT_CODE,
     FREE,
     GROWING,
-    INDUSTRIES,
-    NAME_WORDS,
     NEVER,
     ONBOARDING,
     OPTIONAL_FEATURES,
@@ -50,8 +41,9 @@ from engagement_pipeline.demo.catalogue import (
     TRIAL,
     TRIAL_CONV,
     TRIAL_NOT,
-    slug,
 )
+from engagement_pipeline.demo.geography import CITIES, CITY_COUNT, CITY_START, COUNTRIES, COUNTRY_WEIGHTS, slug
+from engagement_pipeline.demo.market import BEST_FIT_CANDIDATES, EMPLOYEE_BANDS, INDUSTRIES, NAME_WORDS
 
 
 @dataclass
@@ -161,7 +153,9 @@ def build_accounts(rng: np.random.Generator, n: int, days: int, start: dt.date, 
     industry = rng.choice(len(INDUSTRIES), size=n, p=ind_weights / ind_weights.sum())
     industry[best_fit] = seg_industry
     employees = _employees(rng, n)
-    employees[best_fit] = np.exp(rng.uniform(math.log(band_lo), math.log(band_hi + 1), size=int(best_fit.sum()))).astype(np.int64)
+    employees[best_fit] = np.exp(
+        rng.uniform(math.log(band_lo), math.log(band_hi + 1), size=int(best_fit.sum()))
+    ).astype(np.int64)
     for _ in range(20):  # keep the segment pure: only best-fit accounts sit in it
         clash = ~best_fit & (industry == seg_industry) & (_band_of(employees) == seg_band)
         if not clash.any():
@@ -267,9 +261,7 @@ def build_accounts(rng: np.random.Generator, n: int, days: int, start: dt.date, 
         tld = ".io" if industry[i] == 0 and tld_pick[i] < 0.2 else (c.tld if tld_pick[i] < 0.6 else ".com")
         domains.append(slug(name, "-") + tld)
     website_style = rng.integers(0, 4, size=n)
-    websites = [
-        (f"https://www.{d}", f"https://{d}", d, f"www.{d}")[int(s)] for d, s in zip(domains, website_style)
-    ]
+    websites = [(f"https://www.{d}", f"https://{d}", d, f"www.{d}")[int(s)] for d, s in zip(domains, website_style)]
     postal = postal_codes(rng, [CITIES[int(c)][1].postal for c in city])
     start_ms = epoch_ms(start)
     created_ms = start_ms + created * DAY_MS + rng.integers(8 * 3_600_000, 18 * 3_600_000, size=n)
@@ -285,13 +277,34 @@ def build_accounts(rng: np.random.Generator, n: int, days: int, start: dt.date, 
             f'"createdAt":"{created_iso[i]}","address":{{"city":"{city_obj.name}","state":"{city_obj.state}",'
             f'"country":"{COUNTRIES[int(country[i])].code}","postalCode":"{postal[i]}"}}}}'
         )
-    employees_text = [f'"employees":"{e}",' for e in employees.tolist()] + [f'"employees":{e},' for e in employees.tolist()]
+    employees_text = [f'"employees":"{e}",' for e in employees.tolist()] + [
+        f'"employees":{e},' for e in employees.tolist()
+    ]
     return Accounts(
-        n=n, ids=pl.Series([f"acc_{i + 1:05d}" for i in range(n)], dtype=pl.String), names=names, domains=domains,
-        industry=industry, employees=employees, country=country, city=city, postal=postal, best_fit=best_fit,
-        kind=kind, created_day=created, intensity=intensity, plan0=plan0, status0=status0, trans_day=trans,
-        plan1=plan1, status1=status1, activity_end=activity_end, mix_cum=mix_cum,
-        context_open=pl.Series([f',"context":{{"groupId":"acc_{i + 1:05d}",' for i in range(n)] + [',"context":{'], dtype=pl.String),
-        group_head=pl.Series(head, dtype=pl.String), group_employees=pl.Series(employees_text, dtype=pl.String),
+        n=n,
+        ids=pl.Series([f"acc_{i + 1:05d}" for i in range(n)], dtype=pl.String),
+        names=names,
+        domains=domains,
+        industry=industry,
+        employees=employees,
+        country=country,
+        city=city,
+        postal=postal,
+        best_fit=best_fit,
+        kind=kind,
+        created_day=created,
+        intensity=intensity,
+        plan0=plan0,
+        status0=status0,
+        trans_day=trans,
+        plan1=plan1,
+        status1=status1,
+        activity_end=activity_end,
+        mix_cum=mix_cum,
+        context_open=pl.Series(
+            [f',"context":{{"groupId":"acc_{i + 1:05d}",' for i in range(n)] + [',"context":{'], dtype=pl.String
+        ),
+        group_head=pl.Series(head, dtype=pl.String),
+        group_employees=pl.Series(employees_text, dtype=pl.String),
         group_tail=pl.Series(tail, dtype=pl.String),
     )

@@ -28,15 +28,28 @@ if TYPE_CHECKING:  # the world is built with FaultRates: a run-time import would
 class FaultRates:
     """How dirty the landed data is."""
 
-    duplicate_share: float = 0.01  # share of messages re-sent with the same messageId (same payload), in the same or next day's folder
-    late_share: float = 0.02  # share of track events received 1-3 days after they happened (written to a later received-date folder)
+    duplicate_share: float = (
+        0.01  # share of messages re-sent with the same messageId (same payload), in the same or next day's folder
+    )
+    late_share: float = (
+        0.02  # share of track events received 1-3 days after they happened (written to a later received-date folder)
+    )
     malformed_share: float = 0.002  # share of extra garbage lines
-    anonymous_share: float = 0.3  # share of NEW users whose first events are anonymous (anonymousId only) before identify links them
+    anonymous_share: float = (
+        0.3  # share of NEW users whose first events are anonymous (anonymousId only) before identify links them
+    )
 
 
 _MALFORMED_KINDS: tuple[str, ...] = (
-    "truncated_json", "plain_text", "json_array", "json_number", "track_without_user", "track_without_event",
-    "group_without_group_id", "bogus_type", "invalid_timestamp",
+    "truncated_json",
+    "plain_text",
+    "json_array",
+    "json_number",
+    "track_without_user",
+    "track_without_event",
+    "group_without_group_id",
+    "bogus_type",
+    "invalid_timestamp",
 )
 _GARBAGE_TEXT = (
     "<html><head><title>502 Bad Gateway</title></head><body>502 Bad Gateway</body></html>",
@@ -47,7 +60,9 @@ _GARBAGE_TEXT = (
 )
 
 
-def _malformed_lines(world: World, rng: np.random.Generator, d: int, valid: pl.Series, count: int) -> tuple[list[str], list[int], dict[str, int]]:
+def _malformed_lines(
+    world: World, rng: np.random.Generator, d: int, valid: pl.Series, count: int
+) -> tuple[list[str], list[int], dict[str, int]]:
     """Garbage lines of every kind the pipeline must quarantine, with their sort keys."""
     kinds = rng.integers(0, len(_MALFORMED_KINDS), size=count)
     ids = [bytes(row).decode() for row in uuid4_matrix(rng, count)]
@@ -60,8 +75,16 @@ def _malformed_lines(world: World, rng: np.random.Generator, d: int, valid: pl.S
         name = _MALFORMED_KINDS[k]
         user = world.users.truth["email"][pick % world.users.n]
         user_id = f"usr_{pick % world.users.n + 1:06d}"
-        base: dict[str, Any] = {"type": MessageType.TRACK, "messageId": mid, "userId": user_id, "event": EVENT_NAMES[pick % len(EVENT_NAMES)],
-                                "properties": {}, "originalTimestamp": stamp, "sentAt": stamp, "receivedAt": stamp}
+        base: dict[str, Any] = {
+            "type": MessageType.TRACK,
+            "messageId": mid,
+            "userId": user_id,
+            "event": EVENT_NAMES[pick % len(EVENT_NAMES)],
+            "properties": {},
+            "originalTimestamp": stamp,
+            "sentAt": stamp,
+            "receivedAt": stamp,
+        }
         if name == "truncated_json" and len(valid):
             text = valid[pick % len(valid)]
             line = text[: len(text) // 2]
@@ -78,8 +101,18 @@ def _malformed_lines(world: World, rng: np.random.Generator, d: int, valid: pl.S
             del base["event"]
             line = json.dumps(base, separators=(",", ":"))
         elif name == "group_without_group_id":
-            line = json.dumps({"type": MessageType.GROUP, "messageId": mid, "userId": user_id, "traits": {"email": user},
-                               "originalTimestamp": stamp, "sentAt": stamp, "receivedAt": stamp}, separators=(",", ":"))
+            line = json.dumps(
+                {
+                    "type": MessageType.GROUP,
+                    "messageId": mid,
+                    "userId": user_id,
+                    "traits": {"email": user},
+                    "originalTimestamp": stamp,
+                    "sentAt": stamp,
+                    "receivedAt": stamp,
+                },
+                separators=(",", ":"),
+            )
         elif name == "bogus_type":
             base["type"] = "bogus"
             line = json.dumps(base, separators=(",", ":"))
@@ -113,7 +146,9 @@ def _detached(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(line.alias("line"))
 
 
-def finish_day(world: World, d: int, frames: list[pl.DataFrame], pending: dict[int, list[pl.DataFrame]], tally: Tally) -> pl.Series:
+def finish_day(
+    world: World, d: int, frames: list[pl.DataFrame], pending: dict[int, list[pl.DataFrame]], tally: Tally
+) -> pl.Series:
     """Route today's messages by received day, add duplicates and garbage; return the sorted lines of day d."""
     rng = np.random.default_rng([world.seed, 2, d])
     last = world.days - 1
@@ -135,11 +170,16 @@ def finish_day(world: World, d: int, frames: list[pl.DataFrame], pending: dict[i
     valid = len(today)
     n_bad = int(rng.binomial(valid, world.faults.malformed_share)) if valid else 0
     bad_lines, bad_recv, bad_tally = _malformed_lines(world, rng, d, today["line"], n_bad)
-    bad = pl.DataFrame({
-        "rd": pl.Series([d] * n_bad, dtype=pl.Int32), "recv_ms": pl.Series(bad_recv, dtype=pl.Int64),
-        "line": pl.Series(bad_lines, dtype=pl.String), "kind": pl.Series([MALFORMED] * n_bad, dtype=pl.UInt8),
-        "late": pl.Series([False] * n_bad, dtype=pl.Boolean), "dup": pl.Series([False] * n_bad, dtype=pl.Boolean),
-    })
+    bad = pl.DataFrame(
+        {
+            "rd": pl.Series([d] * n_bad, dtype=pl.Int32),
+            "recv_ms": pl.Series(bad_recv, dtype=pl.Int64),
+            "line": pl.Series(bad_lines, dtype=pl.String),
+            "kind": pl.Series([MALFORMED] * n_bad, dtype=pl.UInt8),
+            "late": pl.Series([False] * n_bad, dtype=pl.Boolean),
+            "dup": pl.Series([False] * n_bad, dtype=pl.Boolean),
+        }
+    )
     today = pl.concat([today, bad], how="vertical").sort("recv_ms", maintain_order=True)
 
     counts = today.group_by("kind", "dup").agg(pl.len(), pl.col("late").sum()).rows()

@@ -11,10 +11,12 @@ business itself (trajectories, best-fit segment, checklist) is written to the gr
 folder so that tests can check that the pipeline recovers it.
 
 This module is the entry point; the parts live next to it: `catalogue` (the product, its
-events, plans, industries and countries), `arrays` (fixed-width strings in numpy), `companies`,
-`memberships` and `people` (the simulated accounts, seats and users), `world` (the world as a
-whole and each account's state on a day), `rendering` (one day of messages), `faults` (late
-events, duplicates, garbage lines) and `writing` (landing files, billing, ground truth).
+events and plans), `market` (industries, company names, job titles), `geography` (countries,
+cities, people's names), `arrays` (fixed-width strings in numpy), `companies`, `memberships` and
+`people` (the simulated accounts, seats and users), `world` (the world as a whole and each
+account's state on a day), `day` (one day of activity), `rendering` (its messages as JSON lines),
+`faults` (late events, duplicates, garbage lines) and `writing` (landing files, billing, ground
+truth).
 """
 
 from __future__ import annotations
@@ -37,8 +39,8 @@ from engagement_pipeline.demo.catalogue import (
     STATUSES,
     TRAJECTORIES,
 )
+from engagement_pipeline.demo.day import DayState, simulate_day
 from engagement_pipeline.demo.faults import FaultRates, Tally, finish_day
-from engagement_pipeline.demo.rendering import DayState, simulate_day
 from engagement_pipeline.demo.world import account_mrr, build_world, plan_status
 from engagement_pipeline.demo.writing import Billing, record_billing, write_billing, write_day_files, write_truth
 
@@ -77,8 +79,16 @@ class GenerationSummary:
     billing_dir: Path | None
 
 
-def _check_inputs(landing: Path, start: dt.date, days: int, accounts: int, faults: FaultRates,
-                  events_per_user_day: float, files_per_day: int, others: dict[str, Path | None]) -> None:
+def _check_inputs(
+    landing: Path,
+    start: dt.date,
+    days: int,
+    accounts: int,
+    faults: FaultRates,
+    events_per_user_day: float,
+    files_per_day: int,
+    others: dict[str, Path | None],
+) -> None:
     if isinstance(start, dt.datetime) or not isinstance(start, dt.date):
         raise TypeError(f"start must be a datetime.date, got {start!r}")
     if days < 1:
@@ -130,8 +140,16 @@ def generate_demo(
     landing = Path(landing)
     truth_dir = Path(truth_dir) if truth_dir is not None else landing.parent / "ground_truth"
     billing_dir = Path(billing_dir) if billing_dir is not None else None
-    _check_inputs(landing, start, days, accounts, faults, events_per_user_day, files_per_day,
-                  {"truth_dir": truth_dir, "billing_dir": billing_dir})
+    _check_inputs(
+        landing,
+        start,
+        days,
+        accounts,
+        faults,
+        events_per_user_day,
+        files_per_day,
+        {"truth_dir": truth_dir, "billing_dir": billing_dir},
+    )
 
     world = build_world(seed, start, days, accounts, faults, events_per_user_day)
     acc, mem = world.accounts, world.members
@@ -170,9 +188,19 @@ def generate_demo(
             writing.result()
 
     summary = GenerationSummary(
-        days=days, accounts=acc.n, users=world.users.n, messages=tally.messages, track_events=tally.track_events,
-        duplicates=tally.duplicates, late=tally.late, malformed=tally.malformed, lines=tally.lines,
-        files=tally.files, landing=landing, truth_dir=truth_dir, billing_dir=billing_dir,
+        days=days,
+        accounts=acc.n,
+        users=world.users.n,
+        messages=tally.messages,
+        track_events=tally.track_events,
+        duplicates=tally.duplicates,
+        late=tally.late,
+        malformed=tally.malformed,
+        lines=tally.lines,
+        files=tally.files,
+        landing=landing,
+        truth_dir=truth_dir,
+        billing_dir=billing_dir,
     )
     report = {
         **{k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(summary).items()},

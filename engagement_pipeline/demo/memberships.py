@@ -14,7 +14,6 @@ import numpy as np
 
 from engagement_pipeline.demo.catalogue import (
     CHURNING,
-    CITY_TZ,
     DECLINING,
     ESTABLISHED,
     EVENT_CODE,
@@ -26,6 +25,7 @@ from engagement_pipeline.demo.catalogue import (
     TRIAL_NOT,
 )
 from engagement_pipeline.demo.companies import Accounts
+from engagement_pipeline.demo.geography import CITY_TZ
 
 
 @dataclass
@@ -88,7 +88,11 @@ def build_memberships(rng: np.random.Generator, acc: Accounts, days: int) -> tup
     initial = np.where(established, np.where(acc.kind == GROWING, np.ceil(seats * 0.4), seats), 1).astype(np.int64)
     joiners = np.where(
         established,
-        np.where(acc.kind == GROWING, seats - initial, rng.poisson(np.where(acc.kind == STEADY, 0.08, 0.02) * seats * days / 30)),
+        np.where(
+            acc.kind == GROWING,
+            seats - initial,
+            rng.poisson(np.where(acc.kind == STEADY, 0.08, 0.02) * seats * days / 30),
+        ),
         seats - 1,
     ).astype(np.int64)
 
@@ -127,16 +131,18 @@ def build_memberships(rng: np.random.Generator, acc: Accounts, days: int) -> tup
     h = min(30.0, max(days, 2) / 2)
     stop_prob = np.select(
         [kind == STEADY, kind == GROWING, kind == DECLINING, kind == CHURNING, kind == TRIAL_NOT],
-        [0.06, 0.02, 0.45, 0.30, 0.6], 0.03,
+        [0.06, 0.02, 0.45, 0.30, 0.6],
+        0.03,
     )
     stops = ~admin & (rng.random(m) < stop_prob)
     ch = acc.activity_end[account].astype(float)
-    decline_from = np.select(
-        [kind == DECLINING, kind == CHURNING], [last - 2 * h, ch - np.clip(ch / 2, 2, 20) * 2], 0
-    )
+    decline_from = np.select([kind == DECLINING, kind == CHURNING], [last - 2 * h, ch - np.clip(ch / 2, 2, 20) * 2], 0)
     stop_day = np.select(
         [kind == TRIAL_NOT, np.isin(kind, (DECLINING, CHURNING))],
-        [join + 1 + np.floor(rng.exponential(4.0, size=m)), _between(rng, np.maximum(decline_from, join + 1), last + 1)],
+        [
+            join + 1 + np.floor(rng.exponential(4.0, size=m)),
+            _between(rng, np.maximum(decline_from, join + 1), last + 1),
+        ],
         _between(rng, np.maximum(join + 1, 0), last + 1),
     ).astype(np.int64)
     end = np.where(stops, np.maximum(stop_day, join + 1), NEVER)
@@ -187,7 +193,9 @@ def find_admins(acc: Accounts, mem: Memberships) -> np.ndarray:
     return admin_of
 
 
-def build_injected(rng: np.random.Generator, acc: Accounts, mem: Memberships, admin_of: np.ndarray, days: int) -> Injected:
+def build_injected(
+    rng: np.random.Generator, acc: Accounts, mem: Memberships, admin_of: np.ndarray, days: int
+) -> Injected:
     """Invitations (by the account's admin, just before each in-period join) and the activation checklist."""
     last = days - 1
     tz = CITY_TZ[acc.city]
@@ -220,7 +228,10 @@ def build_injected(rng: np.random.Generator, acc: Accounts, mem: Memberships, ad
         others = non_admins[bounds[account] : bounds[account + 1]]
         steps = [("Document Created", c + (0 if rng.random() < 0.7 else int(rng.integers(1, 3))))]
         if completes[account]:
-            steps += [("Document Shared", c + int(rng.integers(1, 7))), ("Integration Connected", c + int(rng.integers(1, 11)))]
+            steps += [
+                ("Document Shared", c + int(rng.integers(1, 7))),
+                ("Integration Connected", c + int(rng.integers(1, 11))),
+            ]
         for name, day in steps:
             helpers = others[(mem.join_day[others] <= day) & (mem.end_day[others] > day)]
             who = admin if len(helpers) == 0 or rng.random() < 0.5 else int(helpers[rng.integers(len(helpers))])
@@ -237,6 +248,8 @@ def build_injected(rng: np.random.Generator, acc: Accounts, mem: Memberships, ad
     all_days = np.concatenate(days_l).astype(np.int64)
     order = np.argsort(all_days, kind="stable")
     return Injected(
-        day=all_days[order], membership=np.concatenate(mem_l).astype(np.int64)[order],
-        code=np.concatenate(code_l).astype(np.int64)[order], sec=np.concatenate(sec_l)[order],
+        day=all_days[order],
+        membership=np.concatenate(mem_l).astype(np.int64)[order],
+        code=np.concatenate(code_l).astype(np.int64)[order],
+        sec=np.concatenate(sec_l)[order],
     )

@@ -15,24 +15,11 @@ import numpy as np
 import polars as pl
 
 from engagement_pipeline.demo.arrays import DAY_MS, digits_matrix, hex_matrix, iso_matrix
-from engagement_pipeline.demo.catalogue import (
-    CITIES,
-    CITY_COUNT,
-    CITY_START,
-    COUNTRIES,
-    COUNTRY_WEIGHTS,
-    FOUNDER_TITLES,
-    NAME_PREFIXES,
-    NAME_SUFFIXES,
-    NEVER,
-    PROMOTION,
-    TITLES,
-    USER_AGENT_WEIGHTS,
-    USER_AGENTS,
-    slug,
-)
+from engagement_pipeline.demo.catalogue import NEVER, USER_AGENT_WEIGHTS, USER_AGENTS
 from engagement_pipeline.demo.companies import Accounts, postal_codes
 from engagement_pipeline.demo.faults import FaultRates
+from engagement_pipeline.demo.geography import CITIES, CITY_COUNT, CITY_START, COUNTRIES, COUNTRY_WEIGHTS, slug
+from engagement_pipeline.demo.market import FOUNDER_TITLES, NAME_PREFIXES, NAME_SUFFIXES, PROMOTION, TITLES
 from engagement_pipeline.demo.memberships import Memberships
 
 
@@ -75,9 +62,13 @@ def _phone_numbers(rng: np.random.Generator, country: np.ndarray, city: np.ndarr
             body = "9" + body
         if c.calling == "1":
             grouped = f"{body[:3]} {body[3:]}"
-            national = [f"({head}) {body[:3]}-{body[3:]}", f"{head}-{body[:3]}-{body[3:]}", f"{head}.{body[:3]}.{body[3:]}"]
+            national = [
+                f"({head}) {body[:3]}-{body[3:]}",
+                f"{head}-{body[:3]}-{body[3:]}",
+                f"{head}.{body[:3]}.{body[3:]}",
+            ]
         elif c.code == "FR":
-            grouped = " ".join(body[k:k + 2] for k in range(0, len(body), 2))
+            grouped = " ".join(body[k : k + 2] for k in range(0, len(body), 2))
             national = [f"0{head} {grouped}", f"0{head}{body}"]
         elif c.code == "BR":
             grouped = f"{body[:-4]}-{body[-4:]}"
@@ -103,7 +94,12 @@ def _phone_numbers(rng: np.random.Generator, country: np.ndarray, city: np.ndarr
 
 
 def build_users(
-    rng: np.random.Generator, acc: Accounts, mem: Memberships, primary: np.ndarray, start_ms: int, days: int,
+    rng: np.random.Generator,
+    acc: Accounts,
+    mem: Memberships,
+    primary: np.ndarray,
+    start_ms: int,
+    days: int,
     faults: FaultRates,
 ) -> Users:
     n = int(primary.sum())
@@ -118,7 +114,9 @@ def build_users(
     abroad = rng.random(n) < 0.15
     country = np.where(abroad, rng.choice(len(COUNTRIES), size=n, p=COUNTRY_WEIGHTS), acc_country)
     same_city = (country == acc_country) & (rng.random(n) < 0.7)
-    city = np.where(same_city, acc.city[home], CITY_START[country] + (rng.random(n) * CITY_COUNT[country]).astype(np.int64))
+    city = np.where(
+        same_city, acc.city[home], CITY_START[country] + (rng.random(n) * CITY_COUNT[country]).astype(np.int64)
+    )
     postal = [acc.postal[int(a)] for a in home]
     elsewhere = np.flatnonzero(~same_city)
     for k, code in zip(elsewhere, postal_codes(rng, [CITIES[int(city[i])][1].postal for i in elsewhere])):
@@ -151,7 +149,9 @@ def build_users(
 
     created_ms = start_ms + first_day * DAY_MS + (first_sec * 1000).astype(np.int64)
     early = first_day < 0  # joined before the period: the time of day is not simulated
-    created_ms = np.where(early, start_ms + first_day * DAY_MS + rng.integers(8 * 3_600_000, 18 * 3_600_000, size=n), created_ms)
+    created_ms = np.where(
+        early, start_ms + first_day * DAY_MS + rng.integers(8 * 3_600_000, 18 * 3_600_000, size=n), created_ms
+    )
     created_iso = [bytes(row).decode() for row in iso_matrix(created_ms)]
 
     emails: list[str] = []
@@ -184,8 +184,12 @@ def build_users(
             f'"postalCode":"{postal[i]}"}}'
         )
         unsub = ',"unsubscribed":true' if unsubscribed[i] else ""
-        heads_camel.append(f'"email":"{email}","firstName":"{shown_first}","lastName":"{shown_last}","phone":"{phones[i]}","title":"')
-        heads_snake.append(f'"email":"{email}","first_name":"{shown_first}","last_name":"{shown_last}","phone":"{phones[i]}","title":"')
+        heads_camel.append(
+            f'"email":"{email}","firstName":"{shown_first}","lastName":"{shown_last}","phone":"{phones[i]}","title":"'
+        )
+        heads_snake.append(
+            f'"email":"{email}","first_name":"{shown_first}","last_name":"{shown_last}","phone":"{phones[i]}","title":"'
+        )
         tails_camel.append(f'","createdAt":"{created_iso[i]}",{address}{unsub}}}')
         tails_snake.append(f'","created_at":"{created_iso[i]}",{address}{unsub}}}')
         truth["first_name"].append(first)
@@ -195,11 +199,21 @@ def build_users(
         truth["country"].append(c.code)
         truth["phone"].append(phones[i])
     return Users(
-        n=n, ids=pl.Series(user_ids, dtype=pl.String), anon_ids=pl.Series(anon_ids, dtype=pl.String),
-        identity=pl.Series([f'"userId":"{u}"' for u in user_ids] + [f'"anonymousId":"{a}"' for a in anon_ids], dtype=pl.String),
+        n=n,
+        ids=pl.Series(user_ids, dtype=pl.String),
+        anon_ids=pl.Series(anon_ids, dtype=pl.String),
+        identity=pl.Series(
+            [f'"userId":"{u}"' for u in user_ids] + [f'"anonymousId":"{a}"' for a in anon_ids], dtype=pl.String
+        ),
         anon_link=pl.Series([f',"anonymousId":"{a}"' if a else "" for a in anon_ids], dtype=pl.String),
-        anonymous=anonymous, multi_account=consultant, first_day=first_day, skew_ms=skew_ms,
-        context=context, traits_head=pl.Series(heads_camel + heads_snake, dtype=pl.String),
-        titles=pl.Series(titles0 + titles1, dtype=pl.String), promotion_day=promotion_day,
-        traits_tail=pl.Series(tails_camel + tails_snake, dtype=pl.String), truth=truth,
+        anonymous=anonymous,
+        multi_account=consultant,
+        first_day=first_day,
+        skew_ms=skew_ms,
+        context=context,
+        traits_head=pl.Series(heads_camel + heads_snake, dtype=pl.String),
+        titles=pl.Series(titles0 + titles1, dtype=pl.String),
+        promotion_day=promotion_day,
+        traits_tail=pl.Series(tails_camel + tails_snake, dtype=pl.String),
+        truth=truth,
     )

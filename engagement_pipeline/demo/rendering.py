@@ -1,15 +1,15 @@
-"""One UTC day of messages: who is active, what they do, and each message rendered as a JSON line.
+"""Segment messages rendered as JSON lines, one column per piece of the line.
 
-`simulate_day` decides the day in numpy (sessions, track events from each account's event mix,
-anonymous browsing, page views, identify and group calls) from the day's own random stream
-(seed, 1, day); the `_render_*` functions turn the events into Segment JSON lines with polars'
-string concatenation, one column per piece of the line. Every row also carries the day it is
-received, so that late events can be routed to a later folder.
+`day.simulate_day` decides who does what on a day; the `render_*` functions here turn those events
+(tracks, page views, identify and group calls) into Segment JSON lines with polars' string
+concatenation: numpy builds the fixed-width parts (ids, timestamps), `_envelope` adds Segment's
+timestamps (device clock skew, delivery delay, late events) and each row also carries the day it
+is received, so that late events can be routed to a later folder. `in_chunks` renders big days a
+slice at a time.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +22,6 @@ from engagement_pipeline.demo.arrays import DAY_MS, digits_matrix, gather, iso_m
 from engagement_pipeline.demo.catalogue import (
     APP_HOST,
     APP_PAGES,
-    CITY_TZ,
     EVENT_CODE,
     EVENT_NAMES,
     GROUP,
@@ -34,19 +33,8 @@ from engagement_pipeline.demo.catalogue import (
     STATUSES,
     TRACK,
     USER_AGENTS,
-    WEEKDAY_FACTOR,
 )
-from engagement_pipeline.demo.memberships import session_start_sec
-from engagement_pipeline.demo.world import World, activity_multiplier
-
-
-@dataclass
-class DayState:
-    """What the simulation remembers from one day to the next."""
-
-    identified: np.ndarray  # per user
-    last_group: np.ndarray  # per membership
-    seats: np.ndarray  # billed seats per account
+from engagement_pipeline.demo.world import World
 
 
 @dataclass
@@ -59,8 +47,15 @@ class _Envelope:
     context: pl.Series  # '"library":..,"userAgent":..}' (closes the context object)
 
 
-def _envelope(world: World, rng: np.random.Generator, kind: str, t_ms: np.ndarray, user: np.ndarray,
-              server: np.ndarray, late: np.ndarray) -> _Envelope:
+def _envelope(
+    world: World,
+    rng: np.random.Generator,
+    kind: str,
+    t_ms: np.ndarray,
+    user: np.ndarray,
+    server: np.ndarray,
+    late: np.ndarray,
+) -> _Envelope:
     """Segment's timestamps: originalTimestamp and sentAt carry the device's clock skew, receivedAt is true.
 
     `user` is the device's owner, also for anonymous calls (same browser, same clock, same user agent).
@@ -79,7 +74,9 @@ def _envelope(world: World, rng: np.random.Generator, kind: str, t_ms: np.ndarra
         head=with_literals(f'{{"type":"{kind}","messageId":"', uuid4_matrix(rng, n), '",'),
         original=with_literals(',"originalTimestamp":"', iso_matrix(t_ms + skew), '"'),
         timestamp=with_literals(',"timestamp":"', iso_matrix(t_ms), '"'),
-        sent_received=with_literals(',"sentAt":"', iso_matrix(sent + skew), '","receivedAt":"', iso_matrix(recv), '"}\n'),
+        sent_received=with_literals(
+            ',"sentAt":"', iso_matrix(sent + skew), '","receivedAt":"', iso_matrix(recv), '"}\n'
+        ),
         recv_ms=recv,
         context=gather(world.client_contexts, ctx_index),
     )
@@ -89,20 +86,30 @@ def _time_pieces() -> list[pl.Expr]:
     return [pl.col("original"), pl.when(pl.col("server")).then(pl.col("timestamp")), pl.col("sent_received")]
 
 
-def _frame(world: World, env: _Envelope, kind: int, late: np.ndarray, columns: dict[str, Any], line: pl.Expr) -> pl.DataFrame:
-    data = pl.DataFrame({
-        "head": env.head, "original": env.original, "timestamp": env.timestamp, "sent_received": env.sent_received,
-        "context": env.context, **columns,
-    })
+def _frame(
+    world: World, env: _Envelope, kind: int, late: np.ndarray, columns: dict[str, Any], line: pl.Expr
+) -> pl.DataFrame:
+    data = pl.DataFrame(
+        {
+            "head": env.head,
+            "original": env.original,
+            "timestamp": env.timestamp,
+            "sent_received": env.sent_received,
+            "context": env.context,
+            **columns,
+        }
+    )
     rd = (env.recv_ms - world.start_ms) // DAY_MS
-    return pl.DataFrame({
-        "rd": pl.Series(rd, dtype=pl.Int32),
-        "recv_ms": pl.Series(env.recv_ms, dtype=pl.Int64),
-        "line": data.select(line.alias("line")).to_series(),
-        "kind": pl.Series(np.full(len(rd), kind), dtype=pl.UInt8),
-        "late": pl.Series(late, dtype=pl.Boolean),
-        "dup": pl.Series(np.zeros(len(rd), dtype=bool), dtype=pl.Boolean),
-    })
+    return pl.DataFrame(
+        {
+            "rd": pl.Series(rd, dtype=pl.Int32),
+            "recv_ms": pl.Series(env.recv_ms, dtype=pl.Int64),
+            "line": data.select(line.alias("line")).to_series(),
+            "kind": pl.Series(np.full(len(rd), kind), dtype=pl.UInt8),
+            "late": pl.Series(late, dtype=pl.Boolean),
+            "dup": pl.Series(np.zeros(len(rd), dtype=bool), dtype=pl.Boolean),
+        }
+    )
 
 
 _PROP_CHOICES: dict[str, tuple[str, ...]] = {
@@ -120,7 +127,10 @@ _PROP_CHOICES: dict[str, tuple[str, ...]] = {
     ),
 }
 _HAS_DOCUMENT = np.array(
-    [name in ("Document Edited", "Document Created", "File Uploaded", "Comment Added", "Document Shared") for name in EVENT_NAMES]
+    [
+        name in ("Document Edited", "Document Created", "File Uploaded", "Comment Added", "Document Shared")
+        for name in EVENT_NAMES
+    ]
 )
 _PROP_OFFSET = np.cumsum([0] + [len(_PROP_CHOICES[name]) for name in EVENT_NAMES])[:-1]
 _PROP_COUNT = np.array([len(_PROP_CHOICES[name]) for name in EVENT_NAMES])
@@ -139,8 +149,15 @@ _EVENT_POST = pl.Series(
 )
 
 
-def _render_tracks(world: World, rng: np.random.Generator, t_ms: np.ndarray, user: np.ndarray, account: np.ndarray,
-                   code: np.ndarray, anon: np.ndarray) -> pl.DataFrame:
+def render_tracks(
+    world: World,
+    rng: np.random.Generator,
+    t_ms: np.ndarray,
+    user: np.ndarray,
+    account: np.ndarray,
+    code: np.ndarray,
+    anon: np.ndarray,
+) -> pl.DataFrame:
     n = len(t_ms)
     server = ~anon & (rng.random(n) < 0.05)
     late = ~anon & (rng.random(n) < world.faults.late_share)
@@ -150,7 +167,9 @@ def _render_tracks(world: World, rng: np.random.Generator, t_ms: np.ndarray, use
     choice = _PROP_OFFSET[code] + rng.integers(0, 1 << 20, size=n) % _PROP_COUNT[code]
     size_kb = rng.integers(12, 40_000, size=n)
     columns = {
-        "server": server, "has_doc": _HAS_DOCUMENT[code], "is_file": code == EVENT_CODE["File Uploaded"],
+        "server": server,
+        "has_doc": _HAS_DOCUMENT[code],
+        "is_file": code == EVENT_CODE["File Uploaded"],
         "identity": gather(world.users.identity, user + np.where(anon, world.users.n, 0)),
         "pre": gather(_EVENT_PRE, choice),
         "doc": with_literals(digits_matrix(account + 1, 5), "-", digits_matrix(doc, 3)),
@@ -158,27 +177,41 @@ def _render_tracks(world: World, rng: np.random.Generator, t_ms: np.ndarray, use
         "size": pl.Series(size_kb, dtype=pl.Int64).cast(pl.String) + "}",
         "context_open": gather(world.accounts.context_open, np.where(has_group, account, world.accounts.n)),
     }
-    line = pl.concat_str([
-        pl.col("head"), pl.col("identity"), pl.col("pre"), pl.when(pl.col("has_doc")).then(pl.col("doc")),
-        pl.col("post"), pl.when(pl.col("is_file")).then(pl.col("size")), pl.col("context_open"), pl.col("context"),
-        *_time_pieces(),
-    ], ignore_nulls=True)
+    line = pl.concat_str(
+        [
+            pl.col("head"),
+            pl.col("identity"),
+            pl.col("pre"),
+            pl.when(pl.col("has_doc")).then(pl.col("doc")),
+            pl.col("post"),
+            pl.when(pl.col("is_file")).then(pl.col("size")),
+            pl.col("context_open"),
+            pl.col("context"),
+            *_time_pieces(),
+        ],
+        ignore_nulls=True,
+    )
     return _frame(world, env, TRACK, late, columns, line)
 
 
 _APP_PAGE_P = np.array([p for _, _, p in APP_PAGES]) / sum(p for _, _, p in APP_PAGES)
 _SITE_PAGE_P = np.array([p for _, _, p in SITE_PAGES]) / sum(p for _, _, p in SITE_PAGES)
 _PAGE_BODIES = pl.Series(
-    [f',"name":"{name}","properties":{{"path":"{path}","url":"{APP_HOST}{path}","title":"{name} | Inkwell"}}'
-     for name, path, _ in APP_PAGES]
-    + [f',"name":"{name}","properties":{{"path":"{path}","url":"{SITE_HOST}{path}","title":"{name} | Inkwell"}}'
-       for name, path, _ in SITE_PAGES],
+    [
+        f',"name":"{name}","properties":{{"path":"{path}","url":"{APP_HOST}{path}","title":"{name} | Inkwell"}}'
+        for name, path, _ in APP_PAGES
+    ]
+    + [
+        f',"name":"{name}","properties":{{"path":"{path}","url":"{SITE_HOST}{path}","title":"{name} | Inkwell"}}'
+        for name, path, _ in SITE_PAGES
+    ],
     dtype=pl.String,
 )
 
 
-def _render_pages(world: World, rng: np.random.Generator, t_ms: np.ndarray, user: np.ndarray, account: np.ndarray,
-                  anon: np.ndarray) -> pl.DataFrame:
+def render_pages(
+    world: World, rng: np.random.Generator, t_ms: np.ndarray, user: np.ndarray, account: np.ndarray, anon: np.ndarray
+) -> pl.DataFrame:
     """Page views: app pages for users, marketing-site pages for anonymous visitors."""
     n = len(t_ms)
     page = np.where(
@@ -195,14 +228,23 @@ def _render_pages(world: World, rng: np.random.Generator, t_ms: np.ndarray, user
         "body": gather(_PAGE_BODIES, page),
         "context_open": gather(world.accounts.context_open, np.where(has_group, account, world.accounts.n)),
     }
-    line = pl.concat_str([
-        pl.col("head"), pl.col("identity"), pl.col("body"), pl.col("context_open"), pl.col("context"), *_time_pieces(),
-    ], ignore_nulls=True)
+    line = pl.concat_str(
+        [
+            pl.col("head"),
+            pl.col("identity"),
+            pl.col("body"),
+            pl.col("context_open"),
+            pl.col("context"),
+            *_time_pieces(),
+        ],
+        ignore_nulls=True,
+    )
     return _frame(world, env, PAGE, server, columns, line)
 
 
-def _render_identifies(world: World, rng: np.random.Generator, d: int, t_ms: np.ndarray, user: np.ndarray,
-                       link_anon: np.ndarray) -> pl.DataFrame:
+def render_identifies(
+    world: World, rng: np.random.Generator, d: int, t_ms: np.ndarray, user: np.ndarray, link_anon: np.ndarray
+) -> pl.DataFrame:
     n = len(t_ms)
     server = rng.random(n) < 0.05
     late = np.zeros(n, dtype=bool)
@@ -210,23 +252,42 @@ def _render_identifies(world: World, rng: np.random.Generator, d: int, t_ms: np.
     style = user + np.where(rng.random(n) < 0.2, world.users.n, 0)  # snake_case traits in ~20% of calls
     promoted = d >= world.users.promotion_day[user]
     columns = {
-        "server": server, "link": link_anon,
+        "server": server,
+        "link": link_anon,
         "identity": gather(world.users.identity, user),
         "anon_link": gather(world.users.anon_link, user),
         "traits_head": gather(world.users.traits_head, style),
         "title": gather(world.users.titles, user + np.where(promoted, world.users.n, 0)),
         "traits_tail": gather(world.users.traits_tail, style),
     }
-    line = pl.concat_str([
-        pl.col("head"), pl.col("identity"), pl.when(pl.col("link")).then(pl.col("anon_link")), pl.lit(',"traits":{'),
-        pl.col("traits_head"), pl.col("title"), pl.col("traits_tail"), pl.lit(',"context":{'), pl.col("context"),
-        *_time_pieces(),
-    ], ignore_nulls=True)
+    line = pl.concat_str(
+        [
+            pl.col("head"),
+            pl.col("identity"),
+            pl.when(pl.col("link")).then(pl.col("anon_link")),
+            pl.lit(',"traits":{'),
+            pl.col("traits_head"),
+            pl.col("title"),
+            pl.col("traits_tail"),
+            pl.lit(',"context":{'),
+            pl.col("context"),
+            *_time_pieces(),
+        ],
+        ignore_nulls=True,
+    )
     return _frame(world, env, IDENTIFY, late, columns, line)
 
 
-def _render_groups(world: World, rng: np.random.Generator, t_ms: np.ndarray, user: np.ndarray, account: np.ndarray,
-                   plan: np.ndarray, status: np.ndarray, server: np.ndarray) -> pl.DataFrame:
+def render_groups(
+    world: World,
+    rng: np.random.Generator,
+    t_ms: np.ndarray,
+    user: np.ndarray,
+    account: np.ndarray,
+    plan: np.ndarray,
+    status: np.ndarray,
+    server: np.ndarray,
+) -> pl.DataFrame:
     n = len(t_ms)
     late = np.zeros(n, dtype=bool)
     env = _envelope(world, rng, MessageType.GROUP, t_ms, user, server, late)
@@ -236,126 +297,38 @@ def _render_groups(world: World, rng: np.random.Generator, t_ms: np.ndarray, use
         "identity": gather(world.users.identity, user),
         "group_head": gather(world.accounts.group_head, account),
         "employees": gather(world.accounts.group_employees, account + np.where(as_number, world.accounts.n, 0)),
-        "plan": gather(PLANS, plan[account]), "status": gather(STATUSES, status[account]),
+        "plan": gather(PLANS, plan[account]),
+        "status": gather(STATUSES, status[account]),
         "group_tail": gather(world.accounts.group_tail, account),
     }
-    line = pl.concat_str([
-        pl.col("head"), pl.col("identity"), pl.col("group_head"), pl.col("employees"), pl.lit('"plan":"'),
-        pl.col("plan"), pl.lit('","status":"'), pl.col("status"), pl.lit('",'), pl.col("group_tail"),
-        pl.lit(',"context":{'), pl.col("context"), *_time_pieces(),
-    ], ignore_nulls=True)
+    line = pl.concat_str(
+        [
+            pl.col("head"),
+            pl.col("identity"),
+            pl.col("group_head"),
+            pl.col("employees"),
+            pl.lit('"plan":"'),
+            pl.col("plan"),
+            pl.lit('","status":"'),
+            pl.col("status"),
+            pl.lit('",'),
+            pl.col("group_tail"),
+            pl.lit(',"context":{'),
+            pl.col("context"),
+            *_time_pieces(),
+        ],
+        ignore_nulls=True,
+    )
     return _frame(world, env, GROUP, late, columns, line)
-
-
-def _first_per(keys: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
-    out = np.full(size, np.inf)
-    np.minimum.at(out, keys, values)
-    return out
 
 
 _RENDER_CHUNK = 250_000  # rows rendered at once: bounds the intermediate string columns on big days
 
 
-def _in_chunks(render: Callable[..., pl.DataFrame], world: World, rng: np.random.Generator,
-               *columns: np.ndarray) -> list[pl.DataFrame]:
+def in_chunks(
+    render: Callable[..., pl.DataFrame], world: World, rng: np.random.Generator, *columns: np.ndarray
+) -> list[pl.DataFrame]:
     n = len(columns[0])
     return [
-        render(world, rng, *(c[lo : lo + _RENDER_CHUNK] for c in columns))
-        for lo in range(0, max(n, 1), _RENDER_CHUNK)
+        render(world, rng, *(c[lo : lo + _RENDER_CHUNK] for c in columns)) for lo in range(0, max(n, 1), _RENDER_CHUNK)
     ]
-
-
-def simulate_day(world: World, d: int, state: DayState, plan: np.ndarray, status: np.ndarray) -> list[pl.DataFrame]:
-    """All messages whose events happen on UTC day d (some are received later)."""
-    rng = np.random.default_rng([world.seed, 1, d])
-    acc, mem, users = world.accounts, world.members, world.users
-    day_ms = world.start_ms + d * DAY_MS
-    weekday = (world.start + dt.timedelta(days=d)).weekday()
-    multiplier = activity_multiplier(acc, d, world.days) * np.exp(rng.normal(0.0, 0.2, size=acc.n))
-    tz = CITY_TZ[acc.city]
-
-    # who is active today, and their session
-    mm = multiplier[mem.account]
-    present = (mem.join_day <= d) & (d < mem.end_day)
-    joining = mem.join_day == d
-    p = np.minimum(mem.active_prob * WEEKDAY_FACTOR[weekday] * np.sqrt(mm), 0.97)
-    active = present & (joining | ((mm > 0) & (rng.random(len(p)) < p)))
-    act = np.flatnonzero(active)
-    session = np.where(joining[act], mem.join_sec[act], session_start_sec(rng, tz[mem.account[act]], weekday >= 5))
-    span = rng.uniform(0.3, 3.0 if weekday >= 5 else 9.0, size=len(act)) * 3600.0
-    intensity = world.epud * mem.rate[act] * np.sqrt(np.maximum(mm[act], 0.05))
-    login = rng.random(len(act)) < 0.75
-    n_other = rng.poisson(np.maximum(intensity - 0.75, 0.05))
-
-    # track events: a session login, then the account's event mix spread over the session
-    rep = np.repeat(np.arange(len(act)), n_other)
-    a_ev = mem.account[act][rep]
-    u = rng.random(len(rep))
-    code = np.zeros(len(rep), dtype=np.int64)
-    for k in range(len(EVENT_NAMES) - 1):  # inverse CDF of each account's mix, one column at a time
-        code += u > acc.mix_cum[a_ev, k]
-    sec = session[rep] + 5.0 + rng.random(len(rep)) * span[rep]
-    lo, hi = np.searchsorted(world.injected.day, [d, d + 1])
-    inj_mem = world.injected.membership[lo:hi]
-    track_mem = np.concatenate([act[login], act[rep], inj_mem])
-    track_sec = np.concatenate([session[login] + rng.uniform(2.0, 5.0, size=int(login.sum())), sec, world.injected.sec[lo:hi]])
-    track_code = np.concatenate([np.full(int(login.sum()), EVENT_CODE["Logged In"]), code, world.injected.code[lo:hi]])
-
-    # anonymous browsing before signing up (first appearance of a new user)
-    newcomers = np.flatnonzero(users.first_day == d)
-    anon_users = newcomers[users.anonymous[newcomers]]
-    first_sec = _first_per(mem.user[act], session, users.n)
-    n_anon = 1 + rng.poisson(2.0, size=len(anon_users))
-    anon_rep = np.repeat(anon_users, n_anon)
-    start_sec = first_sec[anon_rep]
-    anon_sec = start_sec - rng.uniform(0.0, 1.0, size=len(anon_rep)) * np.minimum(5400.0, start_sec - 30.0)
-    anon_track = rng.random(len(anon_rep)) < 0.3
-
-    frames = _in_chunks(
-        _render_tracks, world, rng,
-        np.concatenate([day_ms + (track_sec * 1000).astype(np.int64), day_ms + (anon_sec[anon_track] * 1000).astype(np.int64)]),
-        np.concatenate([mem.user[track_mem], anon_rep[anon_track]]),
-        np.concatenate([mem.account[track_mem], np.zeros(int(anon_track.sum()), dtype=np.int64)]),
-        np.concatenate([track_code, np.full(int(anon_track.sum()), EVENT_CODE["Dashboard Viewed"])]),
-        np.concatenate([np.zeros(len(track_mem), dtype=bool), np.ones(int(anon_track.sum()), dtype=bool)]),
-    )
-
-    # page views
-    n_pages = rng.poisson(0.35 * (n_other + login))
-    page_rep = np.repeat(np.arange(len(act)), n_pages)
-    page_sec = session[page_rep] + 5.0 + rng.random(len(page_rep)) * span[page_rep]
-    page_anon = ~anon_track
-    frames += _in_chunks(
-        _render_pages, world, rng,
-        np.concatenate([day_ms + (page_sec * 1000).astype(np.int64), day_ms + (anon_sec[page_anon] * 1000).astype(np.int64)]),
-        np.concatenate([mem.user[act[page_rep]], anon_rep[page_anon]]),
-        np.concatenate([mem.account[act[page_rep]], np.zeros(int(page_anon.sum()), dtype=np.int64)]),
-        np.concatenate([np.zeros(len(page_rep), dtype=bool), np.ones(int(page_anon.sum()), dtype=bool)]),
-    )
-
-    # identify: on first appearance, on the first active day of the period, and now and then
-    active_users = np.flatnonzero(np.isfinite(first_sec))
-    ident = active_users[
-        (users.first_day[active_users] == d) | ~state.identified[active_users] | (rng.random(len(active_users)) < 0.03)
-    ]
-    state.identified[ident] = True
-    link = (users.first_day[ident] == d) & users.anonymous[ident]
-    ident_ms = day_ms + (first_sec[ident] * 1000).astype(np.int64) - np.where(users.first_day[ident] == d, 0, 3000)
-    frames.append(_render_identifies(world, rng, d, ident_ms, ident, link))
-
-    # group: when joining an account, then about weekly, and server-side on plan or status changes
-    due = joining[act] | (d - state.last_group[act] >= 7)
-    weekly = act[due]
-    state.last_group[weekly] = d
-    group_sec = session[due] + np.where(joining[weekly], 1.0, -2.0)
-    changed = np.flatnonzero((acc.trans_day == d) & (acc.created_day < d))
-    changed = changed[world.admin_of[changed] >= 0]
-    change_sec = session_start_sec(rng, tz[changed])
-    g_mem = np.concatenate([weekly, world.admin_of[changed]])
-    frames.append(_render_groups(
-        world, rng,
-        day_ms + (np.concatenate([group_sec, change_sec]) * 1000).astype(np.int64),
-        mem.user[g_mem], mem.account[g_mem], plan, status,
-        np.concatenate([np.zeros(len(weekly), dtype=bool), np.ones(len(changed), dtype=bool)]),
-    ))
-    return frames

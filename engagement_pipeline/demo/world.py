@@ -68,8 +68,18 @@ def build_world(
     injected = build_injected(rng, acc, mem, admin_of, days)
     contexts = [f'{CLIENT_LIBRARY},"userAgent":"{ua}"}}' for ua in USER_AGENTS] + [f"{SERVER_LIBRARY}}}"]
     return World(
-        seed=seed, start=start, days=days, start_ms=start_ms, epud=events_per_user_day, faults=faults, segment=segment,
-        accounts=acc, users=users, members=mem, admin_of=admin_of, injected=injected,
+        seed=seed,
+        start=start,
+        days=days,
+        start_ms=start_ms,
+        epud=events_per_user_day,
+        faults=faults,
+        segment=segment,
+        accounts=acc,
+        users=users,
+        members=mem,
+        admin_of=admin_of,
+        injected=injected,
         client_contexts=pl.Series(contexts, dtype=pl.String),
     )
 

@@ -14,16 +14,9 @@ import polars as pl
 import pyarrow as pa
 
 from engagement_pipeline.demo.arrays import gather
-from engagement_pipeline.demo.catalogue import (
-    COUNTRIES,
-    INDUSTRIES,
-    PLANS,
-    ST_CHURNED,
-    STARTER,
-    STATUSES,
-    TRAJECTORIES,
-    TRIAL,
-)
+from engagement_pipeline.demo.catalogue import PLANS, ST_CHURNED, STARTER, STATUSES, TRAJECTORIES, TRIAL
+from engagement_pipeline.demo.geography import COUNTRIES
+from engagement_pipeline.demo.market import INDUSTRIES
 from engagement_pipeline.demo.world import World
 
 _GZIP_LEVEL = 1  # throughput matters more than the last 10% of size for demo data
@@ -36,7 +29,11 @@ def write_day_files(folder: Path, lines: pl.Series, files_per_day: int) -> None:
     if array.type != pa.large_string():
         array = array.cast(pa.large_string())
     n = len(array)
-    offsets = np.frombuffer(array.buffers()[1], dtype=np.int64)[array.offset : array.offset + n + 1] if n else np.zeros(1, dtype=np.int64)
+    offsets = (
+        np.frombuffer(array.buffers()[1], dtype=np.int64)[array.offset : array.offset + n + 1]
+        if n
+        else np.zeros(1, dtype=np.int64)
+    )
     data = np.frombuffer(array.buffers()[2], dtype=np.uint8) if n else np.zeros(0, dtype=np.uint8)
     bounds = np.linspace(0, n, files_per_day + 1).round().astype(np.int64)
     for k in range(files_per_day):
@@ -56,7 +53,9 @@ class Billing:
     previous: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
 
-def record_billing(world: World, d: int, plan: np.ndarray, status: np.ndarray, mrr: np.ndarray, billing: Billing) -> None:
+def record_billing(
+    world: World, d: int, plan: np.ndarray, status: np.ndarray, mrr: np.ndarray, billing: Billing
+) -> None:
     """One row per account and day on which plan, status or MRR changed (the first on its creation date)."""
     acc = world.accounts
     created = acc.created_day
@@ -84,44 +83,51 @@ def write_truth(world: World, truth_dir: Path, billing: Billing, summary: dict[s
     assert billing.mrr_end is not None and billing.mrr_start is not None and billing.plan_end is not None
 
     def day_or_none(days: np.ndarray, mask: np.ndarray) -> list[str | None]:
-        return [(world.start + dt.timedelta(days=int(x))).isoformat() if ok and x <= last else None for x, ok in zip(days, mask)]
+        return [
+            (world.start + dt.timedelta(days=int(x))).isoformat() if ok and x <= last else None
+            for x, ok in zip(days, mask)
+        ]
 
     converted = (acc.plan0 <= TRIAL) & (acc.plan1 >= STARTER)
     churned = acc.status1 == ST_CHURNED
-    pl.DataFrame({
-        "account_id": acc.ids,
-        "name": acc.names,
-        "domain": acc.domains,
-        "industry": [INDUSTRIES[int(i)][0] for i in acc.industry],
-        "employees": acc.employees,
-        "country": [COUNTRIES[int(c)].code for c in acc.country],
-        "plan": [PLANS[int(p)] for p in billing.plan_end],
-        "created_date": [(world.start + dt.timedelta(days=int(c))).isoformat() for c in acc.created_day],
-        "trajectory": [TRAJECTORIES[int(k)] for k in acc.kind],
-        "converted_date": pl.Series(day_or_none(acc.trans_day, converted), dtype=pl.String),
-        "churned_date": pl.Series(day_or_none(acc.trans_day, churned), dtype=pl.String),
-        "best_fit": acc.best_fit,
-        "mrr_start": billing.mrr_start,
-        "mrr_end": billing.mrr_end,
-    }).write_csv(truth_dir / "accounts.csv")
+    pl.DataFrame(
+        {
+            "account_id": acc.ids,
+            "name": acc.names,
+            "domain": acc.domains,
+            "industry": [INDUSTRIES[int(i)][0] for i in acc.industry],
+            "employees": acc.employees,
+            "country": [COUNTRIES[int(c)].code for c in acc.country],
+            "plan": [PLANS[int(p)] for p in billing.plan_end],
+            "created_date": [(world.start + dt.timedelta(days=int(c))).isoformat() for c in acc.created_day],
+            "trajectory": [TRAJECTORIES[int(k)] for k in acc.kind],
+            "converted_date": pl.Series(day_or_none(acc.trans_day, converted), dtype=pl.String),
+            "churned_date": pl.Series(day_or_none(acc.trans_day, churned), dtype=pl.String),
+            "best_fit": acc.best_fit,
+            "mrr_start": billing.mrr_start,
+            "mrr_end": billing.mrr_end,
+        }
+    ).write_csv(truth_dir / "accounts.csv")
 
     users, mem = world.users, world.members
     second = np.full(users.n, -1, dtype=np.int64)
     secondary = np.arange(len(mem.user)) >= users.n
     second[mem.user[secondary]] = mem.account[secondary]
-    pl.DataFrame({
-        "user_id": users.ids,
-        "account_id": gather(acc.ids, mem.account[: users.n]),
-        "second_account_id": pl.Series([acc.ids[int(a)] if a >= 0 else None for a in second], dtype=pl.String),
-        "email": users.truth["email"],
-        "first_name": users.truth["first_name"],
-        "last_name": users.truth["last_name"],
-        "title": users.truth["title"],
-        "country": users.truth["country"],
-        "phone": users.truth["phone"],
-        "anonymous_id": pl.Series([a or None for a in users.anon_ids.to_list()], dtype=pl.String),
-        "first_seen_date": [(world.start + dt.timedelta(days=int(x))).isoformat() for x in users.first_day],
-    }).write_csv(truth_dir / "users.csv")
+    pl.DataFrame(
+        {
+            "user_id": users.ids,
+            "account_id": gather(acc.ids, mem.account[: users.n]),
+            "second_account_id": pl.Series([acc.ids[int(a)] if a >= 0 else None for a in second], dtype=pl.String),
+            "email": users.truth["email"],
+            "first_name": users.truth["first_name"],
+            "last_name": users.truth["last_name"],
+            "title": users.truth["title"],
+            "country": users.truth["country"],
+            "phone": users.truth["phone"],
+            "anonymous_id": pl.Series([a or None for a in users.anon_ids.to_list()], dtype=pl.String),
+            "first_seen_date": [(world.start + dt.timedelta(days=int(x))).isoformat() for x in users.first_day],
+        }
+    ).write_csv(truth_dir / "users.csv")
     (truth_dir / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
@@ -129,4 +135,6 @@ def write_billing(billing_dir: Path, billing: Billing) -> None:
     """billing.csv: one row per account and change, sorted by account and date."""
     billing_dir.mkdir(parents=True, exist_ok=True)
     rows = sorted(billing.rows, key=lambda r: (r[0], r[1]))
-    pl.DataFrame(rows, schema=["account_id", "date", "plan", "mrr", "status"], orient="row").write_csv(billing_dir / "billing.csv")
+    pl.DataFrame(rows, schema=["account_id", "date", "plan", "mrr", "status"], orient="row").write_csv(
+        billing_dir / "billing.csv"
+    )

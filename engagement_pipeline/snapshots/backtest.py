@@ -4,7 +4,8 @@ REFERENCE section 1: engagement is worth something only if it correlates with re
 expansion and revenue - this module measures that on our own history.
 
 - outcomes (churn, conversion, expansion, contraction) come from
-  `staging.outcomes.outcome_events`, facts of billing and traits.
+  `staging.outcomes.outcome_events`, facts of billing and traits; `labels.py` says who could
+  have each on an as-of day, who then had it, and which way each predictor points.
 - `score_backtest`: for every as-of day whose horizon has fully passed, how well each
   predictor (the score, churn_risk, ...) ranked the accounts that then had each outcome:
   ROC AUC, base rate, lift of the low and high bands, outcome rate per score band and
@@ -22,119 +23,52 @@ from collections.abc import Mapping, Sequence
 
 import polars as pl
 
-# `calibration as calibration`: re-exported for tests/exports/test_charts.py, which imports it
-# from here; its home is `snapshots.metrics`.
-from engagement_pipeline.core.vocab import UNPAID_PLANS, Status
 from engagement_pipeline.snapshots.history import score_band
+from engagement_pipeline.snapshots.labels import DEFAULT_DIRECTION as DEFAULT_DIRECTION  # re-export: the default
+from engagement_pipeline.snapshots.labels import label_history, populations, resolve_direction
 from engagement_pipeline.snapshots.metrics import auc_expr
-from engagement_pipeline.snapshots.metrics import calibration as calibration
 from engagement_pipeline.staging.outcomes import OUTCOME_KINDS
 
 SCORE_BANDS: tuple[str, ...] = ("75+", "50-74", "25-49", "<25")
 
-# Which way a predictor points, per outcome: +1 = a higher value means the outcome is more
-# likely, -1 = a lower value does. AUC is computed on direction x value, so 1.0 is always
-# a perfect prediction. A pairing not listed here is an error rather than a guess.
-DEFAULT_DIRECTION: dict[str, dict[str, int]] = {
-    "churn": {"score": -1, "churn_risk": +1},
-    "conversion": {"score": +1, "churn_risk": -1},
-    "expansion": {"score": +1, "churn_risk": -1},
-    "contraction": {"score": -1, "churn_risk": +1},
-}
-
 BACKTEST_SCHEMA: dict[str, pl.DataType] = {
-    "as_of_date": pl.Date(), "horizon_days": pl.Int64(), "outcome": pl.String(), "predictor": pl.String(),
-    "metric": pl.String(), "band": pl.String(), "value": pl.Float64(),
+    "as_of_date": pl.Date(),
+    "horizon_days": pl.Int64(),
+    "outcome": pl.String(),
+    "predictor": pl.String(),
+    "metric": pl.String(),
+    "band": pl.String(),
+    "value": pl.Float64(),
 }
 SUMMARY_SCHEMA: dict[str, pl.DataType] = {
-    "horizon_days": pl.Int64(), "outcome": pl.String(), "predictor": pl.String(),
-    "mean_auc": pl.Float64(), "days": pl.Int64(),
+    "horizon_days": pl.Int64(),
+    "outcome": pl.String(),
+    "predictor": pl.String(),
+    "mean_auc": pl.Float64(),
+    "days": pl.Int64(),
 }
 COMPARE_SCHEMA: dict[str, pl.DataType] = {
-    "outcome": pl.String(), "horizon_days": pl.Int64(), "predictor": pl.String(), "days": pl.Int64(),
-    "configured_auc": pl.Float64(), "suggested_auc": pl.Float64(), "winner": pl.String(),
+    "outcome": pl.String(),
+    "horizon_days": pl.Int64(),
+    "predictor": pl.String(),
+    "days": pl.Int64(),
+    "configured_auc": pl.Float64(),
+    "suggested_auc": pl.Float64(),
+    "winner": pl.String(),
 }
 
 # Metric order in the long table (per as-of day, horizon, outcome, predictor).
-METRICS: tuple[str, ...] = ("auc", "n_accounts", "n_positive", "base_rate", "lift_bottom", "lift_top",
-                            "mrr_change_corr", "band_accounts", "band_rate")
-
-
-def _resolve_direction(direction: Mapping[str, Mapping[str, int]] | None, outcomes: Sequence[str],
-                       predictors: Sequence[str]) -> dict[tuple[str, str], int]:
-    table = DEFAULT_DIRECTION if direction is None else direction
-    out: dict[tuple[str, str], int] = {}
-    for kind in outcomes:
-        for predictor in predictors:
-            sign = table.get(kind, {}).get(predictor)
-            if sign not in (1, -1):
-                raise ValueError(
-                    f"no direction (+1 or -1) for predictor {predictor!r} and outcome {kind!r}: pass "
-                    f"direction={{{kind!r}: {{{predictor!r}: +1 or -1}}}} (+1 = higher means the outcome)")
-            out[(kind, predictor)] = sign
-    return out
-
-
-def _populations(frame: pl.DataFrame) -> dict[str, pl.Expr]:
-    """Who can have each outcome at the as-of day (status, plan and MRR of that day).
-
-    churn: not churned. conversion: not churned and unpaid (status trial or plan free /
-    trial; without a plan column, status trial or active with no MRR). expansion and
-    contraction: paying (status active on a paid plan; without a plan column, MRR > 0).
-    A null status counts as alive.
-    """
-    status = pl.col("status").str.to_lowercase()
-    alive = (status != Status.CHURNED).fill_null(True)
-    mrr = pl.col("mrr") if "mrr" in frame.columns else pl.lit(None, dtype=pl.Float64)
-    if "plan" in frame.columns:
-        unpaid_plan = pl.col("plan").str.to_lowercase().is_in(UNPAID_PLANS).fill_null(False)
-        unpaid = (status == Status.TRIAL).fill_null(False) | unpaid_plan
-        paying = (status == Status.ACTIVE).fill_null(False) & ~unpaid_plan & pl.col("plan").is_not_null()
-    else:
-        free_active = (status == Status.ACTIVE) & (mrr.fill_null(0.0) <= 0)
-        unpaid = (status == Status.TRIAL).fill_null(False) | free_active.fill_null(False)
-        paying = ((status == Status.ACTIVE) & (mrr > 0)).fill_null(False)
-    return {
-        "churn": alive,
-        "conversion": alive & unpaid,
-        "expansion": alive & paying,
-        "contraction": alive & paying,
-    }
-
-
-def _labelled(history: pl.DataFrame, outcomes: pl.DataFrame, pairs: pl.DataFrame, kinds: Sequence[str],
-              ) -> pl.DataFrame:
-    """History rows of the eligible as-of days x horizons, with `_end`, one `_y_<kind>`
-    per outcome (an event in (as-of, as-of + horizon]) and `_mrr_change` over the horizon."""
-    base = (
-        history.join(pairs, on="date", how="inner")
-        .with_columns((pl.col("date") + pl.duration(days=pl.col("horizon_days"))).alias("_end"),
-                      (pl.col("date") + pl.duration(days=1)).alias("_after"))
-        .sort("_after")
-    )
-    for kind in kinds:
-        events = (
-            outcomes.filter(pl.col("kind") == kind).select("account_id", pl.col("date").alias("_next"))
-            .unique().sort("_next")
-        )
-        base = (
-            base.join_asof(events, left_on="_after", right_on="_next", by="account_id", strategy="forward",
-                           check_sortedness=False)
-            .with_columns((pl.col("_next").is_not_null() & (pl.col("_next") <= pl.col("_end"))).alias(f"_y_{kind}"))
-            .drop("_next")
-        )
-    if "mrr" in history.columns:
-        later = history.select("account_id", pl.col("date").alias("_later_date"), pl.col("mrr").alias("_mrr_end")) \
-            .sort("_later_date")
-        base = (
-            base.sort("_end")
-            .join_asof(later, left_on="_end", right_on="_later_date", by="account_id", strategy="backward",
-                       check_sortedness=False)
-            .with_columns((pl.col("_mrr_end") - pl.col("mrr")).alias("_mrr_change"))
-        )
-    else:
-        base = base.with_columns(pl.lit(None, dtype=pl.Float64).alias("_mrr_change"))
-    return base
+METRICS: tuple[str, ...] = (
+    "auc",
+    "n_accounts",
+    "n_positive",
+    "base_rate",
+    "lift_bottom",
+    "lift_top",
+    "mrr_change_corr",
+    "band_accounts",
+    "band_rate",
+)
 
 
 def score_backtest(
@@ -155,7 +89,7 @@ def score_backtest(
     been observed (as-of + horizon <= `last_observed`); an account had the outcome when it
     has an event of that kind in (as-of, as-of + horizon].
 
-    Population per outcome, from the as-of day's state (see `_populations`): churn - the
+    Population per outcome, from the as-of day's state (see `labels.populations`): churn - the
     accounts not churned on the as-of day (an account already churned cannot churn);
     conversion - the unpaid ones; expansion / contraction - the paying ones. Rows with a
     null predictor are left out.
@@ -186,40 +120,51 @@ def score_backtest(
     unknown = [k for k in kinds if k not in OUTCOME_KINDS]
     if unknown:
         raise ValueError(f"unknown outcome kinds {unknown}; known: {list(OUTCOME_KINDS)}")
-    signs = _resolve_direction(direction, kinds, predictors)
+    signs = resolve_direction(direction, kinds, predictors)
     required = ["date", "account_id", "status", *predictors]
     missing = [c for c in required if c not in history.columns]
     if missing:
         raise ValueError(f"history lacks columns {missing}")
     keep = ["date", "account_id", "status", *(c for c in ("plan", "mrr") if c in history.columns), *predictors]
     hist = history.select(list(dict.fromkeys(keep))).with_columns(
-        pl.col("date").cast(pl.Date), pl.col("account_id").cast(pl.String), pl.col("status").cast(pl.String))
+        pl.col("date").cast(pl.Date), pl.col("account_id").cast(pl.String), pl.col("status").cast(pl.String)
+    )
     if "mrr" in hist.columns:
         hist = hist.with_columns(pl.col("mrr").cast(pl.Float64))
-    eligible = sorted({
-        (d, int(h)) for d in hist["date"].unique().drop_nulls().to_list() for h in horizons
-        if d + dt.timedelta(days=int(h)) <= last_observed
-    })
+    eligible = sorted(
+        {
+            (d, int(h))
+            for d in hist["date"].unique().drop_nulls().to_list()
+            for h in horizons
+            if d + dt.timedelta(days=int(h)) <= last_observed
+        }
+    )
     if not eligible:
         return pl.DataFrame(schema=BACKTEST_SCHEMA)
     pairs = pl.DataFrame(eligible, schema={"date": pl.Date, "horizon_days": pl.Int64}, orient="row")
     outs = outcomes.select(pl.col("account_id").cast(pl.String), pl.col("date").cast(pl.Date), "kind")
-    labelled = _labelled(hist, outs, pairs, kinds)
-    populations = _populations(labelled)
+    labelled = label_history(hist, outs, pairs, kinds)
+    eligible_rows = populations(labelled)
 
     long_parts = []
     for kind in kinds:
         for predictor in predictors:
             scaled = predictor in score_scale
             long_parts.append(
-                labelled.filter(populations[kind] & pl.col(predictor).cast(pl.Float64).is_not_null()
-                                & pl.col(predictor).cast(pl.Float64).is_not_nan())
-                .select(
-                    pl.col("date").alias("as_of_date"), "horizon_days", pl.lit(kind).alias("outcome"),
-                    pl.lit(predictor).alias("predictor"), pl.lit(scaled).alias("_on_scale"),
+                labelled.filter(
+                    eligible_rows[kind]
+                    & pl.col(predictor).cast(pl.Float64).is_not_null()
+                    & pl.col(predictor).cast(pl.Float64).is_not_nan()
+                ).select(
+                    pl.col("date").alias("as_of_date"),
+                    "horizon_days",
+                    pl.lit(kind).alias("outcome"),
+                    pl.lit(predictor).alias("predictor"),
+                    pl.lit(scaled).alias("_on_scale"),
                     pl.col(predictor).cast(pl.Float64).alias("x"),
                     (pl.col(predictor).cast(pl.Float64) * signs[(kind, predictor)]).alias("_xd"),
-                    pl.col(f"_y_{kind}").alias("y"), pl.col("_mrr_change").cast(pl.Float64).alias("_dmrr"),
+                    pl.col(f"_y_{kind}").alias("y"),
+                    pl.col("_mrr_change").cast(pl.Float64).alias("_dmrr"),
                 )
             )
     rows = pl.concat(long_parts)
@@ -234,46 +179,64 @@ def score_backtest(
     # Every (as-of day, horizon, outcome, predictor) gets its rows, even with an empty
     # population (n_accounts 0, the rest null), so tables and charts keep one shape.
     grid = pairs.rename({"date": "as_of_date"}).join(
-        pl.DataFrame([(k, p, p in score_scale) for k in kinds for p in predictors],
-                     schema={"outcome": pl.String, "predictor": pl.String, "_on_scale": pl.Boolean}, orient="row"),
-        how="cross")
-    stats = grid.select(keys).join(rows.group_by(keys).agg(
-        auc_expr(pl.col("_xd"), pl.col("y")).alias("auc"),
-        pl.len().cast(pl.Float64).alias("n_accounts"),
-        pl.col("y").cast(pl.Float64).sum().alias("n_positive"),
-        base_rate.alias("base_rate"),
-        (pl.col("y").filter(low).cast(pl.Float64).mean() / base_rate).alias("lift_bottom"),
-        (pl.col("y").filter(high).cast(pl.Float64).mean() / base_rate).alias("lift_top"),
-        pl.when(has_mrr.sum() >= 2).then(corr).otherwise(None).alias("mrr_change_corr"),
-    ), on=keys, how="left").with_columns(pl.col("n_accounts", "n_positive").fill_null(0.0))
+        pl.DataFrame(
+            [(k, p, p in score_scale) for k in kinds for p in predictors],
+            schema={"outcome": pl.String, "predictor": pl.String, "_on_scale": pl.Boolean},
+            orient="row",
+        ),
+        how="cross",
+    )
+    stats = (
+        grid.select(keys)
+        .join(
+            rows.group_by(keys).agg(
+                auc_expr(pl.col("_xd"), pl.col("y")).alias("auc"),
+                pl.len().cast(pl.Float64).alias("n_accounts"),
+                pl.col("y").cast(pl.Float64).sum().alias("n_positive"),
+                base_rate.alias("base_rate"),
+                (pl.col("y").filter(low).cast(pl.Float64).mean() / base_rate).alias("lift_bottom"),
+                (pl.col("y").filter(high).cast(pl.Float64).mean() / base_rate).alias("lift_top"),
+                pl.when(has_mrr.sum() >= 2).then(corr).otherwise(None).alias("mrr_change_corr"),
+            ),
+            on=keys,
+            how="left",
+        )
+        .with_columns(pl.col("n_accounts", "n_positive").fill_null(0.0))
+    )
     metric_cols = ["auc", "n_accounts", "n_positive", "base_rate", "lift_bottom", "lift_top", "mrr_change_corr"]
-    summary = (
-        stats.unpivot(index=keys, on=metric_cols, variable_name="metric", value_name="value")
-        .with_columns(pl.lit(None, dtype=pl.String).alias("band"))
+    summary = stats.unpivot(index=keys, on=metric_cols, variable_name="metric", value_name="value").with_columns(
+        pl.lit(None, dtype=pl.String).alias("band")
     )
     banded = rows.filter(pl.col("_on_scale")).with_columns(score_band(pl.col("x")).alias("band"))
     bands = pl.DataFrame({"band": list(SCORE_BANDS)})
     per_band = (
-        grid.filter(pl.col("_on_scale")).select(keys).join(bands, how="cross")
-        .join(banded.group_by([*keys, "band"]).agg(
-            pl.len().cast(pl.Float64).alias("band_accounts"),
-            pl.col("y").cast(pl.Float64).mean().alias("band_rate")), on=[*keys, "band"], how="left")
+        grid.filter(pl.col("_on_scale"))
+        .select(keys)
+        .join(bands, how="cross")
+        .join(
+            banded.group_by([*keys, "band"]).agg(
+                pl.len().cast(pl.Float64).alias("band_accounts"), pl.col("y").cast(pl.Float64).mean().alias("band_rate")
+            ),
+            on=[*keys, "band"],
+            how="left",
+        )
         .with_columns(pl.col("band_accounts").fill_null(0.0))
         .unpivot(index=[*keys, "band"], on=["band_accounts", "band_rate"], variable_name="metric", value_name="value")
     )
     conformed = [f.select([pl.col(c).cast(t) for c, t in BACKTEST_SCHEMA.items()]) for f in (summary, per_band)]
     # NaN / inf (0/0, or x/0 from a zero base rate) mean "undefined": null.
     table = pl.concat(conformed).with_columns(
-        pl.when(pl.col("value").is_finite()).then(pl.col("value")).otherwise(None).alias("value"))
+        pl.when(pl.col("value").is_finite()).then(pl.col("value")).otherwise(None).alias("value")
+    )
     kind_rank = pl.col("outcome").replace_strict({k: i for i, k in enumerate(OUTCOME_KINDS)}, return_dtype=pl.Int64)
     pred_rank = pl.col("predictor").replace_strict({p: i for i, p in enumerate(predictors)}, return_dtype=pl.Int64)
     metric_rank = pl.col("metric").replace_strict({m: i for i, m in enumerate(METRICS)}, return_dtype=pl.Int64)
-    band_rank = pl.col("band").replace_strict({b: i for i, b in enumerate(SCORE_BANDS)}, default=-1,
-                                              return_dtype=pl.Int64)
-    return (
-        table.sort(pl.col("as_of_date"), pl.col("horizon_days"), kind_rank, pred_rank, metric_rank, band_rank)
-        .select([pl.col(c).cast(t) for c, t in BACKTEST_SCHEMA.items()])
+    band_rank = pl.col("band").replace_strict(
+        {b: i for i, b in enumerate(SCORE_BANDS)}, default=-1, return_dtype=pl.Int64
     )
+    return table.sort(
+        pl.col("as_of_date"), pl.col("horizon_days"), kind_rank, pred_rank, metric_rank, band_rank
+    ).select([pl.col(c).cast(t) for c, t in BACKTEST_SCHEMA.items()])
 
 
 def summarize_backtest(table: pl.DataFrame) -> pl.DataFrame:
@@ -284,8 +247,9 @@ def summarize_backtest(table: pl.DataFrame) -> pl.DataFrame:
     """
     if table.height == 0:
         return pl.DataFrame(schema=SUMMARY_SCHEMA)
-    kind_rank = pl.col("outcome").replace_strict({k: i for i, k in enumerate(OUTCOME_KINDS)}, default=99,
-                                                 return_dtype=pl.Int64)
+    kind_rank = pl.col("outcome").replace_strict(
+        {k: i for i, k in enumerate(OUTCOME_KINDS)}, default=99, return_dtype=pl.Int64
+    )
     return (
         table.filter(pl.col("metric") == "auc")
         .group_by("horizon_days", "outcome", "predictor")
@@ -314,11 +278,20 @@ def compare_weights(
     days, configured_auc, suggested_auc, winner (`configured`, `suggested`, `tie`, or
     null when no day could be compared).
     """
+
     def aucs(history: pl.DataFrame, name: str) -> pl.DataFrame:
-        table = score_backtest(history, outcomes, last_observed, horizons=(horizon_days,), predictors=(predictor,),
-                               direction=direction, outcome_kinds=(outcome,))
-        return table.filter((pl.col("metric") == "auc") & pl.col("value").is_not_null()) \
-            .select("as_of_date", pl.col("value").alias(name))
+        table = score_backtest(
+            history,
+            outcomes,
+            last_observed,
+            horizons=(horizon_days,),
+            predictors=(predictor,),
+            direction=direction,
+            outcome_kinds=(outcome,),
+        )
+        return table.filter((pl.col("metric") == "auc") & pl.col("value").is_not_null()).select(
+            "as_of_date", pl.col("value").alias(name)
+        )
 
     both = aucs(configured, "configured").join(aucs(suggested, "suggested"), on="as_of_date", how="inner")
     days = both.height
@@ -328,7 +301,16 @@ def compare_weights(
     if conf is not None and sugg is not None:
         winner = "tie" if abs(conf - sugg) < 1e-12 else ("configured" if conf > sugg else "suggested")
     return pl.DataFrame(
-        [{"outcome": outcome, "horizon_days": horizon_days, "predictor": predictor, "days": days,
-          "configured_auc": conf, "suggested_auc": sugg, "winner": winner}],
+        [
+            {
+                "outcome": outcome,
+                "horizon_days": horizon_days,
+                "predictor": predictor,
+                "days": days,
+                "configured_auc": conf,
+                "suggested_auc": sugg,
+                "winner": winner,
+            }
+        ],
         schema=COMPARE_SCHEMA,
     )

@@ -33,7 +33,12 @@ DIMENSIONS: tuple[str, ...] = ("tenure", "plan_type", "plan", "industry", "compa
 
 # Employee bands: (upper bound, label); the last band has no upper bound.
 SIZE_BANDS: tuple[tuple[int | None, str], ...] = (
-    (10, "1-10"), (50, "11-50"), (200, "51-200"), (1000, "201-1000"), (5000, "1001-5000"), (None, "5001+"),
+    (10, "1-10"),
+    (50, "11-50"),
+    (200, "51-200"),
+    (1000, "201-1000"),
+    (5000, "1001-5000"),
+    (None, "5001+"),
 )
 
 COHORT_DAILY_SCHEMA: dict[str, pl.DataType] = {
@@ -60,17 +65,32 @@ _COHORT_ORDER: dict[str, tuple[str, ...]] = {
     "company_size": tuple(label for _, label in SIZE_BANDS),
 }
 
-_SCORE_COLUMNS = ("account_id", "score", "active_users", "created_date", "activated_at", "days_to_activation",
-                  "plan", "status", "mrr", "health", "is_pql")
+_SCORE_COLUMNS = (
+    "account_id",
+    "score",
+    "active_users",
+    "created_date",
+    "activated_at",
+    "days_to_activation",
+    "plan",
+    "status",
+    "mrr",
+    "health",
+    "is_pql",
+)
 
 
 def _plan_type() -> pl.Expr:
     plan, status = pl.col("plan").str.to_lowercase(), pl.col("status").str.to_lowercase()
     return (
-        pl.when(status == Status.CHURNED).then(pl.lit("churned"))
-        .when((plan == Plan.TRIAL) | (status == Status.TRIAL)).then(pl.lit("trial"))
-        .when(plan == Plan.FREE).then(pl.lit("free"))
-        .when(status == Status.ACTIVE).then(pl.lit("paid"))
+        pl.when(status == Status.CHURNED)
+        .then(pl.lit("churned"))
+        .when((plan == Plan.TRIAL) | (status == Status.TRIAL))
+        .then(pl.lit("trial"))
+        .when(plan == Plan.FREE)
+        .then(pl.lit("free"))
+        .when(status == Status.ACTIVE)
+        .then(pl.lit("paid"))
         .otherwise(pl.lit(UNKNOWN))
     )
 
@@ -86,8 +106,11 @@ def _company_size() -> pl.Expr:
 def _cohort_exprs(day: dt.date, new_account_days: int) -> dict[str, pl.Expr]:
     age = (pl.lit(day) - pl.col("created_date")).dt.total_days()
     return {
-        "tenure": pl.when(pl.col("created_date").is_null()).then(pl.lit(UNKNOWN))
-        .when(age < new_account_days).then(pl.lit("new")).otherwise(pl.lit("established")),
+        "tenure": pl.when(pl.col("created_date").is_null())
+        .then(pl.lit(UNKNOWN))
+        .when(age < new_account_days)
+        .then(pl.lit("new"))
+        .otherwise(pl.lit("established")),
         "plan_type": _plan_type(),
         "plan": pl.col("plan").fill_null(UNKNOWN),
         "industry": pl.col("industry").fill_null(UNKNOWN),
@@ -100,8 +123,9 @@ def empty_cohort_daily() -> pl.DataFrame:
     return pl.DataFrame(schema=COHORT_DAILY_SCHEMA)
 
 
-def cohort_daily(account_scores: pl.DataFrame, accounts: pl.DataFrame, day: dt.date,
-                 new_account_days: int = 90) -> pl.DataFrame:
+def cohort_daily(
+    account_scores: pl.DataFrame, accounts: pl.DataFrame, day: dt.date, new_account_days: int = 90
+) -> pl.DataFrame:
     """One row per (date, dimension, cohort) for `day`: accounts, engagement, activation, PQLs, risk, MRR.
 
     `account_scores`: `accounts.account_scores` rows (only those with `as_of_date == day`
@@ -129,7 +153,8 @@ def cohort_daily(account_scores: pl.DataFrame, accounts: pl.DataFrame, day: dt.d
     firmo = accounts.select(
         pl.col("account_id").cast(pl.String),
         (pl.col("industry") if "industry" in accounts.columns else pl.lit(None)).cast(pl.String).alias("industry"),
-        (pl.col("employees") if "employees" in accounts.columns else pl.lit(None)).cast(pl.Int64, strict=False)
+        (pl.col("employees") if "employees" in accounts.columns else pl.lit(None))
+        .cast(pl.Int64, strict=False)
         .alias("employees"),
     ).unique(subset="account_id", keep="first", maintain_order=True)
     base = (
@@ -156,9 +181,11 @@ def cohort_daily(account_scores: pl.DataFrame, accounts: pl.DataFrame, day: dt.d
     dim_rank = pl.col("dimension").replace_strict({d: i for i, d in enumerate(DIMENSIONS)}, return_dtype=pl.Int64)
     order = {f"{d}\x00{c}": i for d, cohorts in _COHORT_ORDER.items() for i, c in enumerate(cohorts)}
     cohort_rank = (
-        pl.when(pl.col("cohort") == UNKNOWN).then(pl.lit(1_000_000))
-        .otherwise(pl.concat_str("dimension", pl.lit("\x00"), "cohort")
-                   .replace_strict(order, default=0, return_dtype=pl.Int64))
+        pl.when(pl.col("cohort") == UNKNOWN)
+        .then(pl.lit(1_000_000))
+        .otherwise(
+            pl.concat_str("dimension", pl.lit("\x00"), "cohort").replace_strict(order, default=0, return_dtype=pl.Int64)
+        )
     )
     return (
         out.with_columns(pl.lit(day).alias("date"))

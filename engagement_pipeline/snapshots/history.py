@@ -13,9 +13,12 @@ from engagement_pipeline.core.warehouse import HEALTH_COUNT_COLUMNS
 def score_band(score: pl.Expr) -> pl.Expr:
     """The category's bands: 75+, 50-74, 25-49, below 25."""
     return (
-        pl.when(score >= 75).then(pl.lit("75+"))
-        .when(score >= 50).then(pl.lit("50-74"))
-        .when(score >= 25).then(pl.lit("25-49"))
+        pl.when(score >= 75)
+        .then(pl.lit("75+"))
+        .when(score >= 50)
+        .then(pl.lit("50-74"))
+        .when(score >= 25)
+        .then(pl.lit("25-49"))
         .otherwise(pl.lit("<25"))
     )
 
@@ -29,8 +32,13 @@ def account_history(account_scores: pl.DataFrame, names: pl.DataFrame) -> pl.Dat
     )
 
 
-def product_daily(account_scores: pl.DataFrame, user_scores: pl.DataFrame, benchmark_raw: float | None,
-                  day: dt.date, new_account_days: int = 30) -> pl.DataFrame:
+def product_daily(
+    account_scores: pl.DataFrame,
+    user_scores: pl.DataFrame,
+    benchmark_raw: float | None,
+    day: dt.date,
+    new_account_days: int = 30,
+) -> pl.DataFrame:
     """One row summarizing the product on `day`."""
     a = account_scores
     active = a.filter(pl.col("active_users") > 0)

@@ -12,7 +12,10 @@ import numpy as np
 import polars as pl
 
 CALIBRATION_SCHEMA: dict[str, pl.DataType] = {
-    "decile": pl.Int64(), "mean_predicted": pl.Float64(), "observed_rate": pl.Float64(), "n": pl.Int64(),
+    "decile": pl.Int64(),
+    "mean_predicted": pl.Float64(),
+    "observed_rate": pl.Float64(),
+    "n": pl.Int64(),
 }
 
 
@@ -28,8 +31,10 @@ def auc_expr(x: pl.Expr, y: pl.Expr) -> pl.Expr:
     return pl.when((p > 0) & (n > 0)).then((rank_sum - p * (p + 1) / 2) / (p * n)).otherwise(None)
 
 
-def roc_auc(values: Sequence[float] | np.ndarray | pl.Series, labels: Sequence[bool] | np.ndarray | pl.Series,
-            ) -> float | None:
+def roc_auc(
+    values: Sequence[float] | np.ndarray | pl.Series,
+    labels: Sequence[bool] | np.ndarray | pl.Series,
+) -> float | None:
     """ROC AUC by the rank (Mann-Whitney) formula, ties counted as half (average ranks).
 
     Pairs whose value is null or NaN, or whose label is null, are left out. Returns None
@@ -69,16 +74,19 @@ def calibration(predicted: pl.Series, observed: pl.Series, bins: int = 10) -> pl
     """
     if bins < 1:
         raise ValueError(f"bins must be at least 1 (got {bins})")
-    frame = pl.DataFrame({
-        "p": pl.Series(predicted, dtype=pl.Float64, strict=False).fill_nan(None),
-        "o": pl.Series(observed, strict=False).cast(pl.Float64, strict=False),
-    }).drop_nulls()
+    frame = pl.DataFrame(
+        {
+            "p": pl.Series(predicted, dtype=pl.Float64, strict=False).fill_nan(None),
+            "o": pl.Series(observed, strict=False).cast(pl.Float64, strict=False),
+        }
+    ).drop_nulls()
     if frame.height == 0:
         return pl.DataFrame(schema=CALIBRATION_SCHEMA)
     n = frame.height
     return (
         frame.with_columns(((pl.col("p").rank("min") - 1) * bins // n + 1).cast(pl.Int64).alias("decile"))
-        .group_by("decile").agg(
+        .group_by("decile")
+        .agg(
             pl.col("p").mean().alias("mean_predicted"),
             pl.col("o").mean().alias("observed_rate"),
             pl.len().cast(pl.Int64).alias("n"),

@@ -55,14 +55,23 @@ def suggested_weights_scores(con: duckdb.DuckDBPyConnection, as_of: dt.date, con
             FROM staging.daily_event_counts
             WHERE event_date BETWEEN ? AND ? AND type = '{MessageType.TRACK}' AND list_contains(?, event)
             GROUP BY event""",
-        [as_of - dt.timedelta(days=span), as_of, list(m.events)]).pl()
+        [as_of - dt.timedelta(days=span), as_of, list(m.events)],
+    ).pl()
     suggested = dict(suggest_weights(freq).select("event", "weight").iter_rows())
     if not suggested:
         return pl.DataFrame(schema={"account_id": pl.String, "score": pl.Float64})
-    events = {name: spec.model_copy(update={"weight": suggested.get(name, spec.weight)}) for name, spec in m.events.items()}
+    events = {
+        name: spec.model_copy(update={"weight": suggested.get(name, spec.weight)}) for name, spec in m.events.items()
+    }
     alternative = config.model_copy(update={"model": m.model_copy(update={"events": events})})
-    counts = scoring_counts(con, alternative.model.weights, window_bounds(as_of, m.window_days)[0], as_of,
-                            window_bounds(as_of, m.total_users_days)[0], [as_of])
+    counts = scoring_counts(
+        con,
+        alternative.model.weights,
+        window_bounds(as_of, m.window_days)[0],
+        as_of,
+        window_bounds(as_of, m.total_users_days)[0],
+        [as_of],
+    )
     scores, _ = acc.score_accounts_at(counts, as_of, alternative)
     return scores.select("account_id", "score")
 
@@ -77,7 +86,9 @@ def backtest_day(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -
     dates = [day - dt.timedelta(days=h) for h in HORIZONS] + [day]
     history = con.execute(
         "SELECT date, account_id, score, churn_risk, health, plan, status, mrr FROM snapshots.account_history "
-        "WHERE list_contains(?, date)", [dates]).pl()
+        "WHERE list_contains(?, date)",
+        [dates],
+    ).pl()
     outcomes = outcome_events(
         con.execute("SELECT account_id, date, plan, mrr, status FROM staging.billing").pl(),
         con.execute("SELECT account_id, valid_from, plan, status FROM staging.account_traits_history").pl(),
@@ -88,32 +99,77 @@ def backtest_day(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -
     as_of = day - dt.timedelta(days=30)
     at_as_of = history.filter(pl.col("date") == as_of)
     if at_as_of.height:
-        alternative = at_as_of.drop("score").join(suggested_weights_scores(con, as_of, config), on="account_id",
-                                                  how="left").with_columns(pl.col("score").fill_null(0.0))
-        rival = score_backtest(pl.concat([alternative, history.filter(pl.col("date") == day)], how="diagonal_relaxed"),
-                               outcomes, day, (30,), ("score",), outcome_kinds=("churn",))
-        table = pl.concat([table, rival.filter(pl.col("as_of_date") == as_of).with_columns(
-            pl.lit("score_suggested_weights").alias("predictor"))], how="diagonal_relaxed")
+        alternative = (
+            at_as_of.drop("score")
+            .join(suggested_weights_scores(con, as_of, config), on="account_id", how="left")
+            .with_columns(pl.col("score").fill_null(0.0))
+        )
+        rival = score_backtest(
+            pl.concat([alternative, history.filter(pl.col("date") == day)], how="diagonal_relaxed"),
+            outcomes,
+            day,
+            (30,),
+            ("score",),
+            outcome_kinds=("churn",),
+        )
+        table = pl.concat(
+            [
+                table,
+                rival.filter(pl.col("as_of_date") == as_of).with_columns(
+                    pl.lit("score_suggested_weights").alias("predictor")
+                ),
+            ],
+            how="diagonal_relaxed",
+        )
     start = history.filter((pl.col("date") == as_of) & (pl.col("status") != Status.CHURNED).fill_null(True))
     if start.height:
         churned = outcomes.filter((pl.col("kind") == "churn") & pl.col("date").is_between(as_of, day, closed="right"))
         labelled = start.with_columns(pl.col("account_id").is_in(churned["account_id"].implode()).alias("_churned"))
         flagged = labelled.filter(pl.col("health") == Health.AT_RISK)
         base = dict(as_of_date=as_of, horizon_days=30, outcome="churn")
-        extra.append({**base, "predictor": "health", "metric": "at_risk_precision", "band": None,
-                      "value": precision_at_k(flagged["_churned"]) if flagged.height else None})
-        extra.append({**base, "predictor": "health", "metric": "at_risk_accounts", "band": None,
-                      "value": float(flagged.height)})
+        extra.append(
+            {
+                **base,
+                "predictor": "health",
+                "metric": "at_risk_precision",
+                "band": None,
+                "value": precision_at_k(flagged["_churned"]) if flagged.height else None,
+            }
+        )
+        extra.append(
+            {**base, "predictor": "health", "metric": "at_risk_accounts", "band": None, "value": float(flagged.height)}
+        )
         for row in calibration(labelled["churn_risk"], labelled["_churned"]).iter_rows(named=True):
             band = f"decile {row['decile']}"
-            extra += [{**base, "predictor": "churn_risk", "metric": "calibration_predicted", "band": band,
-                       "value": row["mean_predicted"]},
-                      {**base, "predictor": "churn_risk", "metric": "calibration_observed", "band": band,
-                       "value": row["observed_rate"]}]
+            extra += [
+                {
+                    **base,
+                    "predictor": "churn_risk",
+                    "metric": "calibration_predicted",
+                    "band": band,
+                    "value": row["mean_predicted"],
+                },
+                {
+                    **base,
+                    "predictor": "churn_risk",
+                    "metric": "calibration_observed",
+                    "band": band,
+                    "value": row["observed_rate"],
+                },
+            ]
     if extra:
-        table = pl.concat([table, pl.DataFrame(extra, schema=table.select(
-            "as_of_date", "horizon_days", "outcome", "predictor", "metric", "band", "value").schema)],
-            how="diagonal_relaxed")
+        table = pl.concat(
+            [
+                table,
+                pl.DataFrame(
+                    extra,
+                    schema=table.select(
+                        "as_of_date", "horizon_days", "outcome", "predictor", "metric", "band", "value"
+                    ).schema,
+                ),
+            ],
+            how="diagonal_relaxed",
+        )
     return table.with_columns(pl.lit(day).alias("evaluated_on"))
 
 
@@ -123,8 +179,9 @@ def run(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> Snapsho
     bench = con.execute("SELECT benchmark_raw FROM scores.benchmarks WHERE as_of_date = ?", [day]).fetchone()
     history = snap.account_history(scores.drop("name"), scores.select("account_id", "name"))
     product = snap.product_daily(scores, users, bench[0] if bench else None, day, config.model.window_days)
-    cohorts = cohort_daily(scores, con.execute("SELECT account_id, industry, employees FROM staging.accounts").pl(),
-                           day)
+    cohorts = cohort_daily(
+        scores, con.execute("SELECT account_id, industry, employees FROM staging.accounts").pl(), day
+    )
     with transaction(con):
         replace_rows(con, ACCOUNT_HISTORY, history, "date = ?", [day])
         replace_rows(con, PRODUCT_DAILY, product, "date = ?", [day])
@@ -164,6 +221,8 @@ def weights_verdict(summary: pl.DataFrame) -> WeightsVerdict:
     configured, suggested = auc.get("churn_30d_auc_score"), auc.get("churn_30d_auc_score_suggested_weights")
     if configured is not None and suggested is not None:
         better = "configured" if configured >= suggested else "suggested (rarity)"
-        text = (f"the {better} weights predict churn within 30 days better: AUC {configured:.3f} with the "
-                f"configured weights, {suggested:.3f} with the suggested ones")
+        text = (
+            f"the {better} weights predict churn within 30 days better: AUC {configured:.3f} with the "
+            f"configured weights, {suggested:.3f} with the suggested ones"
+        )
     return WeightsVerdict(auc, text)

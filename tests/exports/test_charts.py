@@ -11,8 +11,9 @@ import polars as pl
 import pytest
 
 from engagement_pipeline.exports import charts
-from engagement_pipeline.snapshots.backtest import calibration, score_backtest
+from engagement_pipeline.snapshots.backtest import score_backtest
 from engagement_pipeline.snapshots.cohorts import COHORT_DAILY_SCHEMA
+from engagement_pipeline.snapshots.metrics import calibration
 
 D0 = dt.date(2026, 1, 1)
 DAYS = [D0 + dt.timedelta(days=n) for n in range(12)]
