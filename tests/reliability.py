@@ -49,16 +49,25 @@ def table_fingerprints(warehouse: Path, volatile: Mapping[str, Sequence[str]] = 
         return {}
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        tables = [f"{s}.{t}" for s, t in con.execute(
-            "SELECT table_schema, table_name FROM information_schema.tables "
-            "WHERE table_catalog = current_database() AND table_type = 'BASE TABLE'").fetchall()]
+        tables = [
+            f"{s}.{t}"
+            for s, t in con.execute(
+                "SELECT table_schema, table_name FROM information_schema.tables "
+                "WHERE table_catalog = current_database() AND table_type = 'BASE TABLE'"
+            ).fetchall()
+        ]
         out: dict[str, tuple[int, int]] = {}
         for table in sorted(tables):
             skip = set(volatile.get(table, ()))
-            columns = [c for (c,) in con.execute(
-                "SELECT column_name FROM information_schema.columns "
-                "WHERE table_schema || '.' || table_name = ? ORDER BY ordinal_position", [table]).fetchall()
-                if c not in skip]
+            columns = [
+                c
+                for (c,) in con.execute(
+                    "SELECT column_name FROM information_schema.columns "
+                    "WHERE table_schema || '.' || table_name = ? ORDER BY ordinal_position",
+                    [table],
+                ).fetchall()
+                if c not in skip
+            ]
             select = ", ".join(f'"{c}"' for c in columns) or "1"
             rows, digest = con.execute(
                 f"SELECT count(*), coalesce(sum(hash(t)::HUGEINT), 0) FROM (SELECT {select} FROM {table}) t"
@@ -94,8 +103,9 @@ def file_fingerprints(roots: Mapping[str, Path]) -> dict[str, str]:
     return out
 
 
-def fingerprint(warehouse: Path, files: Mapping[str, Path], volatile: Mapping[str, Sequence[str]] = VOLATILE
-                ) -> Fingerprint:
+def fingerprint(
+    warehouse: Path, files: Mapping[str, Path], volatile: Mapping[str, Sequence[str]] = VOLATILE
+) -> Fingerprint:
     """The picture of a data folder: the warehouse's tables and the files under `files` (label -> path)."""
     return Fingerprint(tables=table_fingerprints(warehouse, volatile), files=file_fingerprints(files))
 
@@ -103,8 +113,9 @@ def fingerprint(warehouse: Path, files: Mapping[str, Path], volatile: Mapping[st
 def differences(got: Fingerprint, want: Fingerprint) -> list[str]:
     """One line per table or file that differs (missing, extra, other rows, other bytes); empty if identical."""
     lines: list[str] = []
-    lines += _diff("table", got.tables, want.tables,
-                   lambda g, w: f"{g[0]} rows (hash {g[1]:x}) instead of {w[0]} (hash {w[1]:x})")
+    lines += _diff(
+        "table", got.tables, want.tables, lambda g, w: f"{g[0]} rows (hash {g[1]:x}) instead of {w[0]} (hash {w[1]:x})"
+    )
     lines += _diff("file", got.files, want.files, lambda g, w: f"{g[:16]} instead of {w[:16]}")
     return lines
 

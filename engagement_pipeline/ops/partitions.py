@@ -14,7 +14,7 @@ def daily_partitions(config: Config) -> DailyPartitionsDefinition:
 
 
 # Every asset writes the single-writer DuckDB file: one pool, limited to one at a time in
-# the instance (runner.INSTANCE_YAML), serializes UI-launched runs, backfills and schedules.
+# the instance (instance.INSTANCE_YAML), serializes UI-launched runs, backfills and schedules.
 WAREHOUSE_POOL = "duckdb_warehouse"
 
 

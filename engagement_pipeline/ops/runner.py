@@ -12,108 +12,29 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import errno
 import fcntl
-import json
 import os
-import re
 import signal
-import sqlite3
-import sys
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 
-import duckdb
-import sqlalchemy.exc
-from dagster import AssetKey, DagsterEventType, DagsterInstance, DagsterRunStatus, ExecuteInProcessResult, RunsFilter
-from dagster._core.execution.compute_logs import redirect_to_file
-from dagster._core.storage.compute_log_manager import CapturedLogContext, ComputeIOType
-from dagster._core.storage.local_compute_log_manager import IO_TYPE_EXTENSION, LocalComputeLogManager
-from dagster._serdes import ConfigurableClassData
-from dagster._utils import ensure_file, touch_file
+from dagster import AssetKey, ExecuteInProcessResult
 
-from engagement_pipeline.core.config import CONFIG_ENV_VAR, Config
+from engagement_pipeline.core.config import Config
 from engagement_pipeline.core.errors import (
-    CheckFailedError,
-    DataFolderError,
     PipelineError,
     Stopped,
     raise_if_stopped,
 )
+from engagement_pipeline.ops.failures import check_warehouse, explain_failure, interrupted
+from engagement_pipeline.ops.instance import open_instance, release_dead_runs
 from engagement_pipeline.raw.files import day_folder
 
-INSTANCE_YAML = """\
-# Written by engagement-pipeline: the instance shared by the CLI and `make ui`.
-telemetry:
-  enabled: false
-# DuckDB allows one writer: one run at a time, and one step in the warehouse pool.
-concurrency:
-  runs:
-    max_concurrent_runs: 1
-  pools:
-    default_limit: 1
-# Steps' stdout and stderr kept for the UI, without mirroring them to the terminal.
-compute_logs:
-  module: engagement_pipeline.ops.runner
-  class: CapturedComputeLogManager
-  config:
-    base_dir: {storage}
-"""
 # The CLI explains a failure in one sentence itself; the full logs stay in the instance for the UI.
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
-
-
-def instance_home(config: Config) -> Path:
-    """The configured instance folder, created with its dagster.yaml if new."""
-    home = config.paths.dagster_home
-    assert home is not None
-    home.mkdir(parents=True, exist_ok=True)
-    settings = home / "dagster.yaml"
-    ours = not settings.exists() or settings.read_text(encoding="utf-8").startswith("# Written by engagement-pipeline")
-    wanted = INSTANCE_YAML.format(storage=json.dumps(str(home.resolve() / "storage")))
-    if ours and (not settings.exists() or settings.read_text(encoding="utf-8") != wanted):
-        settings.write_text(wanted, encoding="utf-8")
-    return home
-
-
-class CapturedComputeLogManager(LocalComputeLogManager):
-    """Dagster's local compute logs (each step's stdout and stderr in the instance, for the UI), not
-    mirrored to the terminal.
-
-    The stock manager mirrors each stream of each step with a `tail -F` and a Python watcher
-    process. Ctrl-C reaches the terminal's whole foreground group, so every watcher printed a
-    KeyboardInterrupt traceback under the CLI's one sentence; and spawning four processes per
-    step costs time. The CLI reports progress and failures itself; the UI reads the same files.
-    """
-
-    @contextlib.contextmanager
-    def capture_logs(self, log_key: Sequence[str]) -> Iterator[CapturedLogContext]:
-        out = ensure_file(self.get_captured_local_path(log_key, IO_TYPE_EXTENSION[ComputeIOType.STDOUT]))
-        err = ensure_file(self.get_captured_local_path(log_key, IO_TYPE_EXTENSION[ComputeIOType.STDERR]))
-        with redirect_to_file(sys.stdout, out), redirect_to_file(sys.stderr, err):
-            yield CapturedLogContext(log_key)
-        touch_file(self.complete_artifact_path(log_key))  # the UI's sign that the capture is complete
-
-    @classmethod
-    def from_config_value(cls, inst_data: ConfigurableClassData | None,
-                          config_value: Mapping[str, Any]) -> CapturedComputeLogManager:
-        return cls(inst_data=inst_data, **config_value)
-
-
-def ui_environment(config: Config) -> dict[str, str]:
-    """Environment for `dagster dev`: the same instance and the same config as the CLI."""
-    env = dict(os.environ, DAGSTER_HOME=str(instance_home(config)))
-    if config.source is not None:
-        env[CONFIG_ENV_VAR] = str(config.source.resolve())
-    return env
-
-
-def open_instance(config: Config) -> DagsterInstance:
-    """The persistent instance under the data folder (no process-wide DAGSTER_HOME needed)."""
-    return DagsterInstance.from_config(str(instance_home(config)))
 
 
 def landed_days(landing: Path) -> list[dt.date]:
@@ -171,7 +92,7 @@ def resolve_days(config: Config, date: dt.date | None, start: dt.date | None, en
 @dataclass(frozen=True)
 class DayRun:
     day: dt.date
-    stage: str          # "all" (one run per day), "staging", "model" or "restate"
+    stage: str  # "all" (one run per day), "staging", "model" or "restate"
     run_id: str
     seconds: float
     lines: int
@@ -210,146 +131,8 @@ def warehouse_lock(config: Config) -> Iterator[None]:
 
 # --- A full disk, a damaged warehouse -------------------------------------------------------------
 
-# DuckDB's words for a file it cannot read as a database (a lock held by another process is not one).
-_DAMAGED = ("not a valid DuckDB database file", "Corrupt database file", "Could not read enough bytes",
-            "does not match stored checksum", "database file is corrupt")
-_FULL = ("No space left on device", "Disk quota exceeded", "database or disk is full", "File too large")
-_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
-_QUOTED_PATH = re.compile(r"""["'](/[^"']+)["']""")
 
-
-def warehouse_problem(message: str, warehouse: Path) -> DataFolderError | None:
-    """One sentence for a warehouse file DuckDB cannot read, or None if `message` is about something else."""
-    if not any(sign in message for sign in _DAMAGED):
-        return None
-    return DataFolderError(
-        f"the warehouse {warehouse} is damaged (DuckDB cannot read it as a database): restore it from a backup, or "
-        f"move it away and run every day again (`engagement-pipeline run`) to rebuild it from the landing folder."
-    )
-
-
-def disk_full_problem(folder: Path) -> DataFolderError:
-    return DataFolderError(
-        f"the disk holding {folder} is full: free some space there (or move the data folder to a larger disk) "
-        f"and run the same command again; the day being written was rolled back."
-    )
-
-
-def _folder_in(message: str, default: Path) -> Path:
-    """The folder of the first absolute path quoted in an error message, else `default`."""
-    match = _QUOTED_PATH.search(message)
-    return Path(match.group(1)).parent if match else default
-
-
-def _chain(exc: BaseException) -> Iterator[BaseException]:
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        yield current
-        orig = getattr(current, "orig", None)  # SQLAlchemy keeps the driver's error there
-        current = orig if isinstance(orig, BaseException) else (current.__cause__ or current.__context__)
-
-
-def check_warehouse(warehouse: Path, read_only: bool = False) -> None:
-    """Open the warehouse once before using it, so a damaged file is one sentence at once rather than
-    a step failure after dagster-duckdb has retried the connection for two minutes (or, for the read-only
-    commands, `core.warehouse.connect`'s sentence about a lock)."""
-    if not warehouse.exists():
-        return
-    try:
-        duckdb.connect(str(warehouse), read_only=read_only).close()
-    except duckdb.Error as exc:
-        problem = warehouse_problem(str(exc), warehouse)
-        if problem is not None:
-            raise problem from None
-        # Anything else (another process holds the file): the run's own connection waits for it, as before.
-
-
-def explain_exception(exc: BaseException, config: Config) -> PipelineError | None:
-    """One sentence for a failure of the data folder's disk or files raised outside any step (Dagster's
-    instance storage, the CLI's own reads), or None for an unexpected error (left as a traceback)."""
-    home = config.paths.dagster_home or config.paths.data_dir
-    for error in _chain(exc):
-        message = str(error)
-        if isinstance(error, OSError) and error.errno in _FULL_ERRNOS:
-            return disk_full_problem(Path(error.filename).parent if error.filename else config.paths.data_dir)
-        in_instance = isinstance(error, sqlite3.Error | sqlalchemy.exc.DBAPIError)
-        if any(sign in message for sign in _FULL):
-            return disk_full_problem(home if in_instance else _folder_in(message, config.paths.data_dir))
-        if isinstance(error, duckdb.Error):
-            problem = warehouse_problem(message, config.paths.warehouse)
-            if problem is not None:
-                return problem
-        if isinstance(error, sqlite3.DatabaseError):  # the driver's error under SQLAlchemy's: not a full disk
-            return DataFolderError(
-                f"the Dagster instance in {home} cannot be written ({message.splitlines()[0]}): check that its disk "
-                f"has free space and the folder is writable, then run the same command again."
-            )
-    return None
-
-
-def _user_message(error: object) -> str | None:
-    """The message of the first PipelineError in a serialized error's cause chain."""
-    while error is not None:
-        cls_name = getattr(error, "cls_name", "") or ""
-        if cls_name.endswith(("PipelineError", "InputError", "ConfigError", "CheckFailedError")):
-            return str(getattr(error, "message", "")).split(": ", 1)[-1].strip()
-        error = getattr(error, "cause", None) or getattr(error, "context", None)
-    return None
-
-
-def _error_texts(error: object) -> Iterator[tuple[str, str]]:
-    """(class name, message) of a serialized error and its causes."""
-    seen = 0
-    while error is not None and seen < 20:
-        yield getattr(error, "cls_name", "") or "", str(getattr(error, "message", "") or "")
-        error = getattr(error, "cause", None) or getattr(error, "context", None)
-        seen += 1
-
-
-def _interrupted(result: ExecuteInProcessResult) -> bool:
-    """Whether the run failed because Dagster turned a signal into an interruption of its step."""
-    for event in result.all_events:
-        if event.event_type == DagsterEventType.STEP_FAILURE and event.step_failure_data is not None:
-            if any(name in ("DagsterExecutionInterruptedError", "KeyboardInterrupt")
-                   for name, _ in _error_texts(event.step_failure_data.error)):
-                return True
-    return False
-
-
-def explain_failure(result: ExecuteInProcessResult, day: dt.date, config: Config | None = None) -> PipelineError:
-    """One sentence for a failed run: the blocking check that failed, or the step's error (a full disk or
-    a damaged warehouse said as such when `config` is given)."""
-    for evaluation in result.get_asset_check_evaluations():
-        if not evaluation.passed and evaluation.severity.value == "ERROR":
-            key = evaluation.asset_check_key
-            description = evaluation.description or "see the check's metadata in the UI"
-            return CheckFailedError(
-                f"blocking check '{key.name}' on {key.asset_key.to_user_string()} failed for {day}: {description}; "
-                f"downstream assets were not materialized (open `make ui` for the failing sample)."
-            )
-    for event in result.all_events:
-        if event.event_type == DagsterEventType.STEP_FAILURE and event.step_failure_data is not None:
-            error = event.step_failure_data.error
-            message = _user_message(error)
-            if message:
-                return PipelineError(message)
-            if config is not None:
-                texts = " | ".join(text for _, text in _error_texts(error))
-                problem = warehouse_problem(texts, config.paths.warehouse)
-                if problem is not None:
-                    return problem
-                if any(sign in texts for sign in _FULL):
-                    return disk_full_problem(_folder_in(texts, config.paths.data_dir))
-            root: Any = error
-            while getattr(root, "cause", None) is not None:
-                root = root.cause
-            first = (getattr(root, "message", "") or "unknown error").strip().splitlines()[0]
-            return PipelineError(
-                f"step {event.step_key} failed for {day}: {first} (full error in run {result.run_id}, `make ui`)."
-            )
-    return PipelineError(f"the run for {day} failed (run {result.run_id}); open `make ui` to see why.")
+# Anything else (another process holds the file): the run's own connection waits for it, as before.
 
 
 def run_days(
@@ -384,12 +167,15 @@ def run_days(
             if job_name not in resolved:  # resolving a job builds it: once per command, not per day
                 resolved[job_name] = defs.resolve_job_def(job_name)
             result = resolved[job_name].execute_in_process(  # type: ignore[attr-defined]
-                partition_key=day.isoformat(), instance=instance, raise_on_error=False,
-                run_config=QUIET_RUN_CONFIG, tags={"engagement/source": "cli"},
+                partition_key=day.isoformat(),
+                instance=instance,
+                raise_on_error=False,
+                run_config=QUIET_RUN_CONFIG,
+                tags={"engagement/source": "cli"},
             )
             raise_if_stopped()  # a signal during the run interrupted its step (rolled back) and failed it
             if not result.success:
-                if _interrupted(result):  # interrupted, but not through `stop_on_signals` (no record of which)
+                if interrupted(result):  # interrupted, but not through `stop_on_signals` (no record of which)
                     raise Stopped(signal.SIGINT)
                 raise explain_failure(result, day, config)
             run = DayRun(day, stage, result.run_id, time.perf_counter() - started, _lines_landed(result))
@@ -414,37 +200,23 @@ def run_days(
                 # export every day: the exports see the restated history.
                 stale: set[str] = set()
                 for day in days:
-                    stale.update(stale_as_of_days(_late_dates(execute(STAGE_JOB, "staging", day)),
-                                                  day.isoformat(), window))
+                    stale.update(
+                        stale_as_of_days(_late_dates(execute(STAGE_JOB, "staging", day)), day.isoformat(), window)
+                    )
                 restate_stale(stale, {d.isoformat() for d in days})
                 for day in days:
                     execute(MODEL_JOB, "model", day)
             else:
                 # Day by day: stage it, restate the earlier days it made stale, then score and export it.
                 for day in days:
-                    stale = set(stale_as_of_days(_late_dates(execute(STAGE_JOB, "staging", day)),
-                                                 day.isoformat(), window))
+                    stale = set(
+                        stale_as_of_days(_late_dates(execute(STAGE_JOB, "staging", day)), day.isoformat(), window)
+                    )
                     restate_stale(stale, {day.isoformat()})
                     execute(MODEL_JOB, "model", day)
         finally:
             instance.dispose()
         return done
-
-
-def release_dead_runs(instance: DagsterInstance) -> list[str]:
-    """Mark CLI runs a crash left 'started' as failed and free their pool slots.
-
-    Called while holding the warehouse lock, so no CLI run can still be alive: a run
-    killed mid-step (SIGKILL, power loss) never released its slot of the warehouse
-    pool, and the next run would wait for it forever.
-    """
-    released = []
-    for run in instance.get_runs(filters=RunsFilter(statuses=[DagsterRunStatus.STARTED, DagsterRunStatus.STARTING],
-                                                    tags={"engagement/source": "cli"})):
-        instance.report_run_failed(run)
-        instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
-        released.append(run.run_id)
-    return released
 
 
 def _late_dates(result: ExecuteInProcessResult) -> list[str]:

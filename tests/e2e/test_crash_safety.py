@@ -11,7 +11,7 @@ must be consistent as they are, without any repair:
 - `<exports>/<day>` is absent or complete (its manifest verifies); `latest` points at a complete day.
 
 A SIGKILLed run also leaves its claimed slot of the Dagster pool (limit 1) in the instance;
-`runner.release_dead_runs` frees it when the next `run` starts
+`instance.release_dead_runs` frees it when the next `run` starts
 (`test_a_run_after_a_sigkill_is_not_blocked_by_the_dead_runs_pool_slot`).
 
 After the kills, a complete run gives the rows a clean run gives (computed with the step functions on a copy
@@ -186,7 +186,7 @@ def held_slots(instance: DagsterInstance) -> dict[str, tuple[set[str], set[str]]
 
 
 def free_slots_of_dead_runs(config: Config) -> list[str]:
-    """Free the pool slots still held by killed runs (what `run` itself does first: runner.release_dead_runs);
+    """Free the pool slots still held by killed runs (what `run` itself does first: instance.release_dead_runs);
     used to start and end the slot test clean."""
     if config.paths.dagster_home is None or not (config.paths.dagster_home / "dagster.yaml").exists():
         return []

@@ -206,7 +206,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
 
 
 def test_cli_output_has_no_personal_data(world: dict[str, object], capsys: pytest.CaptureFixture[str]) -> None:
-    from engagement_pipeline.ops.cli import print_summary
+    from engagement_pipeline.ops.commands import print_summary
 
     people: People = world["people"]  # type: ignore[assignment]
     assert people.leaks(str(world["output"])) == []

@@ -32,7 +32,7 @@ from dagster import DagsterInstance
 from engagement_pipeline.core.config import Config, load_config
 from engagement_pipeline.exports.report import REPORT_FILE, render_report
 from engagement_pipeline.ops.cli import main
-from engagement_pipeline.ops.runner import ui_environment
+from engagement_pipeline.ops.instance import ui_environment
 from tests.conftest import REPO, base_config, write_config
 from tests.e2e.browser import CHROMIUM, Browser, Page, has_exited, kill_process_group
 

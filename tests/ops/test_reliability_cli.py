@@ -41,8 +41,13 @@ RUN_TIMEOUT = 600.0  # seconds; a day takes 10-60 s depending on the machine's l
 def _config_data(landed: Path, **paths: str) -> dict[str, Any]:
     """The repository config, reading the shared landed day, writing beside the config file."""
     data = base_config(START.isoformat())
-    data["paths"] = {"landing": str(landed / "landing"), "billing": str(landed / "billing"),
-                     "warehouse": "data/warehouse.duckdb", "exports": "data/exports", **paths}
+    data["paths"] = {
+        "landing": str(landed / "landing"),
+        "billing": str(landed / "billing"),
+        "warehouse": "data/warehouse.duckdb",
+        "exports": "data/exports",
+        **paths,
+    }
     return data
 
 
@@ -62,8 +67,15 @@ def _cli(args: list[str], cwd: Path) -> subprocess.Popen[str]:
     """`python -m engagement_pipeline.ops.cli ARGS` in its own session (so a signal to its group is ours)."""
     env = {k: v for k, v in os.environ.items() if k not in ("ENGAGEMENT_CONFIG", "DAGSTER_HOME")}
     env["PYTHONUNBUFFERED"] = "1"
-    return subprocess.Popen([sys.executable, "-m", "engagement_pipeline.ops.cli", *args], cwd=str(cwd), env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "engagement_pipeline.ops.cli", *args],
+        cwd=str(cwd),
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
 
 
 def _finish(proc: subprocess.Popen[str], timeout: float = RUN_TIMEOUT) -> tuple[str, str]:
@@ -79,8 +91,22 @@ def _finish(proc: subprocess.Popen[str], timeout: float = RUN_TIMEOUT) -> tuple[
 def landed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One generated day: <folder>/landing, <folder>/billing, <folder>/ground_truth."""
     folder = tmp_path_factory.mktemp("landed")
-    assert main(["generate", "--landing", str(folder / "landing"), "--start", START.isoformat(),
-                 "--days", "1", "--accounts", str(ACCOUNTS)]) == 0
+    assert (
+        main(
+            [
+                "generate",
+                "--landing",
+                str(folder / "landing"),
+                "--start",
+                START.isoformat(),
+                "--days",
+                "1",
+                "--accounts",
+                str(ACCOUNTS),
+            ]
+        )
+        == 0
+    )
     return folder
 
 
@@ -96,7 +122,8 @@ def clean(landed: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path,
 
 
 def test_run_with_config_ignores_a_broken_engagement_yaml_in_the_working_folder(
-        landed: Path, clean: tuple[Path, Fingerprint], tmp_path: Path) -> None:
+    landed: Path, clean: tuple[Path, Fingerprint], tmp_path: Path
+) -> None:
     (tmp_path / "engagement.yaml").write_text("start_date: [broken\n", encoding="utf-8")
     (tmp_path / "good").mkdir()
     config = write_config(tmp_path / "good", _config_data(landed))
@@ -109,8 +136,14 @@ def test_run_with_config_ignores_a_broken_engagement_yaml_in_the_working_folder(
 def test_importing_the_definitions_module_reads_no_config(tmp_path: Path) -> None:
     """`dagster` / `dg` still get `defs` (built on first access), but an import alone reads nothing."""
     env = {k: v for k, v in os.environ.items() if k not in ("ENGAGEMENT_CONFIG", "DAGSTER_HOME")}
-    proc = subprocess.run([sys.executable, "-c", "import engagement_pipeline.definitions as d; print('defs' in dir(d))"],
-                          cwd=str(tmp_path), env=env, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", "import engagement_pipeline.definitions as d; print('defs' in dir(d))"],
+        cwd=str(tmp_path),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.strip() == "True"
 
@@ -122,8 +155,13 @@ def _real_data_folder(landed: Path, clean: tuple[Path, Fingerprint], folder: Pat
     """A copy of a real pipeline's data folder: landed days, billing (plus a file of the user's), a
     warehouse, exports and a Dagster instance from a run."""
     source = load_config(clean[0]).paths
-    paths = {"landing": folder / "landing", "billing": folder / "billing", "warehouse": folder / "warehouse.duckdb",
-             "exports": folder / "exports", "dagster_home": folder / "dagster_home"}
+    paths = {
+        "landing": folder / "landing",
+        "billing": folder / "billing",
+        "warehouse": folder / "warehouse.duckdb",
+        "exports": folder / "exports",
+        "dagster_home": folder / "dagster_home",
+    }
     shutil.copytree(landed / "landing", paths["landing"])
     shutil.copytree(landed / "billing", paths["billing"])
     (paths["billing"] / "contracts.csv").write_text("account_id,signed\nacc_1,2025-12-01\n", encoding="utf-8")
@@ -139,11 +177,17 @@ def _everything(paths: dict[str, Path]) -> Fingerprint:
 
 
 def test_demo_on_a_new_landing_folder_refuses_existing_data_and_changes_nothing(
-        landed: Path, clean: tuple[Path, Fingerprint], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    landed: Path, clean: tuple[Path, Fingerprint], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     real = _real_data_folder(landed, clean, tmp_path / "real")
     before = _everything(real)
-    data = _config_data(landed, landing=str(tmp_path / "new" / "landing"), billing=str(real["billing"]),
-                        warehouse=str(real["warehouse"]), exports=str(real["exports"]))
+    data = _config_data(
+        landed,
+        landing=str(tmp_path / "new" / "landing"),
+        billing=str(real["billing"]),
+        warehouse=str(real["warehouse"]),
+        exports=str(real["exports"]),
+    )
     config = write_config(tmp_path, data)
     assert main(["demo", "--config", str(config), "--days", "1", "--accounts", str(ACCOUNTS)]) == 2
     line = _error_line(capsys.readouterr().err)
@@ -154,15 +198,21 @@ def test_demo_on_a_new_landing_folder_refuses_existing_data_and_changes_nothing(
 
 
 def test_demo_again_replaces_only_its_own_outputs_and_refuses_a_file_it_did_not_write(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     data = base_config(START.isoformat())  # the repository layout: everything under data/
     config = write_config(tmp_path, data)
     args = ["demo", "--config", str(config), "--days", "1", "--accounts", str(ACCOUNTS)]
     assert main(args) == 0
     paths = load_config(config).paths
     assert paths.billing is not None
-    outputs = {"landing": paths.landing, "billing": paths.billing, "exports": paths.exports,
-               "ground_truth": paths.landing.parent / "ground_truth", "warehouse": paths.warehouse}
+    outputs = {
+        "landing": paths.landing,
+        "billing": paths.billing,
+        "exports": paths.exports,
+        "ground_truth": paths.landing.parent / "ground_truth",
+        "warehouse": paths.warehouse,
+    }
     first = _everything(outputs)
     capsys.readouterr()
     # A file the user put into the demo's billing folder: the next demo refuses and changes nothing.
@@ -199,10 +249,12 @@ def _wait_until_working(proc: subprocess.Popen[str], warehouse: Path, timeout: f
     raise AssertionError(f"the run never started working (exit {proc.poll()})")
 
 
-@pytest.mark.parametrize(("signum", "code", "first_word"),
-                         [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")])
+@pytest.mark.parametrize(
+    ("signum", "code", "first_word"), [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")]
+)
 def test_a_signal_stops_the_run_with_one_sentence_and_a_rerun_gives_the_clean_result(
-        signum: int, code: int, first_word: str, landed: Path, clean: tuple[Path, Fingerprint], tmp_path: Path) -> None:
+    signum: int, code: int, first_word: str, landed: Path, clean: tuple[Path, Fingerprint], tmp_path: Path
+) -> None:
     config = write_config(tmp_path, _config_data(landed))
     proc = _cli(["run", "--config", str(config)], cwd=tmp_path)
     _wait_until_working(proc, load_config(config).paths.warehouse)
@@ -225,7 +277,9 @@ def test_a_signal_stops_the_run_with_one_sentence_and_a_rerun_gives_the_clean_re
 
 def _instance_full(*args: object, **kwargs: object) -> None:
     """What SQLite says when the Dagster instance's disk is full (raised outside any step)."""
-    raise sqlalchemy.exc.OperationalError("INSERT INTO event_logs", {}, sqlite3.OperationalError("database or disk is full"))
+    raise sqlalchemy.exc.OperationalError(
+        "INSERT INTO event_logs", {}, sqlite3.OperationalError("database or disk is full")
+    )
 
 
 def _warehouse_full(*args: object, **kwargs: object) -> None:
@@ -239,15 +293,16 @@ def _duckdb_full(*args: object, **kwargs: object) -> None:
 
 @pytest.mark.parametrize("where", ["dagster instance", "step (OSError)", "step (DuckDB)"])
 def test_a_full_disk_is_one_sentence_naming_the_folder_and_exit_2(
-        where: str, landed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    where: str, landed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     config = write_config(tmp_path, _config_data(landed))
     if where == "dagster instance":
         monkeypatch.setattr(SqliteEventLogStorage, "store_event", _instance_full)
         folder = str(load_config(config).paths.dagster_home)
     else:
-        monkeypatch.setattr("engagement_pipeline.ops.resources.ensure_schema",
-                            _warehouse_full if "OSError" in where else _duckdb_full)
+        monkeypatch.setattr(
+            "engagement_pipeline.ops.resources.ensure_schema", _warehouse_full if "OSError" in where else _duckdb_full
+        )
         folder = "/data"
     assert main(["run", "--config", str(config)]) == 2
     line = _error_line(capsys.readouterr().err)
@@ -255,7 +310,8 @@ def test_a_full_disk_is_one_sentence_naming_the_folder_and_exit_2(
 
 
 def test_a_damaged_warehouse_is_named_with_what_to_do(
-        landed: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    landed: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     config = write_config(tmp_path, _config_data(landed))
     warehouse = load_config(config).paths.warehouse
     warehouse.parent.mkdir(parents=True)
@@ -270,12 +326,15 @@ def test_a_damaged_warehouse_is_named_with_what_to_do(
     assert str(warehouse) in line and "damaged" in line and "restore" in line, line
 
 
-@pytest.mark.parametrize("message", [
-    'IO Error: Corrupt database file: computed checksum 1 does not match stored checksum 2 in block at location 44687',
-    'IO Error: Could not read enough bytes from file "/data/warehouse.duckdb": attempted to read 262144 bytes',
-])
+@pytest.mark.parametrize(
+    "message",
+    [
+        "IO Error: Corrupt database file: computed checksum 1 does not match stored checksum 2 in block at location 44687",
+        'IO Error: Could not read enough bytes from file "/data/warehouse.duckdb": attempted to read 262144 bytes',
+    ],
+)
 def test_damage_found_inside_a_step_is_explained_the_same_way(message: str) -> None:
-    from engagement_pipeline.ops.runner import warehouse_problem
+    from engagement_pipeline.ops.failures import warehouse_problem
 
     problem = warehouse_problem(message, Path("/data/warehouse.duckdb"))
     assert problem is not None and "/data/warehouse.duckdb" in str(problem) and "restore" in str(problem)
@@ -286,7 +345,8 @@ def test_damage_found_inside_a_step_is_explained_the_same_way(message: str) -> N
 
 @pytest.mark.parametrize("offset", [dt.timedelta(days=1), "future"])
 def test_a_start_date_after_the_landed_days_says_so(
-        offset: Any, landed: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    offset: Any, landed: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     data = _config_data(landed)
     start = dt.date.today() + dt.timedelta(days=30) if offset == "future" else START + offset
     data["start_date"] = start
@@ -301,7 +361,8 @@ def test_a_start_date_after_the_landed_days_says_so(
 
 @pytest.mark.parametrize("curve", [1e-300, 0.0001, 50.0])
 def test_a_curve_out_of_range_is_refused_at_load(
-        curve: float, landed: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    curve: float, landed: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     data = _config_data(landed)
     data["model"]["normalization"] = {"method": "exponential", "curve": curve}
     config = write_config(tmp_path, data)
@@ -314,7 +375,8 @@ def test_a_curve_out_of_range_is_refused_at_load(
 
 
 def test_reliability_helper_sees_a_changed_row_and_a_changed_file(
-        clean: tuple[Path, Fingerprint], tmp_path: Path) -> None:
+    clean: tuple[Path, Fingerprint], tmp_path: Path
+) -> None:
     """The helper itself: a copy is identical; one changed row or one changed byte is reported."""
     paths = load_config(clean[0]).paths
     warehouse, exports = tmp_path / "w.duckdb", tmp_path / "exports"
@@ -322,7 +384,9 @@ def test_reliability_helper_sees_a_changed_row_and_a_changed_file(
     shutil.copytree(paths.exports, exports, symlinks=True)
     assert differences(fingerprint(warehouse, {"exports": exports}), clean[1]) == []
     con = duckdb.connect(str(warehouse))
-    con.execute("UPDATE scores.user_scores SET score = score + 1 WHERE rowid = (SELECT min(rowid) FROM scores.user_scores)")
+    con.execute(
+        "UPDATE scores.user_scores SET score = score + 1 WHERE rowid = (SELECT min(rowid) FROM scores.user_scores)"
+    )
     con.close()
     manifest = next(exports.glob("*/manifest.json"))
     manifest.write_bytes(manifest.read_bytes() + b" ")
