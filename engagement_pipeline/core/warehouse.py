@@ -318,7 +318,12 @@ def connect(path: Path, read_only: bool = False, wait_seconds: float = 30.0) -> 
             con = duckdb.connect(str(path), read_only=read_only)
             break
         except duckdb.IOException as exc:
-            if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+            if "lock" not in str(exc).lower():
+                raise PipelineError(
+                    f"the warehouse {path} cannot be opened ({str(exc).splitlines()[0][:200]}): if the file is "
+                    f"damaged, restore it from a backup or move it away and run the days again."
+                ) from None
+            if time.monotonic() > deadline:
                 raise PipelineError(
                     f"the warehouse {path} is locked by another process (another `run`, "
                     f"`demo` or the Dagster UI's run): wait for it to finish and try again."
