@@ -22,10 +22,18 @@ def _config(**model):  # type: ignore[no-untyped-def]
 
 def _counts(rows):  # type: ignore[no-untyped-def]
     return pl.DataFrame(
-        [{"event_date": d, "user_id": u, "account_id": a, "type": "track", "event": e, "event_count": n}
-         for d, u, a, e, n in rows],
-        schema={"event_date": pl.Date, "user_id": pl.String, "account_id": pl.String, "type": pl.String,
-                "event": pl.String, "event_count": pl.Int64},
+        [
+            {"event_date": d, "user_id": u, "account_id": a, "type": "track", "event": e, "event_count": n}
+            for d, u, a, e, n in rows
+        ],
+        schema={
+            "event_date": pl.Date,
+            "user_id": pl.String,
+            "account_id": pl.String,
+            "type": pl.String,
+            "event": pl.String,
+            "event_count": pl.Int64,
+        },
     )
 
 
@@ -35,25 +43,36 @@ def _first_used(counts: pl.DataFrame) -> pl.DataFrame:
 
 def _attributes(*rows):  # type: ignore[no-untyped-def]
     return pl.DataFrame(
-        [{"account_id": a, "name": f"{a} Inc", "plan": p, "status": s, "mrr": m, "created_date": c}
-         for a, p, s, m, c in rows],
-        schema={"account_id": pl.String, "name": pl.String, "plan": pl.String, "status": pl.String,
-                "mrr": pl.Float64, "created_date": pl.Date},
+        [
+            {"account_id": a, "name": f"{a} Inc", "plan": p, "status": s, "mrr": m, "created_date": c}
+            for a, p, s, m, c in rows
+        ],
+        schema={
+            "account_id": pl.String,
+            "name": pl.String,
+            "plan": pl.String,
+            "status": pl.String,
+            "mrr": pl.Float64,
+            "created_date": pl.Date,
+        },
     )
 
 
 def test_hand_made_account_aggregates() -> None:
     d = DAY
-    counts = _counts([
-        (d, "u1", "acme", "Document Created", 1),
-        (d, "u2", "acme", "Document Created", 1),
-        (d, "u3", "acme", "File Uploaded", 3),
-        (d, "u1", "acme", "Document Edited", 3),
-        (d, "u2", "acme", "Document Edited", 2),
-        (d, "u3", "acme", "Document Edited", 1),
-    ])
-    day = account_day(counts, _first_used(counts),
-                      _attributes(("acme", "pro", "active", 500.0, dt.date(2025, 1, 1))), d, _config())
+    counts = _counts(
+        [
+            (d, "u1", "acme", "Document Created", 1),
+            (d, "u2", "acme", "Document Created", 1),
+            (d, "u3", "acme", "File Uploaded", 3),
+            (d, "u1", "acme", "Document Edited", 3),
+            (d, "u2", "acme", "Document Edited", 2),
+            (d, "u3", "acme", "Document Edited", 1),
+        ]
+    )
+    day = account_day(
+        counts, _first_used(counts), _attributes(("acme", "pro", "active", 500.0, dt.date(2025, 1, 1))), d, _config()
+    )
     scores, usage = day.scores, day.usage
     row = scores.row(0, named=True)
     totals = dict(usage.select("event", "event_count").iter_rows())
@@ -75,8 +94,10 @@ def test_activation_needs_every_step_and_counts_several_users() -> None:
         (d - dt.timedelta(days=10), "v1", "solo", "Document Created", 1),
     ]
     counts = _counts(rows)
-    attrs = _attributes(("acme", "trial", "trial", 0.0, d - dt.timedelta(days=12)),
-                        ("solo", "trial", "trial", 0.0, d - dt.timedelta(days=12)))
+    attrs = _attributes(
+        ("acme", "trial", "trial", 0.0, d - dt.timedelta(days=12)),
+        ("solo", "trial", "trial", 0.0, d - dt.timedelta(days=12)),
+    )
     scores = account_day(counts, _first_used(counts), attrs, d, _config()).scores
     by = {r["account_id"]: r for r in scores.to_dicts()}
     assert by["acme"]["activation_pct"] == 75.0 and by["acme"]["activated_at"] is None
@@ -103,8 +124,10 @@ def test_heating_and_cooling_against_one_window_earlier() -> None:
     early_start, early_end = d - dt.timedelta(days=59), d - dt.timedelta(days=30)
     late_start = d - dt.timedelta(days=29)
     rows = (
-        _daily("grow", ["g1"], early_start, early_end, 1) + _daily("grow", ["g1", "g2", "g3"], late_start, d, 5)
-        + _daily("fall", ["f1", "f2", "f3"], early_start, early_end, 5) + _daily("fall", ["f1"], late_start, d - dt.timedelta(days=20), 1)
+        _daily("grow", ["g1"], early_start, early_end, 1)
+        + _daily("grow", ["g1", "g2", "g3"], late_start, d, 5)
+        + _daily("fall", ["f1", "f2", "f3"], early_start, early_end, 5)
+        + _daily("fall", ["f1"], late_start, d - dt.timedelta(days=20), 1)
         + _daily("flat", ["s1", "s2"], early_start, d, 3)
     )
     counts = _counts(rows)
@@ -144,10 +167,15 @@ def test_pql_rules() -> None:
 
 def test_inactive_and_churned_health() -> None:
     d = DAY
-    counts = _counts([(d - dt.timedelta(days=45), "u", "old", "Logged In", 3),
-                      (d - dt.timedelta(days=2), "w", "gone", "Logged In", 3)])
-    attrs = _attributes(("old", "pro", "active", 100.0, dt.date(2025, 1, 1)),
-                        ("gone", "pro", "churned", 0.0, dt.date(2025, 1, 1)))
+    counts = _counts(
+        [
+            (d - dt.timedelta(days=45), "u", "old", "Logged In", 3),
+            (d - dt.timedelta(days=2), "w", "gone", "Logged In", 3),
+        ]
+    )
+    attrs = _attributes(
+        ("old", "pro", "active", 100.0, dt.date(2025, 1, 1)), ("gone", "pro", "churned", 0.0, dt.date(2025, 1, 1))
+    )
     scores = account_day(counts, _first_used(counts), attrs, d, _config()).scores
     health = {r["account_id"]: r["health"] for r in scores.to_dicts()}
     assert health == {"old": "inactive", "gone": "churned"}
@@ -158,13 +186,14 @@ def test_explanations_name_what_moved_the_score() -> None:
     early = _daily("acme", ["u1", "u2"], d - dt.timedelta(days=59), d - dt.timedelta(days=30), 4)
     late = _daily("acme", ["u1"], d - dt.timedelta(days=29), d, 4)  # u2 stopped
     counts = _counts(early + late)
-    day = account_day(counts, _first_used(counts), _attributes(("acme", "pro", "active", 100.0, dt.date(2025, 1, 1))),
-                      d, _config())
+    day = account_day(
+        counts, _first_used(counts), _attributes(("acme", "pro", "active", 100.0, dt.date(2025, 1, 1))), d, _config()
+    )
     row = day.scores.row(0, named=True)
-    assert "u2 -600 pts" in row["change_drivers"]           # the user who stopped is named with the drop
+    assert "u2 -600 pts" in row["change_drivers"]  # the user who stopped is named with the drop
     assert "Document Created 100%" in row["top_contributors"]
     users = day.contributions.filter(pl.col("kind") == "user").sort("key")
-    assert users["delta"].to_list() == [0.0, -600.0]        # u1 steady, u2 lost 30 days x 4 x 5 points
+    assert users["delta"].to_list() == [0.0, -600.0]  # u1 steady, u2 lost 30 days x 4 x 5 points
 
 
 def test_trait_activation_step_and_segments() -> None:
@@ -172,16 +201,28 @@ def test_trait_activation_step_and_segments() -> None:
     data["model"]["activation"]["steps"].append({"name": "Added a logo", "trait": "logo_url"})
     config = parse_config(data)
     d = DAY
-    rows = [(d - dt.timedelta(days=2), u, "acme", e, 1) for u, e in (
-        ("u1", "Document Created"), ("u2", "Teammate Invited"), ("u1", "Integration Connected"),
-        ("u2", "Document Shared"))]
+    rows = [
+        (d - dt.timedelta(days=2), u, "acme", e, 1)
+        for u, e in (
+            ("u1", "Document Created"),
+            ("u2", "Teammate Invited"),
+            ("u1", "Integration Connected"),
+            ("u2", "Document Shared"),
+        )
+    ]
     counts = _counts(rows)
     first = _first_used(counts)
     attrs = _attributes(("acme", "trial", "trial", 0.0, d - dt.timedelta(days=3)))
     before = account_day(counts, first, attrs, d, config).scores.row(0, named=True)
     assert before["activation_pct"] == 80.0 and before["activated_at"] is None
-    with_trait = pl.concat([first, pl.DataFrame({"account_id": ["acme"], "event": ["trait:logo_url"],
-                                                 "first_used": [d - dt.timedelta(days=1)]})])
+    with_trait = pl.concat(
+        [
+            first,
+            pl.DataFrame(
+                {"account_id": ["acme"], "event": ["trait:logo_url"], "first_used": [d - dt.timedelta(days=1)]}
+            ),
+        ]
+    )
     after = account_day(counts, with_trait, attrs, d, config).scores.row(0, named=True)
     assert after["activation_pct"] == 100.0 and after["activated_at"] == d - dt.timedelta(days=1)
     assert "new" in after["segments"] and "multi-user" in after["segments"]
@@ -189,10 +230,20 @@ def test_trait_activation_step_and_segments() -> None:
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(["a1", "a2", "a3"]), st.sampled_from(["u1", "u2", "u3", "u4"]),
-                          st.sampled_from(["Logged In", "Document Created", "Teammate Invited", "Not Scored"]),
-                          st.integers(0, 40), st.integers(1, 50)), min_size=1, max_size=40),
-       st.sampled_from(["average", "total", "size_aware"]))
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["a1", "a2", "a3"]),
+            st.sampled_from(["u1", "u2", "u3", "u4"]),
+            st.sampled_from(["Logged In", "Document Created", "Teammate Invited", "Not Scored"]),
+            st.integers(0, 40),
+            st.integers(1, 50),
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+    st.sampled_from(["average", "total", "size_aware"]),
+)
 def test_account_aggregation_properties(rows, method) -> None:  # type: ignore[no-untyped-def]
     d = DAY
     counts = _counts([(d - dt.timedelta(days=ago), u, a, e, n) for a, u, e, ago, n in rows])

@@ -12,11 +12,16 @@ def test_accounts_day_scores_each_account_once_and_its_checks_pass(handful: Hand
     run_days(config.paths.warehouse, days[1:], config, through="scores")
     result = materialize_layer("accounts", config, days[-1])
     assert result.success
-    rows = read_warehouse(config, "SELECT account_id, active_users FROM accounts.account_scores "
-                                  "WHERE as_of_date = ? ORDER BY 1", [days[-1]])
+    rows = read_warehouse(
+        config,
+        "SELECT account_id, active_users FROM accounts.account_scores WHERE as_of_date = ? ORDER BY 1",
+        [days[-1]],
+    )
     assert rows == [("acc_a", 2), ("acc_b", 1)]
-    usage = read_warehouse(config, "SELECT count(DISTINCT account_id) FROM accounts.account_feature_usage "
-                                   "WHERE as_of_date = ?", [days[-1]])
+    usage = read_warehouse(
+        config, "SELECT count(DISTINCT account_id) FROM accounts.account_feature_usage WHERE as_of_date = ?", [days[-1]]
+    )
     assert usage == [(2,)]
-    assert check_outcomes(result) == {name: (True, "ERROR" if c.blocking else "WARN")
-                                      for name, c in checks.CHECKS.items()}
+    assert check_outcomes(result) == {
+        name: (True, "ERROR" if c.blocking else "WARN") for name, c in checks.CHECKS.items()
+    }

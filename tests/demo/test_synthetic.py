@@ -140,10 +140,12 @@ def tree_bytes(root: Path) -> dict[str, bytes]:
 def test_same_seed_gives_identical_bytes_and_another_seed_does_not(tmp_path: Path) -> None:
     runs = {}
     for name, seed in (("a", 7), ("b", 7), ("c", 8)):
-        generate_demo(tmp_path / name / "landing", START, 4, accounts=15, seed=seed, billing_dir=tmp_path / name / "billing")
-        runs[name] = {
-            part: tree_bytes(tmp_path / name / part) for part in ("landing", "billing")
-        } | {"truth": tree_bytes(tmp_path / name / "ground_truth") | {"summary.json": b""}}
+        generate_demo(
+            tmp_path / name / "landing", START, 4, accounts=15, seed=seed, billing_dir=tmp_path / name / "billing"
+        )
+        runs[name] = {part: tree_bytes(tmp_path / name / part) for part in ("landing", "billing")} | {
+            "truth": tree_bytes(tmp_path / name / "ground_truth") | {"summary.json": b""}
+        }
     assert runs["a"] == runs["b"]
     assert runs["a"]["landing"] != runs["c"]["landing"]
     assert runs["a"]["truth"] != runs["c"]["truth"]
@@ -167,14 +169,32 @@ def test_ground_truth_lies_beside_the_landing_folder(demo: Demo) -> None:
     assert demo.summary.truth_dir == demo.root / "ground_truth"
     assert not demo.summary.truth_dir.resolve().is_relative_to((demo.root / "landing").resolve())
     assert list(demo.accounts[0]) == [
-        "account_id", "name", "domain", "industry", "employees", "country", "plan", "created_date", "trajectory",
-        "converted_date", "churned_date", "best_fit", "mrr_start", "mrr_end",
+        "account_id",
+        "name",
+        "domain",
+        "industry",
+        "employees",
+        "country",
+        "plan",
+        "created_date",
+        "trajectory",
+        "converted_date",
+        "churned_date",
+        "best_fit",
+        "mrr_start",
+        "mrr_end",
     ]
     assert len(demo.accounts) == ACCOUNTS
     assert len({a["name"] for a in demo.accounts}) == ACCOUNTS
     assert len({a["domain"] for a in demo.accounts}) == ACCOUNTS
     assert {a["trajectory"] for a in demo.accounts} == {
-        "steady", "growing", "declining", "churning", "trial_converting", "trial_not_converting", "onboarding",
+        "steady",
+        "growing",
+        "declining",
+        "churning",
+        "trial_converting",
+        "trial_not_converting",
+        "onboarding",
     }
     assert set(demo.truth["event_weights"]) >= set(ACTIVATION_EVENTS)
     assert set(demo.truth["best_fit_segment"]) == {"industry", "employee_band"}
@@ -191,9 +211,15 @@ def test_outputs_inside_landing_are_refused(tmp_path: Path, where: str) -> None:
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"days": 0}, {"accounts": 0}, {"files_per_day": 0}, {"events_per_user_day": 0.0},
-     {"faults": FaultRates(duplicate_share=1.5)}, {"faults": FaultRates(late_share=-0.1)},
-     {"start": dt.datetime(2026, 3, 2, 12)}],
+    [
+        {"days": 0},
+        {"accounts": 0},
+        {"files_per_day": 0},
+        {"events_per_user_day": 0.0},
+        {"faults": FaultRates(duplicate_share=1.5)},
+        {"faults": FaultRates(late_share=-0.1)},
+        {"start": dt.datetime(2026, 3, 2, 12)},
+    ],
 )
 def test_bad_arguments_are_refused(tmp_path: Path, kwargs: dict[str, Any]) -> None:
     args: dict[str, Any] = {"start": START, "days": 2, "accounts": 3} | kwargs
@@ -254,7 +280,9 @@ def test_messages_follow_the_segment_spec(demo: Demo) -> None:
             assert obj["userId"].startswith("usr_")
             traits = obj["traits"]
             assert {"email", "phone", "title", "address"} <= set(traits)
-            assert ("firstName" in traits and "createdAt" in traits) or ("first_name" in traits and "created_at" in traits)
+            assert ("firstName" in traits and "createdAt" in traits) or (
+                "first_name" in traits and "created_at" in traits
+            )
             assert set(traits["address"]) == {"city", "state", "country", "postalCode"}
         if obj["type"] == "group":
             assert obj["groupId"].startswith("acc_")
@@ -267,8 +295,14 @@ def test_messages_follow_the_segment_spec(demo: Demo) -> None:
     assert 0.75 < with_group < 0.95
     server = [o for o in tracks if "timestamp" in o]
     assert 0.02 < len(server) / len(tracks) < 0.1
-    assert all(o["context"]["library"]["name"] == "analytics-python" and "userAgent" not in o["context"] for o in server)
-    skewed = [o for o in tracks if "timestamp" not in o and abs(event_time(o) - parse_ts(o["originalTimestamp"])) > dt.timedelta(minutes=1)]
+    assert all(
+        o["context"]["library"]["name"] == "analytics-python" and "userAgent" not in o["context"] for o in server
+    )
+    skewed = [
+        o
+        for o in tracks
+        if "timestamp" not in o and abs(event_time(o) - parse_ts(o["originalTimestamp"])) > dt.timedelta(minutes=1)
+    ]
     assert skewed  # some devices' clocks are off
 
     identifies = [o["traits"] for o in distinct if o["type"] == "identify"]
@@ -317,7 +351,9 @@ def test_churned_accounts_go_silent_and_billing_says_so(demo: Demo) -> None:
         assert sum(c[d] for d in range(churned)) > 0
         assert sum(n for d, n in c.items() if d > churned) == 0
         rows = [r for r in billing if r["account_id"] == account["account_id"]]
-        assert rows[-1]["status"] == "churned" and rows[-1]["date"] == account["churned_date"] and rows[-1]["mrr"] == "0"
+        assert (
+            rows[-1]["status"] == "churned" and rows[-1]["date"] == account["churned_date"] and rows[-1]["mrr"] == "0"
+        )
 
 
 def test_trials_that_convert_complete_the_activation_checklist(demo: Demo) -> None:

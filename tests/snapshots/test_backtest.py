@@ -32,13 +32,16 @@ def d(n: int) -> dt.date:
 # AUC
 
 
-@pytest.mark.parametrize(("values", "labels", "expected"), [
-    ([1, 2, 3, 4], [False, False, True, True], 1.0),        # perfect separation
-    ([1, 2, 3, 4], [True, True, False, False], 0.0),        # reversed
-    ([5, 5, 5, 5], [True, False, True, False], 0.5),        # all tied
-    ([0.1, 0.4, 0.35, 0.8], [False, False, True, True], 0.75),  # 3 of 4 pairs ordered
-    ([1, 2, 2, 3], [False, True, False, True], 0.875),      # (1 + 0.5 + 1 + 1) / 4: the tie counts half
-])
+@pytest.mark.parametrize(
+    ("values", "labels", "expected"),
+    [
+        ([1, 2, 3, 4], [False, False, True, True], 1.0),  # perfect separation
+        ([1, 2, 3, 4], [True, True, False, False], 0.0),  # reversed
+        ([5, 5, 5, 5], [True, False, True, False], 0.5),  # all tied
+        ([0.1, 0.4, 0.35, 0.8], [False, False, True, True], 0.75),  # 3 of 4 pairs ordered
+        ([1, 2, 2, 3], [False, True, False, True], 0.875),  # (1 + 0.5 + 1 + 1) / 4: the tie counts half
+    ],
+)
 def test_auc_hand_made(values: list[float], labels: list[bool], expected: float) -> None:
     assert roc_auc(values, labels) == pytest.approx(expected)
 
@@ -59,8 +62,11 @@ def test_auc_undefined_and_missing_values() -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.tuples(st.integers(-5, 5) | st.floats(-1e6, 1e6, allow_nan=False), st.booleans()),
-                min_size=2, max_size=40))
+@given(
+    st.lists(
+        st.tuples(st.integers(-5, 5) | st.floats(-1e6, 1e6, allow_nan=False), st.booleans()), min_size=2, max_size=40
+    )
+)
 def test_auc_property_bounds_and_symmetry(pairs: list[tuple[float, bool]]) -> None:
     values = [float(v) for v, _ in pairs]
     labels = [y for _, y in pairs]
@@ -77,8 +83,8 @@ def test_auc_property_bounds_and_symmetry(pairs: list[tuple[float, bool]]) -> No
 
 def test_precision_at_k() -> None:
     assert precision_at_k([True, False, True, None], 3) == pytest.approx(2 / 3)
-    assert precision_at_k([True, False, True, None]) == 0.5   # whole list; null counts as False
-    assert precision_at_k([True, True], 5) == 1.0              # k capped at the list's length
+    assert precision_at_k([True, False, True, None]) == 0.5  # whole list; null counts as False
+    assert precision_at_k([True, True], 5) == 1.0  # k capped at the list's length
     assert precision_at_k([True], 0) is None
     assert precision_at_k([]) is None
 
@@ -101,19 +107,26 @@ def test_calibration_bins() -> None:
 
 
 def _billing(*rows: tuple[str, int, str, float | None, str]) -> pl.DataFrame:
-    return pl.DataFrame([{"account_id": a, "date": d(n), "plan": p, "mrr": m, "status": s} for a, n, p, m, s in rows],
-                        schema={"account_id": pl.String, "date": pl.Date, "plan": pl.String, "mrr": pl.Float64,
-                                "status": pl.String})
+    return pl.DataFrame(
+        [{"account_id": a, "date": d(n), "plan": p, "mrr": m, "status": s} for a, n, p, m, s in rows],
+        schema={"account_id": pl.String, "date": pl.Date, "plan": pl.String, "mrr": pl.Float64, "status": pl.String},
+    )
 
 
 def test_outcomes_from_billing() -> None:
     billing = _billing(
-        ("t", 0, "trial", 0, "trial"), ("t", 10, "pro", 100, "active"), ("t", 40, "pro", 0, "churned"),
-        ("f", 0, "free", 0, "active"), ("f", 5, "starter", 49, "active"),        # free -> paid: a conversion only
-        ("x", 0, "starter", 49, "active"), ("x", 3, "pro", 99, "active"), ("x", 9, "starter", 49, "active"),
-        ("x", 12, "starter", 49, "active"),                                      # no change: no event
-        ("z", 0, "pro", 99, "churned"),                                          # churned from the start: no event
-        ("u", 0, "TRIAL", 0, "Trial"), ("u", 7, "trial", 0, "churned"),          # case-insensitive, trial churns
+        ("t", 0, "trial", 0, "trial"),
+        ("t", 10, "pro", 100, "active"),
+        ("t", 40, "pro", 0, "churned"),
+        ("f", 0, "free", 0, "active"),
+        ("f", 5, "starter", 49, "active"),  # free -> paid: a conversion only
+        ("x", 0, "starter", 49, "active"),
+        ("x", 3, "pro", 99, "active"),
+        ("x", 9, "starter", 49, "active"),
+        ("x", 12, "starter", 49, "active"),  # no change: no event
+        ("z", 0, "pro", 99, "churned"),  # churned from the start: no event
+        ("u", 0, "TRIAL", 0, "Trial"),
+        ("u", 7, "trial", 0, "churned"),  # case-insensitive, trial churns
     )
     out = outcome_events(billing, None)
     assert out.schema == pl.Schema(OUTCOME_SCHEMA)
@@ -131,8 +144,14 @@ def test_outcomes_from_billing() -> None:
 
 def test_billing_wins_over_trait_history_and_empty_inputs() -> None:
     billing = _billing(("a", 0, "pro", 10, "active"), ("a", 1, "pro", 20, "active"))
-    history = pl.DataFrame({"account_id": ["a", "a"], "valid_from": [dt.datetime(2026, 1, 1), dt.datetime(2026, 1, 5)],
-                            "plan": ["pro", "pro"], "status": ["active", "churned"]})
+    history = pl.DataFrame(
+        {
+            "account_id": ["a", "a"],
+            "valid_from": [dt.datetime(2026, 1, 1), dt.datetime(2026, 1, 5)],
+            "plan": ["pro", "pro"],
+            "status": ["active", "churned"],
+        }
+    )
     assert outcome_events(billing, history)["kind"].to_list() == ["expansion"]
     assert outcome_events(billing.clear(), None).schema == pl.Schema(OUTCOME_SCHEMA)
     assert outcome_events(None, None).height == 0
@@ -141,21 +160,38 @@ def test_billing_wins_over_trait_history_and_empty_inputs() -> None:
 
 def test_outcomes_from_trait_history() -> None:
     ts = dt.datetime
-    history = pl.DataFrame({
-        "account_id": ["a", "a", "a", "a", "b", "b", "b", "c", "c"],
-        "valid_from": [ts(2026, 1, 1, 9), ts(2026, 1, 3, 8), ts(2026, 1, 3, 17), ts(2026, 1, 20, 12),
-                       ts(2026, 1, 1), ts(2026, 1, 4), ts(2026, 1, 8), ts(2026, 1, 2), ts(2026, 1, 2, 1)],
-        "plan": ["trial", "trial", "pro", "pro", "free", None, "starter", "pro", "pro"],
-        "status": ["trial", "trial", "active", "churned", "active", None, "active", "active", "churned"],
-        "name": ["A"] * 4 + ["B"] * 3 + ["C"] * 2,
-    })
-    out = outcome_events(pl.DataFrame(schema={"account_id": pl.String, "date": pl.Date, "plan": pl.String,
-                                              "mrr": pl.Float64, "status": pl.String}), history)
+    history = pl.DataFrame(
+        {
+            "account_id": ["a", "a", "a", "a", "b", "b", "b", "c", "c"],
+            "valid_from": [
+                ts(2026, 1, 1, 9),
+                ts(2026, 1, 3, 8),
+                ts(2026, 1, 3, 17),
+                ts(2026, 1, 20, 12),
+                ts(2026, 1, 1),
+                ts(2026, 1, 4),
+                ts(2026, 1, 8),
+                ts(2026, 1, 2),
+                ts(2026, 1, 2, 1),
+            ],
+            "plan": ["trial", "trial", "pro", "pro", "free", None, "starter", "pro", "pro"],
+            "status": ["trial", "trial", "active", "churned", "active", None, "active", "active", "churned"],
+            "name": ["A"] * 4 + ["B"] * 3 + ["C"] * 2,
+        }
+    )
+    out = outcome_events(
+        pl.DataFrame(
+            schema={"account_id": pl.String, "date": pl.Date, "plan": pl.String, "mrr": pl.Float64, "status": pl.String}
+        ),
+        history,
+    )
     # a: trial -> pro on the 3rd (the day's last state counts), churned on the 20th;
     # b: a change with no plan / status keeps the earlier values, then free -> starter;
     # c: created and churned the same day: no earlier day, no event.
     assert out.select("account_id", "date", "kind").rows() == [
-        ("a", d(2), "conversion"), ("a", d(19), "churn"), ("b", d(7), "conversion"),
+        ("a", d(2), "conversion"),
+        ("a", d(19), "churn"),
+        ("b", d(7), "conversion"),
     ]
     assert out["mrr_before"].null_count() == out.height and out["mrr_after"].null_count() == out.height
 
@@ -171,24 +207,55 @@ def _history(rows: list[dict[str, Any]], days: range) -> pl.DataFrame:
         for r in rows:
             churned = r.get("churned_on") is not None and n >= r["churned_on"]
             status = "churned" if churned else r.get("status", "active")
-            out.append({"date": d(n), "account_id": r["id"], "score": r["score"], "churn_risk": r.get("risk", 0.5),
-                        "status": status, "plan": r.get("plan", "pro"), "mrr": r.get("mrr", 100.0)})
-    return pl.DataFrame(out, schema={"date": pl.Date, "account_id": pl.String, "score": pl.Float64,
-                                     "churn_risk": pl.Float64, "status": pl.String, "plan": pl.String,
-                                     "mrr": pl.Float64})
+            out.append(
+                {
+                    "date": d(n),
+                    "account_id": r["id"],
+                    "score": r["score"],
+                    "churn_risk": r.get("risk", 0.5),
+                    "status": status,
+                    "plan": r.get("plan", "pro"),
+                    "mrr": r.get("mrr", 100.0),
+                }
+            )
+    return pl.DataFrame(
+        out,
+        schema={
+            "date": pl.Date,
+            "account_id": pl.String,
+            "score": pl.Float64,
+            "churn_risk": pl.Float64,
+            "status": pl.String,
+            "plan": pl.String,
+            "mrr": pl.Float64,
+        },
+    )
 
 
 def _events(*rows: tuple[str, int, str]) -> pl.DataFrame:
-    return pl.DataFrame([{"account_id": a, "date": d(n), "kind": k, "mrr_before": None, "mrr_after": None}
-                         for a, n, k in rows], schema=OUTCOME_SCHEMA)
+    return pl.DataFrame(
+        [{"account_id": a, "date": d(n), "kind": k, "mrr_before": None, "mrr_after": None} for a, n, k in rows],
+        schema=OUTCOME_SCHEMA,
+    )
 
 
-def _value(table: pl.DataFrame, as_of: dt.date, horizon: int, outcome: str, predictor: str, metric: str,
-           band: str | None = None) -> float | None:
-    rows = table.filter((pl.col("as_of_date") == as_of) & (pl.col("horizon_days") == horizon)
-                        & (pl.col("outcome") == outcome) & (pl.col("predictor") == predictor)
-                        & (pl.col("metric") == metric)
-                        & (pl.col("band").is_null() if band is None else pl.col("band") == band))
+def _value(
+    table: pl.DataFrame,
+    as_of: dt.date,
+    horizon: int,
+    outcome: str,
+    predictor: str,
+    metric: str,
+    band: str | None = None,
+) -> float | None:
+    rows = table.filter(
+        (pl.col("as_of_date") == as_of)
+        & (pl.col("horizon_days") == horizon)
+        & (pl.col("outcome") == outcome)
+        & (pl.col("predictor") == predictor)
+        & (pl.col("metric") == metric)
+        & (pl.col("band").is_null() if band is None else pl.col("band") == band)
+    )
     assert rows.height == 1, (as_of, horizon, outcome, predictor, metric, band, rows)
     return rows["value"].item()
 
@@ -210,12 +277,20 @@ def test_direction_of_score_and_churn_risk() -> None:
     assert _value(table, d(0), 30, "churn", "score", "auc") == 1.0
     assert _value(table, d(0), 30, "churn", "churn_risk", "auc") == 1.0
     # a direction map that says the opposite gives the opposite AUC
-    flipped = score_backtest(history, outcomes, d(30), horizons=(30,), predictors=("score",),
-                             direction={"churn": {"score": +1}}, outcome_kinds=("churn",))
+    flipped = score_backtest(
+        history,
+        outcomes,
+        d(30),
+        horizons=(30,),
+        predictors=("score",),
+        direction={"churn": {"score": +1}},
+        outcome_kinds=("churn",),
+    )
     assert _value(flipped, d(0), 30, "churn", "score", "auc") == 0.0
     # for conversion / expansion a HIGH score is the good sign
-    expansion = score_backtest(history, _events(("hi", 3, "expansion")), d(30), horizons=(30,),
-                               outcome_kinds=("expansion",))
+    expansion = score_backtest(
+        history, _events(("hi", 3, "expansion")), d(30), horizons=(30,), outcome_kinds=("expansion",)
+    )
     assert _value(expansion, d(0), 30, "expansion", "score", "auc") == 1.0
     with pytest.raises(ValueError, match="no direction"):
         score_backtest(history, outcomes, d(30), horizons=(30,), predictors=("seats",))
@@ -237,8 +312,9 @@ def test_horizon_eligibility() -> None:
 def test_event_window_is_after_as_of_up_to_horizon() -> None:
     history = _history(ACCOUNTS, range(1))
     for day, expected in ((0, 0.0), (1, 1.0), (10, 1.0), (11, 0.0)):
-        table = score_backtest(history, _events(("vlow", day, "churn")), d(30), horizons=(10,),
-                               outcome_kinds=("churn",))
+        table = score_backtest(
+            history, _events(("vlow", day, "churn")), d(30), horizons=(10,), outcome_kinds=("churn",)
+        )
         assert _value(table, d(0), 10, "churn", "score", "n_positive") == expected, day
 
 
@@ -266,26 +342,35 @@ def test_populations_for_conversion_and_expansion() -> None:
     history = _history(rows, range(1))
     outcomes = _events(("t1", 3, "conversion"), ("f1", 4, "conversion"), ("p1", 6, "expansion"))
     table = score_backtest(history, outcomes, d(30), horizons=(30,))
-    assert _value(table, d(0), 30, "conversion", "score", "n_accounts") == 3   # t1, t2, f1
+    assert _value(table, d(0), 30, "conversion", "score", "n_accounts") == 3  # t1, t2, f1
     assert _value(table, d(0), 30, "conversion", "score", "n_positive") == 2
     assert _value(table, d(0), 30, "conversion", "score", "auc") == 1.0
-    assert _value(table, d(0), 30, "expansion", "score", "n_accounts") == 2    # p1, p2
+    assert _value(table, d(0), 30, "expansion", "score", "n_accounts") == 2  # p1, p2
     assert _value(table, d(0), 30, "expansion", "score", "auc") == 1.0
-    assert _value(table, d(0), 30, "churn", "score", "n_accounts") == 5        # all but c1
+    assert _value(table, d(0), 30, "churn", "score", "n_accounts") == 5  # all but c1
 
 
 def test_rates_lifts_bands_and_mrr_correlation() -> None:
     rows = [
-        {"id": "a", "score": 90.0, "mrr": 100.0}, {"id": "b", "score": 80.0, "mrr": 100.0},
-        {"id": "c", "score": 60.0, "mrr": 100.0}, {"id": "e", "score": 40.0, "mrr": 100.0},
-        {"id": "f", "score": 20.0, "mrr": 100.0}, {"id": "g", "score": 10.0, "mrr": 100.0},
-        {"id": "h", "score": 5.0, "mrr": 100.0}, {"id": "i", "score": 15.0, "mrr": 100.0},
+        {"id": "a", "score": 90.0, "mrr": 100.0},
+        {"id": "b", "score": 80.0, "mrr": 100.0},
+        {"id": "c", "score": 60.0, "mrr": 100.0},
+        {"id": "e", "score": 40.0, "mrr": 100.0},
+        {"id": "f", "score": 20.0, "mrr": 100.0},
+        {"id": "g", "score": 10.0, "mrr": 100.0},
+        {"id": "h", "score": 5.0, "mrr": 100.0},
+        {"id": "i", "score": 15.0, "mrr": 100.0},
     ]
     history = _history(rows, range(1))
     # MRR 30 days later: a rises, the churners fall to 0, the rest stay
     later = _history(rows, range(30, 31)).with_columns(
-        pl.when(pl.col("account_id") == "a").then(300.0)
-        .when(pl.col("account_id").is_in(["f", "g"])).then(0.0).otherwise(pl.col("mrr")).alias("mrr"))
+        pl.when(pl.col("account_id") == "a")
+        .then(300.0)
+        .when(pl.col("account_id").is_in(["f", "g"]))
+        .then(0.0)
+        .otherwise(pl.col("mrr"))
+        .alias("mrr")
+    )
     outcomes = _events(("f", 10, "churn"), ("g", 12, "churn"), ("b", 20, "churn"))
     table = score_backtest(pl.concat([history, later]), outcomes, d(30), horizons=(30,), outcome_kinds=("churn",))
 
@@ -334,16 +419,25 @@ def test_summarize_and_compare_weights() -> None:
     table = score_backtest(history, outcomes, d(40), horizons=(5, 30), outcome_kinds=("churn",))
     summary = summarize_backtest(table)
     assert summary.schema == pl.Schema(SUMMARY_SCHEMA)
-    rows = {(r["horizon_days"], r["outcome"], r["predictor"]): (r["mean_auc"], r["days"])
-            for r in summary.iter_rows(named=True)}
+    rows = {
+        (r["horizon_days"], r["outcome"], r["predictor"]): (r["mean_auc"], r["days"])
+        for r in summary.iter_rows(named=True)
+    }
     # horizon 5: only as-of days 7..9 see the churn on day 12; horizon 30: all 10 days
     assert rows == {(5, "churn", "score"): (1.0, 3), (30, "churn", "score"): (1.0, 10)}
     assert summarize_backtest(table.clear()).height == 0
 
     worse = history.with_columns((100 - pl.col("score")).alias("score"))
     result = compare_weights(history, worse, outcomes, d(40))
-    assert result.row(0, named=True) == {"outcome": "churn", "horizon_days": 30, "predictor": "score", "days": 10,
-                                         "configured_auc": 1.0, "suggested_auc": 0.0, "winner": "configured"}
+    assert result.row(0, named=True) == {
+        "outcome": "churn",
+        "horizon_days": 30,
+        "predictor": "score",
+        "days": 10,
+        "configured_auc": 1.0,
+        "suggested_auc": 0.0,
+        "winner": "configured",
+    }
     assert compare_weights(worse, history, outcomes, d(40))["winner"].item() == "suggested"
     assert compare_weights(history, history, outcomes, d(40))["winner"].item() == "tie"
     none = compare_weights(history, worse, _events(), d(40))

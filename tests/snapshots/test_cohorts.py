@@ -15,49 +15,119 @@ DAY = dt.date(2026, 3, 31)
 
 
 def _scores(*rows: dict[str, Any], day: dt.date = DAY) -> pl.DataFrame:
-    defaults: dict[str, Any] = {"as_of_date": day, "name": None, "score": 0.0, "active_users": 0,
-                                "activated_at": None, "days_to_activation": None, "plan": None, "status": None,
-                                "mrr": 0.0, "health": "healthy", "is_pql": False}
-    frame = pl.DataFrame([{**defaults, **r} for r in rows], schema_overrides={
-        c: t for c, t in ACCOUNT_SCORES.polars_schema().items() if c in {*defaults, *rows[0]}}, strict=False)
-    return frame.with_columns([pl.lit(None).cast(t).alias(c) for c, t in ACCOUNT_SCORES.polars_schema().items()
-                               if c not in frame.columns])
+    defaults: dict[str, Any] = {
+        "as_of_date": day,
+        "name": None,
+        "score": 0.0,
+        "active_users": 0,
+        "activated_at": None,
+        "days_to_activation": None,
+        "plan": None,
+        "status": None,
+        "mrr": 0.0,
+        "health": "healthy",
+        "is_pql": False,
+    }
+    frame = pl.DataFrame(
+        [{**defaults, **r} for r in rows],
+        schema_overrides={c: t for c, t in ACCOUNT_SCORES.polars_schema().items() if c in {*defaults, *rows[0]}},
+        strict=False,
+    )
+    return frame.with_columns(
+        [pl.lit(None).cast(t).alias(c) for c, t in ACCOUNT_SCORES.polars_schema().items() if c not in frame.columns]
+    )
 
 
 def _accounts(*rows: tuple[str, str | None, int | None]) -> pl.DataFrame:
-    return pl.DataFrame([{"account_id": a, "industry": i, "employees": e} for a, i, e in rows],
-                        schema={"account_id": pl.String, "industry": pl.String, "employees": pl.Int64}) \
-        .with_columns([pl.lit(None).cast(t).alias(c) for c, t in ACCOUNTS.polars_schema().items()
-                       if c not in ("account_id", "industry", "employees")])
+    return pl.DataFrame(
+        [{"account_id": a, "industry": i, "employees": e} for a, i, e in rows],
+        schema={"account_id": pl.String, "industry": pl.String, "employees": pl.Int64},
+    ).with_columns(
+        [
+            pl.lit(None).cast(t).alias(c)
+            for c, t in ACCOUNTS.polars_schema().items()
+            if c not in ("account_id", "industry", "employees")
+        ]
+    )
 
 
 def _hand_made() -> tuple[pl.DataFrame, pl.DataFrame]:
     scores = _scores(
         # a: new paid, active, activated in 4 days, at risk
-        {"account_id": "a", "created_date": dt.date(2026, 3, 2), "score": 80.0, "active_users": 3,
-         "activated_at": dt.date(2026, 3, 5), "days_to_activation": 4, "plan": "pro", "status": "active",
-         "mrr": 500.0, "health": "at_risk"},
+        {
+            "account_id": "a",
+            "created_date": dt.date(2026, 3, 2),
+            "score": 80.0,
+            "active_users": 3,
+            "activated_at": dt.date(2026, 3, 5),
+            "days_to_activation": 4,
+            "plan": "pro",
+            "status": "active",
+            "mrr": 500.0,
+            "health": "at_risk",
+        },
         # b: new trial (by plan), active, activated in 10 days, PQL
-        {"account_id": "b", "created_date": dt.date(2026, 2, 10), "score": 40.0, "active_users": 1,
-         "activated_at": dt.date(2026, 2, 20), "days_to_activation": 10, "plan": "trial", "status": "trial",
-         "is_pql": True, "health": "new"},
+        {
+            "account_id": "b",
+            "created_date": dt.date(2026, 2, 10),
+            "score": 40.0,
+            "active_users": 1,
+            "activated_at": dt.date(2026, 2, 20),
+            "days_to_activation": 10,
+            "plan": "trial",
+            "status": "trial",
+            "is_pql": True,
+            "health": "new",
+        },
         # c: established free, inactive
-        {"account_id": "c", "created_date": dt.date(2025, 6, 15), "score": 0.0, "active_users": 0,
-         "plan": "free", "status": "active", "health": "inactive"},
+        {
+            "account_id": "c",
+            "created_date": dt.date(2025, 6, 15),
+            "score": 0.0,
+            "active_users": 0,
+            "plan": "free",
+            "status": "active",
+            "health": "inactive",
+        },
         # d: established, churned from a paid plan, still a little active
-        {"account_id": "d", "created_date": dt.date(2025, 1, 2), "score": 10.0, "active_users": 1,
-         "activated_at": dt.date(2025, 2, 1), "plan": "starter", "status": "churned", "mrr": 0.0,
-         "health": "churned"},
+        {
+            "account_id": "d",
+            "created_date": dt.date(2025, 1, 2),
+            "score": 10.0,
+            "active_users": 1,
+            "activated_at": dt.date(2025, 2, 1),
+            "plan": "starter",
+            "status": "churned",
+            "mrr": 0.0,
+            "health": "churned",
+        },
         # e: exactly 90 days old -> established; trial by status on a paid plan name
-        {"account_id": "e", "created_date": DAY - dt.timedelta(days=90), "score": 60.0, "active_users": 2,
-         "plan": "pro", "status": "trial", "health": "healthy"},
+        {
+            "account_id": "e",
+            "created_date": DAY - dt.timedelta(days=90),
+            "score": 60.0,
+            "active_users": 2,
+            "plan": "pro",
+            "status": "trial",
+            "health": "healthy",
+        },
         # f: 89 days old -> new; paid enterprise, no firmographics
-        {"account_id": "f", "created_date": DAY - dt.timedelta(days=89), "score": 90.0, "active_users": 5,
-         "activated_at": dt.date(2026, 1, 20), "days_to_activation": 18, "plan": "enterprise", "status": "active",
-         "mrr": 1500.0, "health": "expansion_ready"},
+        {
+            "account_id": "f",
+            "created_date": DAY - dt.timedelta(days=89),
+            "score": 90.0,
+            "active_users": 5,
+            "activated_at": dt.date(2026, 1, 20),
+            "days_to_activation": 18,
+            "plan": "enterprise",
+            "status": "active",
+            "mrr": 1500.0,
+            "health": "expansion_ready",
+        },
     )
-    accounts = _accounts(("a", "Software", 12), ("b", "Software", 10), ("c", "Retail", 5001),
-                         ("d", "Retail", 0), ("e", "Finance", 1000))
+    accounts = _accounts(
+        ("a", "Software", 12), ("b", "Software", 10), ("c", "Retail", 5001), ("d", "Retail", 0), ("e", "Finance", 1000)
+    )
     return scores, accounts
 
 
@@ -71,20 +141,34 @@ def test_cohort_membership_per_dimension() -> None:
     out = cohort_daily(*_hand_made(), DAY)
     assert out.schema == pl.Schema(COHORT_DAILY_SCHEMA)
     assert (out["date"] == DAY).all()
-    members = {
-        (d, c): n for d, c, n in out.select("dimension", "cohort", "accounts").iter_rows()
-    }
+    members = {(d, c): n for d, c, n in out.select("dimension", "cohort", "accounts").iter_rows()}
     assert members == {
-        ("tenure", "new"): 3, ("tenure", "established"): 3,
-        ("plan_type", "free"): 1, ("plan_type", "trial"): 2, ("plan_type", "paid"): 2, ("plan_type", "churned"): 1,
-        ("plan", "enterprise"): 1, ("plan", "free"): 1, ("plan", "pro"): 2, ("plan", "starter"): 1,
+        ("tenure", "new"): 3,
+        ("tenure", "established"): 3,
+        ("plan_type", "free"): 1,
+        ("plan_type", "trial"): 2,
+        ("plan_type", "paid"): 2,
+        ("plan_type", "churned"): 1,
+        ("plan", "enterprise"): 1,
+        ("plan", "free"): 1,
+        ("plan", "pro"): 2,
+        ("plan", "starter"): 1,
         ("plan", "trial"): 1,
-        ("industry", "Finance"): 1, ("industry", "Retail"): 2, ("industry", "Software"): 2,
+        ("industry", "Finance"): 1,
+        ("industry", "Retail"): 2,
+        ("industry", "Software"): 2,
         ("industry", "unknown"): 1,
-        ("company_size", "1-10"): 1, ("company_size", "11-50"): 1, ("company_size", "201-1000"): 1,
-        ("company_size", "5001+"): 1, ("company_size", "unknown"): 2,
-        ("signup_month", "2025-01"): 1, ("signup_month", "2025-06"): 1, ("signup_month", "2025-12"): 1,
-        ("signup_month", "2026-01"): 1, ("signup_month", "2026-02"): 1, ("signup_month", "2026-03"): 1,
+        ("company_size", "1-10"): 1,
+        ("company_size", "11-50"): 1,
+        ("company_size", "201-1000"): 1,
+        ("company_size", "5001+"): 1,
+        ("company_size", "unknown"): 2,
+        ("signup_month", "2025-01"): 1,
+        ("signup_month", "2025-06"): 1,
+        ("signup_month", "2025-12"): 1,
+        ("signup_month", "2026-01"): 1,
+        ("signup_month", "2026-02"): 1,
+        ("signup_month", "2026-03"): 1,
     }
     # every dimension covers every account exactly once
     assert out.group_by("dimension").agg(pl.col("accounts").sum()).sort("dimension")["accounts"].to_list() == [6] * 6
