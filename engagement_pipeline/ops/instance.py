@@ -33,7 +33,7 @@ concurrency:
     default_limit: 1
 # Steps' stdout and stderr kept for the UI, without mirroring them to the terminal.
 compute_logs:
-  module: engagement_pipeline.ops.runner
+  module: engagement_pipeline.ops.instance
   class: CapturedComputeLogManager
   config:
     base_dir: {storage}
