@@ -103,10 +103,13 @@ def build_exports(
     e = config.exports
     # The LinkedIn page and ticker traits feed the LinkedIn company list when staging has them.
     company_traits = [c for c in COMPANY_TRAITS if c in accounts.columns]
-    firmo = accounts.select(
-        "account_id", "website", "industry", "employees", "city", "state", "zip", "country", *company_traits
-    ).sort(pl.all(), nulls_last=True).unique("account_id", keep="first", maintain_order=True).with_columns(
-        employee_band(pl.col("employees")).alias("employee_band")
+    firmo = (
+        accounts.select(
+            "account_id", "website", "industry", "employees", "city", "state", "zip", "country", *company_traits
+        )
+        .sort(pl.all(), nulls_last=True)
+        .unique("account_id", keep="first", maintain_order=True)
+        .with_columns(employee_band(pl.col("employees")).alias("employee_band"))
     )
     enriched = scores.join(firmo, on="account_id", how="left").sort("account_id")
     pool = eligible_accounts(enriched, config)
@@ -129,8 +132,10 @@ def build_exports(
         bundle.files[name] = result.frame
         minimum = PLATFORM_MINIMUMS[name]
         bundle.audience_stats[name] = {
-            "input_rows": result.input_rows, "rows": result.frame.height,
-            "rejected": dict(sorted(result.rejected.items())), "platform_minimum": minimum,
+            "input_rows": result.input_rows,
+            "rows": result.frame.height,
+            "rejected": dict(sorted(result.rejected.items())),
+            "platform_minimum": minimum,
         }
         if result.frame.height < minimum:
             bundle.warnings.append(
@@ -143,15 +148,21 @@ def build_exports(
             f"({e.min_segment_accounts}): every ICP value is low sample"
         )
     bundle.files["icp_profile.csv"] = neutralize(profile)
-    summary = icp_summary(day, profile, top.height, pool.height, e.min_segment_accounts, pool_label(config),
-                          bundle.audience_stats)
+    summary = icp_summary(
+        day, profile, top.height, pool.height, e.min_segment_accounts, pool_label(config), bundle.audience_stats
+    )
     bundle.files[ICP_SUMMARY] = pl.DataFrame({"line": summary}, schema={"line": pl.String})
     bundle.selection = {
-        "eligible_accounts": pool.height, "top_accounts": top.height, "top_account_share": e.top_account_share,
-        "min_user_score": e.min_user_score, "min_tenure_days": e.min_tenure_days, "paid_only": e.paid_only,
-        "seed_users": seed.height, "title_keywords": [k for k in title_keywords if k],
+        "eligible_accounts": pool.height,
+        "top_accounts": top.height,
+        "top_account_share": e.top_account_share,
+        "min_user_score": e.min_user_score,
+        "min_tenure_days": e.min_tenure_days,
+        "paid_only": e.paid_only,
+        "seed_users": seed.height,
+        "title_keywords": [k for k in title_keywords if k],
         "seed_rule": "users of the top accounts active in the window (score > 0) with score >= min_user_score, "
-                     "not unsubscribed",
+        "not unsubscribed",
     }
 
     base = enriched.join(main_users(user_scores, users), on="account_id", how="left").join(

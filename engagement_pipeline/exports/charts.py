@@ -4,7 +4,8 @@ Every function takes the frame as the pipeline writes it and returns PNG bytes:
 
 - deterministic: the same input gives the same bytes (no timestamp or software version
   in the PNG metadata, matplotlib's default style rather than whatever the process set,
-  the Agg renderer through an explicit canvas - no pyplot, no global figure state);
+  the Agg renderer through an explicit canvas - no pyplot, no global figure state; all of
+  it in `exports/figures.py`, which these functions share);
 - never raising on empty or partial input: a frame that is empty, None or lacks the
   columns a chart needs renders a "no data yet" chart that says what is missing;
 - 8 x 4.5 inches at 100 dpi (800 x 450 pixels).
@@ -12,122 +13,62 @@ Every function takes the frame as the pipeline writes it and returns PNG bytes:
 
 from __future__ import annotations
 
-import datetime as dt
-import io
 import math
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 import matplotlib as mpl
 import numpy as np
 import polars as pl
-from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
-from matplotlib.typing import RcKeyType
 
-FIGSIZE = (8.0, 4.5)
-DPI = 100
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-# The category's score bands, low to high, with a colour each (red .. green).
-BANDS: tuple[tuple[str, float, float, str], ...] = (
-    ("<25", 0.0, 25.0, "#d62728"), ("25-49", 25.0, 50.0, "#ff7f0e"),
-    ("50-74", 50.0, 75.0, "#bcbd22"), ("75+", 75.0, 100.0, "#2ca02c"),
+from engagement_pipeline.exports.figures import (
+    BANDS,
+    BLUE,
+    DARK,
+    DPI,
+    FIGSIZE,
+    GREY,
+    PNG_SIGNATURE,
+    date_axis,
+    floats,
+    latest,
+    missing,
+    no_data_chart,
+    pct,
+    render,
 )
-BLUE, GREY, DARK = "#1f77b4", "#c7c7c7", "#333333"
 
-_STYLE: dict[RcKeyType, Any] = {
-    "font.size": 9.0,
-    "axes.titlesize": 11.0,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-    "axes.grid": True,
-    "grid.alpha": 0.3,
-    "legend.fontsize": 8.0,
-    "legend.frameon": False,
-    "text.parse_math": False,  # a cohort called "$1M ARR" is text, not TeX
-    "svg.hashsalt": "engagement",
-}
-
-
-def _render(draw: Callable[[Figure], None]) -> bytes:
-    """Draw on a fresh figure under the default style and return its PNG bytes."""
-    with mpl.rc_context():
-        mpl.rcdefaults()
-        mpl.rcParams.update(_STYLE)
-        fig = Figure(figsize=FIGSIZE, dpi=DPI, layout="constrained")
-        FigureCanvasAgg(fig)
-        draw(fig)
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
-    return buffer.getvalue()
-
-
-def no_data_chart(title: str, detail: str = "") -> bytes:
-    """A chart that says there is nothing to show yet (and why, when `detail` says it)."""
-    def draw(fig: Figure) -> None:
-        ax = fig.add_subplot()
-        ax.set_axis_off()
-        ax.set_title(title)
-        ax.text(0.5, 0.55, "No data yet", ha="center", va="center", fontsize=16, color="#777777",
-                transform=ax.transAxes)
-        if detail:
-            ax.text(0.5, 0.4, detail, ha="center", va="center", fontsize=9, color="#777777",
-                    transform=ax.transAxes, wrap=True)
-    return _render(draw)
-
-
-def _missing(frame: pl.DataFrame | None, columns: Sequence[str]) -> str | None:
-    """Why a frame cannot be charted (None when it can)."""
-    if frame is None or frame.height == 0:
-        return "the table is empty"
-    absent = [c for c in columns if c not in frame.columns]
-    return f"missing columns: {', '.join(absent)}" if absent else None
-
-
-def _latest(frame: pl.DataFrame, column: str) -> tuple[pl.DataFrame, dt.date | None]:
-    """The rows of the newest day when the frame holds several days."""
-    if column not in frame.columns or frame[column].null_count() == frame.height:
-        return frame, None
-    day = frame[column].max()
-    return frame.filter(pl.col(column) == day), day  # type: ignore[return-value]
-
-
-def _date_axis(ax: Axes) -> None:
-    locator = AutoDateLocator(minticks=3, maxticks=8)
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
-
-
-def _floats(series: pl.Series) -> list[float]:
-    """Plain floats, nulls as NaN (a gap in a line)."""
-    return [float("nan") if v is None else float(v) for v in series.cast(pl.Float64).to_list()]
-
-
-def _pct(value: float) -> str:
-    return f"{value:.0f}%" if value >= 10 or value == 0 else f"{value:.1f}%"
-
-
-# --------------------------------------------------------------------------------------
+__all__ = [
+    "BANDS",
+    "DPI",
+    "FIGSIZE",
+    "PNG_SIGNATURE",
+    "activation_funnel_chart",
+    "calibration_chart",
+    "churn_by_band_chart",
+    "cohort_chart",
+    "no_data_chart",
+    "product_score_chart",
+    "score_distribution_chart",
+]
 
 
 def product_score_chart(product_daily: pl.DataFrame | None) -> bytes:
     """Product score (line, 0..100) and active accounts (bars) per day, from snapshots.product_daily."""
     title = "Product score and active accounts"
-    why = _missing(product_daily, ("date", "product_score", "active_accounts"))
+    why = missing(product_daily, ("date", "product_score", "active_accounts"))
     if why:
         return no_data_chart(title, why)
     assert product_daily is not None
-    frame = product_daily.filter(pl.col("date").is_not_null()).unique("date", keep="last", maintain_order=True) \
-        .sort("date")
+    frame = (
+        product_daily.filter(pl.col("date").is_not_null()).unique("date", keep="last", maintain_order=True).sort("date")
+    )
     if frame.height == 0:
         return no_data_chart(title, "no dated rows")
     # As numpy days: matplotlib's date converter draws them exactly as it draws dt.date lists.
     dates = np.asarray(frame["date"].to_list(), dtype="datetime64[D]")
-    scores, active = _floats(frame["product_score"]), _floats(frame["active_accounts"])
+    scores, active = floats(frame["product_score"]), floats(frame["active_accounts"])
 
     def draw(fig: Figure) -> None:
         ax = fig.add_subplot()
@@ -139,17 +80,26 @@ def product_score_chart(product_daily: pl.DataFrame | None) -> bytes:
         bars.set_ylim(0, max([a for a in active if not math.isnan(a)] + [1.0]) * 1.15)
         ax.set_zorder(bars.get_zorder() + 1)
         ax.patch.set_visible(False)
-        ax.plot(dates, scores, color=BLUE, linewidth=2, marker="o" if len(dates) <= 31 else None, markersize=3,
-                label="product score")
+        ax.plot(
+            dates,
+            scores,
+            color=BLUE,
+            linewidth=2,
+            marker="o" if len(dates) <= 31 else None,
+            markersize=3,
+            label="product score",
+        )
         ax.set_ylim(0, 100)
         ax.set_ylabel("product score (mean of active accounts)")
-        _date_axis(ax)
+        date_axis(ax)
         last = frame.row(-1, named=True)
-        ax.set_title(f"{title} - {last['date']}: score {last['product_score']}, "
-                     f"{last['active_accounts']} active accounts")
+        ax.set_title(
+            f"{title} - {last['date']}: score {last['product_score']}, {last['active_accounts']} active accounts"
+        )
         handles = ax.get_legend_handles_labels()[0] + bars.get_legend_handles_labels()[0]
         ax.legend(handles=handles, loc="upper left")
-    return _render(draw)
+
+    return render(draw)
 
 
 def score_distribution_chart(account_scores: pl.DataFrame | None) -> bytes:
@@ -159,11 +109,11 @@ def score_distribution_chart(account_scores: pl.DataFrame | None) -> bytes:
     so they do not dwarf the distribution. The newest as-of day is used when there are several.
     """
     title = "Account scores"
-    why = _missing(account_scores, ("score",))
+    why = missing(account_scores, ("score",))
     if why:
         return no_data_chart(title, why)
     assert account_scores is not None
-    frame, day = _latest(account_scores, "as_of_date")
+    frame, day = latest(account_scores, "as_of_date")
     frame = frame.filter(pl.col("score").is_not_null())
     if "active_users" in frame.columns:
         active = frame.filter(pl.col("active_users").fill_null(0) > 0)
@@ -172,7 +122,7 @@ def score_distribution_chart(account_scores: pl.DataFrame | None) -> bytes:
     inactive = frame.height - active.height
     if active.height == 0:
         return no_data_chart(title, f"no active account{f' on {day}' if day else ''} ({inactive} inactive)")
-    values = _floats(active["score"].clip(0, 100))
+    values = floats(active["score"].clip(0, 100))
 
     def draw(fig: Figure) -> None:
         ax = fig.add_subplot()
@@ -185,32 +135,48 @@ def score_distribution_chart(account_scores: pl.DataFrame | None) -> bytes:
         ax.set_ylim(0, top)
         for label, low, high, colour in BANDS:
             n = sum(1 for v in values if low <= v < high or (high == 100 and v == 100))
-            ax.text((low + high) / 2, top * 0.95, f"{label}: {n} ({n / len(values) * 100:.0f}%)", ha="center",
-                    va="top", color=colour, fontweight="bold")
+            ax.text(
+                (low + high) / 2,
+                top * 0.95,
+                f"{label}: {n} ({n / len(values) * 100:.0f}%)",
+                ha="center",
+                va="top",
+                color=colour,
+                fontweight="bold",
+            )
         ax.set_xlim(0, 100)
         ax.set_xlabel("account score")
         ax.set_ylabel("accounts")
         ax.set_title(f"{title}{f' on {day}' if day else ''}: {len(values)} active accounts")
         if inactive:
-            ax.annotate(f"{inactive} inactive accounts (score 0) not shown", xy=(1, -0.13),
-                        xycoords="axes fraction", ha="right", fontsize=8, color="#777777")
-    return _render(draw)
+            ax.annotate(
+                f"{inactive} inactive accounts (score 0) not shown",
+                xy=(1, -0.13),
+                xycoords="axes fraction",
+                ha="right",
+                fontsize=8,
+                color="#777777",
+            )
+
+    return render(draw)
 
 
-def churn_by_band_chart(backtest: pl.DataFrame | None, horizon_days: int = 30, outcome: str = "churn",
-                        predictor: str = "score") -> bytes:
+def churn_by_band_chart(
+    backtest: pl.DataFrame | None, horizon_days: int = 30, outcome: str = "churn", predictor: str = "score"
+) -> bytes:
     """Outcome rate per score band, from `backtest.score_backtest`'s band rows.
 
     Pooled over every as-of day in the table: Σ(rate x accounts) / Σ accounts per band,
     i.e. a rate over account-days; the dashed line is the pooled base rate.
     """
     title = f"{outcome.capitalize()} within {horizon_days} days by {predictor} band"
-    why = _missing(backtest, ("horizon_days", "outcome", "predictor", "metric", "band", "value"))
+    why = missing(backtest, ("horizon_days", "outcome", "predictor", "metric", "band", "value"))
     if why:
         return no_data_chart(title, why)
     assert backtest is not None
-    rows = backtest.filter((pl.col("horizon_days") == horizon_days) & (pl.col("outcome") == outcome)
-                           & (pl.col("predictor") == predictor))
+    rows = backtest.filter(
+        (pl.col("horizon_days") == horizon_days) & (pl.col("outcome") == outcome) & (pl.col("predictor") == predictor)
+    )
     per_day = rows.filter(pl.col("metric").is_in(["band_accounts", "band_rate"]) & pl.col("band").is_not_null())
     index = [c for c in ("as_of_date", "band") if c in per_day.columns]
     if per_day.height == 0:
@@ -235,21 +201,29 @@ def churn_by_band_chart(backtest: pl.DataFrame | None, horizon_days: int = 30, o
         ax = fig.add_subplot()
         ax.bar(labels, rates, color=[b[3] for b in BANDS], width=0.6)
         base = hits_all / n_all * 100
-        ax.axhline(base, color=DARK, linestyle="--", linewidth=1, label=f"all bands: {_pct(base)}")
+        ax.axhline(base, color=DARK, linestyle="--", linewidth=1, label=f"all bands: {pct(base)}")
         ax.legend(loc="upper right")
         for i, (rate, n) in enumerate(zip(rates, counts, strict=True)):
-            ax.text(i, rate, f"{_pct(rate)}\n{int(n)} acct-days" if n else "no accounts", ha="center",
-                    va="bottom", fontsize=8)
+            ax.text(
+                i,
+                rate,
+                f"{pct(rate)}\n{int(n)} acct-days" if n else "no accounts",
+                ha="center",
+                va="bottom",
+                fontsize=8,
+            )
         ax.set_ylim(0, max(rates + [base, 1.0]) * 1.3)
         ax.yaxis.set_major_formatter(PercentFormatter(decimals=0))
         ax.set_xlabel(f"{predictor} band on the as-of day")
         ax.set_ylabel(f"{outcome} rate")
         ax.set_title(f"{title} (pooled over {days} as-of day{'s' if days != 1 else ''})")
-    return _render(draw)
+
+    return render(draw)
 
 
-def activation_funnel_chart(activation_steps: pl.DataFrame | None, accounts_total: int,
-                            steps: Sequence[str] | None = None) -> bytes:
+def activation_funnel_chart(
+    activation_steps: pl.DataFrame | None, accounts_total: int, steps: Sequence[str] | None = None
+) -> bytes:
     """Share of accounts that did each checklist step (most done first), then the share fully activated.
 
     `activation_steps`: `accounts.activation_steps` rows (account_id, step; the newest
@@ -258,21 +232,22 @@ def activation_funnel_chart(activation_steps: pl.DataFrame | None, accounts_tota
     as 0% and does not count as done for "fully activated" (default: the steps present).
     """
     title = "Activation checklist"
-    why = _missing(activation_steps, ("account_id", "step"))
+    why = missing(activation_steps, ("account_id", "step"))
     if why:
         return no_data_chart(title, why)
     if accounts_total <= 0:
         return no_data_chart(title, "no accounts to compare with")
     assert activation_steps is not None
-    frame, day = _latest(activation_steps, "as_of_date")
+    frame, day = latest(activation_steps, "as_of_date")
     frame = frame.filter(pl.col("account_id").is_not_null() & pl.col("step").is_not_null())
     names = list(dict.fromkeys(steps)) if steps else sorted(frame["step"].unique().to_list())
     if not names:
         return no_data_chart(title, "no checklist step done yet")
     done = frame.filter(pl.col("step").is_in(names)).select("account_id", "step").unique()
     per_step = dict(done.group_by("step").agg(pl.len()).iter_rows())
-    full = done.group_by("account_id").agg(pl.col("step").n_unique().alias("k")) \
-        .filter(pl.col("k") == len(names)).height
+    full = (
+        done.group_by("account_id").agg(pl.col("step").n_unique().alias("k")).filter(pl.col("k") == len(names)).height
+    )
     ordered = sorted(names, key=lambda s: (-per_step.get(s, 0), s))
     labels = [*ordered, "Fully activated"]
     counts = [per_step.get(s, 0) for s in ordered] + [full]
@@ -289,10 +264,11 @@ def activation_funnel_chart(activation_steps: pl.DataFrame | None, accounts_tota
         ax.xaxis.set_major_formatter(PercentFormatter(decimals=0))
         ax.grid(axis="y", visible=False)
         for y, (share, count) in enumerate(zip(shares, counts, strict=True)):
-            ax.text(min(share, 100) + 1, y, f"{_pct(share)} ({count})", va="center", fontsize=8)
+            ax.text(min(share, 100) + 1, y, f"{pct(share)} ({count})", va="center", fontsize=8)
         ax.set_xlabel(f"share of {accounts_total} accounts")
         ax.set_title(f"{title}{f' on {day}' if day else ''}: who did each step")
-    return _render(draw)
+
+    return render(draw)
 
 
 def cohort_chart(cohort_daily: pl.DataFrame | None, dimension: str, max_cohorts: int = 8) -> bytes:
@@ -303,7 +279,7 @@ def cohort_chart(cohort_daily: pl.DataFrame | None, dimension: str, max_cohorts:
     cohort's accounts on that day.
     """
     title = f"Mean score by {dimension.replace('_', ' ')}"
-    why = _missing(cohort_daily, ("date", "dimension", "cohort", "accounts", "mean_score"))
+    why = missing(cohort_daily, ("date", "dimension", "cohort", "accounts", "mean_score"))
     if why:
         return no_data_chart(title, why)
     assert cohort_daily is not None
@@ -323,22 +299,28 @@ def cohort_chart(cohort_daily: pl.DataFrame | None, dimension: str, max_cohorts:
         ax = fig.add_subplot()
         for i, cohort in enumerate(shown):
             part = frame.filter(pl.col("cohort") == cohort).sort("date")
-            ax.plot(part["date"].to_list(), _floats(part["mean_score"]), color=colours[i % len(colours)],
-                    linewidth=1.8, marker="o" if len(dates) <= 31 else None, markersize=3,
-                    label=f"{cohort} ({latest.get(cohort) or 0})")
+            ax.plot(
+                part["date"].to_list(),
+                floats(part["mean_score"]),
+                color=colours[i % len(colours)],
+                linewidth=1.8,
+                marker="o" if len(dates) <= 31 else None,
+                markersize=3,
+                label=f"{cohort} ({latest.get(cohort) or 0})",
+            )
         ax.set_ylim(0, 100)
         ax.set_ylabel("mean score of active accounts")
-        _date_axis(ax)
-        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), title=f"{dimension} (accounts)",
-                  title_fontsize=8)
+        date_axis(ax)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), title=f"{dimension} (accounts)", title_fontsize=8)
         ax.set_title(f"{title}{f' ({hidden} smaller cohorts not shown)' if hidden else ''}")
-    return _render(draw)
+
+    return render(draw)
 
 
 def calibration_chart(calibration: pl.DataFrame | None) -> bytes:
     """Predicted vs observed rate per bin, from `backtest.calibration`; on the diagonal = calibrated."""
     title = "Calibration: predicted vs observed"
-    why = _missing(calibration, ("mean_predicted", "observed_rate", "n"))
+    why = missing(calibration, ("mean_predicted", "observed_rate", "n"))
     if why:
         return no_data_chart(title, why)
     assert calibration is not None
@@ -346,7 +328,7 @@ def calibration_chart(calibration: pl.DataFrame | None) -> bytes:
     if frame.height == 0:
         return no_data_chart(title, "no bin with both a prediction and an outcome")
     frame = frame.sort("mean_predicted")
-    predicted, observed = _floats(frame["mean_predicted"]), _floats(frame["observed_rate"])
+    predicted, observed = floats(frame["mean_predicted"]), floats(frame["observed_rate"])
     counts = [int(v or 0) for v in frame["n"].to_list()]
     biggest = max(counts + [1])
 
@@ -354,8 +336,14 @@ def calibration_chart(calibration: pl.DataFrame | None) -> bytes:
         ax = fig.add_subplot()
         ax.plot([0, 1], [0, 1], color=GREY, linestyle="--", linewidth=1, label="perfectly calibrated")
         ax.plot(predicted, observed, color=BLUE, linewidth=1.2)
-        ax.scatter(predicted, observed, s=[20 + 180 * c / biggest for c in counts], color=BLUE, zorder=3,
-                   label="bins (size = accounts)")
+        ax.scatter(
+            predicted,
+            observed,
+            s=[20 + 180 * c / biggest for c in counts],
+            color=BLUE,
+            zorder=3,
+            label="bins (size = accounts)",
+        )
         for x, y, n in zip(predicted, observed, counts, strict=True):
             ax.annotate(f"n={n}", (x, y), textcoords="offset points", xytext=(6, -10), fontsize=7)
         ax.set_xlim(0, 1)
@@ -366,4 +354,5 @@ def calibration_chart(calibration: pl.DataFrame | None) -> bytes:
         ax.set_ylabel("observed rate")
         ax.legend(loc="upper left")
         ax.set_title(f"{title} ({sum(counts)} predictions in {len(counts)} bins)")
-    return _render(draw)
+
+    return render(draw)

@@ -15,9 +15,16 @@ from engagement_pipeline.exports.lists import LIST_HEADERS
 PLATFORM_MINIMUMS = {"lookalike_google.csv": 100, "lookalike_meta.csv": 100, "lookalike_linkedin_companies.csv": 300}
 ICP_SUMMARY = "icp_summary.md"
 EXPORT_FILES = (
-    "lookalike_google.csv", "lookalike_meta.csv", "lookalike_linkedin_companies.csv", "icp_profile.csv",
-    ICP_SUMMARY, "pql_accounts.csv", "at_risk_accounts.csv", "expansion_accounts.csv",
-    "case_study_candidates.csv", "feature_adoption_gaps.csv",
+    "lookalike_google.csv",
+    "lookalike_meta.csv",
+    "lookalike_linkedin_companies.csv",
+    "icp_profile.csv",
+    ICP_SUMMARY,
+    "pql_accounts.csv",
+    "at_risk_accounts.csv",
+    "expansion_accounts.csv",
+    "case_study_candidates.csv",
+    "feature_adoption_gaps.csv",
 )
 TEXT_FILES = frozenset({ICP_SUMMARY})
 HASHED_COLUMNS = {spec.file: spec.hashed for spec in AUDIENCE_FILES.values() if spec.hashed}
@@ -50,4 +57,3 @@ class ExportBundle:
 
 def text_of(frame: pl.DataFrame) -> str:
     return "".join(f"{line}\n" for line in frame["line"].to_list())
-

@@ -24,15 +24,20 @@ SUMMARY_SIGNALS = 5
 def employee_band(employees: pl.Expr) -> pl.Expr:
     """The employee bands of the demo generator and of common firmographic providers."""
     return (
-        pl.when(employees.is_null()).then(pl.lit("unknown"))
-        .when(employees <= 10).then(pl.lit("1-10"))
-        .when(employees <= 50).then(pl.lit("11-50"))
-        .when(employees <= 200).then(pl.lit("51-200"))
-        .when(employees <= 1000).then(pl.lit("201-1000"))
-        .when(employees <= 5000).then(pl.lit("1001-5000"))
+        pl.when(employees.is_null())
+        .then(pl.lit("unknown"))
+        .when(employees <= 10)
+        .then(pl.lit("1-10"))
+        .when(employees <= 50)
+        .then(pl.lit("11-50"))
+        .when(employees <= 200)
+        .then(pl.lit("51-200"))
+        .when(employees <= 1000)
+        .then(pl.lit("201-1000"))
+        .when(employees <= 5000)
+        .then(pl.lit("1001-5000"))
         .otherwise(pl.lit("5001+"))
     )
-
 
 
 def eligible_accounts(scores: pl.DataFrame, config: Config) -> pl.DataFrame:
@@ -43,9 +48,7 @@ def eligible_accounts(scores: pl.DataFrame, config: Config) -> pl.DataFrame:
     if e.paid_only:
         eligible = eligible.filter(pl.col("is_paying").fill_null(False))
     if e.min_tenure_days:
-        eligible = eligible.filter(
-            (pl.col("as_of_date") - pl.col("created_date")).dt.total_days() >= e.min_tenure_days
-        )
+        eligible = eligible.filter((pl.col("as_of_date") - pl.col("created_date")).dt.total_days() >= e.min_tenure_days)
     return eligible
 
 
@@ -61,8 +64,10 @@ def _with_segment(frame: pl.DataFrame) -> pl.DataFrame:
     if "segment" in frame.columns or not {"industry", "employee_band"} <= set(frame.columns):
         return frame
     return frame.with_columns(
-        pl.concat_str([pl.col("industry").fill_null("unknown"), pl.col("employee_band").fill_null("unknown")],
-                      separator=SEGMENT_SEPARATOR).alias("segment")
+        pl.concat_str(
+            [pl.col("industry").fill_null("unknown"), pl.col("employee_band").fill_null("unknown")],
+            separator=SEGMENT_SEPARATOR,
+        ).alias("segment")
     )
 
 
@@ -82,9 +87,7 @@ def icp_profile(
     segment, which says more, comes first) and value, so the best-fit segment leads and the
     order is total (identical input, identical file).
     """
-    frame = _with_segment(firmographics).with_columns(
-        pl.col("account_id").is_in(top_ids.implode()).alias("_top")
-    )
+    frame = _with_segment(firmographics).with_columns(pl.col("account_id").is_in(top_ids.implode()).alias("_top"))
     n_all, n_top = frame.height, int(frame["_top"].sum())
     rows = []
     for attribute in (a for a in attributes if a in frame.columns):
@@ -103,12 +106,14 @@ def icp_profile(
         (pl.col("top_accounts") < min_accounts).alias("low_sample"),
     ).with_columns(
         pl.col("_lift").round(3).alias("lift"),
-        pl.col("attribute").replace_strict(list(attributes), list(range(len(attributes))), default=len(attributes),
-                                           return_dtype=pl.Int64).alias("_rank"),
+        pl.col("attribute")
+        .replace_strict(list(attributes), list(range(len(attributes))), default=len(attributes), return_dtype=pl.Int64)
+        .alias("_rank"),
     )
     return out.sort(
         ["low_sample", "_lift", "top_accounts", "_rank", "attribute", "value"],
-        descending=[False, True, True, False, False, False], nulls_last=True,
+        descending=[False, True, True, False, False, False],
+        nulls_last=True,
     ).select(*ICP_HEADER)
 
 
@@ -154,8 +159,9 @@ def icp_sentence(row: dict[str, object], top_count: int, pool_count: int, pool_l
 
 def _known(frame: pl.DataFrame) -> pl.DataFrame:
     unknown = pl.col("value").str.split(SEGMENT_SEPARATOR).list.contains("unknown")
-    return frame.filter(pl.col("attribute").is_in(FIRMOGRAPHIC_ATTRIBUTES) & ~unknown
-                        & (pl.col("lift") >= MIN_SIGNAL_LIFT))
+    return frame.filter(
+        pl.col("attribute").is_in(FIRMOGRAPHIC_ATTRIBUTES) & ~unknown & (pl.col("lift") >= MIN_SIGNAL_LIFT)
+    )
 
 
 def icp_summary(
@@ -194,26 +200,38 @@ def icp_summary(
         lines += [icp_sentence(best, top_count, pool_count, pool_label), ""]
         solid = solid.filter((pl.col("attribute") != "segment") | (pl.col("value") != best["value"]))
     else:
-        lines += [f"No industry x employee-band segment has {min_accounts} or more top accounts with a lift "
-                  f"of {MIN_SIGNAL_LIFT}x or more.", ""]
+        lines += [
+            f"No industry x employee-band segment has {min_accounts} or more top accounts with a lift "
+            f"of {MIN_SIGNAL_LIFT}x or more.",
+            "",
+        ]
     lines += ["## Other signals", ""]
     if solid.height:
-        lines += [f"- {icp_sentence(r, top_count, pool_count, pool_label)}"
-                  for r in solid.head(SUMMARY_SIGNALS).iter_rows(named=True)]
+        lines += [
+            f"- {icp_sentence(r, top_count, pool_count, pool_label)}"
+            for r in solid.head(SUMMARY_SIGNALS).iter_rows(named=True)
+        ]
     else:
-        lines += [f"No other firmographic value has {min_accounts} or more top accounts with a lift of "
-                  f"{MIN_SIGNAL_LIFT}x or more."]
+        lines += [
+            f"No other firmographic value has {min_accounts} or more top accounts with a lift of "
+            f"{MIN_SIGNAL_LIFT}x or more."
+        ]
     lines.append("")
     small = small.filter(pl.col("top_accounts") >= 2)
     if small.height:
         lines += [f"## Low sample (fewer than {min_accounts} top accounts: read with care)", ""]
-        lines += [f"- {icp_sentence(r, top_count, pool_count, pool_label)} Low sample."
-                  for r in small.head(SUMMARY_SIGNALS).iter_rows(named=True)]
+        lines += [
+            f"- {icp_sentence(r, top_count, pool_count, pool_label)} Low sample."
+            for r in small.head(SUMMARY_SIGNALS).iter_rows(named=True)
+        ]
         lines.append("")
     if audience_stats:
         lines += ["## Look-alike seeds", ""]
-        labels = {"lookalike_google.csv": "Google Customer Match", "lookalike_meta.csv": "Meta customer list",
-                  "lookalike_linkedin_companies.csv": "LinkedIn company list"}
+        labels = {
+            "lookalike_google.csv": "Google Customer Match",
+            "lookalike_meta.csv": "Meta customer list",
+            "lookalike_linkedin_companies.csv": "LinkedIn company list",
+        }
         for name, label in labels.items():
             stats = audience_stats.get(name)
             if stats is None:

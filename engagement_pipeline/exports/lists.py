@@ -13,25 +13,81 @@ from engagement_pipeline.exports.privacy import EMAIL_RE, PHONE_RE, public_user_
 
 LIST_HEADERS: dict[str, tuple[str, ...]] = {
     "pql_accounts.csv": (
-        "account_id", "name", "pql_reason", "main_users", "plan", "score", "activation_pct", "activated_at",
-        "days_to_activation", "active_days", "active_users", "total_users", "trend", "last_active_date",
+        "account_id",
+        "name",
+        "pql_reason",
+        "main_users",
+        "plan",
+        "score",
+        "activation_pct",
+        "activated_at",
+        "days_to_activation",
+        "active_days",
+        "active_users",
+        "total_users",
+        "trend",
+        "last_active_date",
     ),
     "at_risk_accounts.csv": (
-        "account_id", "name", "health_reason", "what_dropped", "since", "since_basis", "mrr_at_risk",
-        "churn_risk", "mrr", "score", "previous_score", "trend_delta", "last_active_date", "active_users",
-        "total_users", "plan", "main_users",
+        "account_id",
+        "name",
+        "health_reason",
+        "what_dropped",
+        "since",
+        "since_basis",
+        "mrr_at_risk",
+        "churn_risk",
+        "mrr",
+        "score",
+        "previous_score",
+        "trend_delta",
+        "last_active_date",
+        "active_users",
+        "total_users",
+        "plan",
+        "main_users",
     ),
     "expansion_accounts.csv": (
-        "account_id", "name", "health_reason", "score", "trend", "trend_delta", "active_users", "total_users",
-        "pct_active", "adoption_rate", "plan", "mrr", "main_users",
+        "account_id",
+        "name",
+        "health_reason",
+        "score",
+        "trend",
+        "trend_delta",
+        "active_users",
+        "total_users",
+        "pct_active",
+        "adoption_rate",
+        "plan",
+        "mrr",
+        "main_users",
     ),
     "case_study_candidates.csv": (
-        "account_id", "name", "reason", "score", "tenure_days", "trend", "active_users", "total_users",
-        "activation_pct", "plan", "mrr", "industry", "main_users",
+        "account_id",
+        "name",
+        "reason",
+        "score",
+        "tenure_days",
+        "trend",
+        "active_users",
+        "total_users",
+        "activation_pct",
+        "plan",
+        "mrr",
+        "industry",
+        "main_users",
     ),
     "feature_adoption_gaps.csv": (
-        "account_id", "name", "never_used", "never_used_features", "next_nudge", "missing_count",
-        "activation_pct", "score", "active_users", "plan",
+        "account_id",
+        "name",
+        "never_used",
+        "never_used_features",
+        "next_nudge",
+        "missing_count",
+        "activation_pct",
+        "score",
+        "active_users",
+        "plan",
     ),
 }
 CASE_STUDY_LIMIT = 25
@@ -41,11 +97,17 @@ CASE_STUDY_MIN_TENURE_DAYS = 90
 def main_users(user_scores: pl.DataFrame, users: pl.DataFrame, n: int = 3) -> pl.DataFrame:
     """Per account, its n most engaged active users as `user_id (title)`: ids and titles, never
     names, emails or phones (an id that is itself an email or phone is pseudonymized)."""
-    titles = users.select("user_id", "title").sort("user_id", "title", nulls_last=True).unique(
-        "user_id", keep="first", maintain_order=True
-    ).with_columns(
-        pl.col("title").str.replace_all(EMAIL_RE, "[email removed]").str.replace_all(PHONE_RE, "[phone removed]")
-        .str.replace_all(r"\s+", " ").str.strip_chars()
+    titles = (
+        users.select("user_id", "title")
+        .sort("user_id", "title", nulls_last=True)
+        .unique("user_id", keep="first", maintain_order=True)
+        .with_columns(
+            pl.col("title")
+            .str.replace_all(EMAIL_RE, "[email removed]")
+            .str.replace_all(PHONE_RE, "[phone removed]")
+            .str.replace_all(r"\s+", " ")
+            .str.strip_chars()
+        )
     )
     ranked = (
         user_scores.filter((pl.col("score") > 0) & pl.col("account_id").is_not_null())
@@ -55,27 +117,35 @@ def main_users(user_scores: pl.DataFrame, users: pl.DataFrame, n: int = 3) -> pl
         .head(n)
     )
     return ranked.group_by("account_id", maintain_order=True).agg(
-        pl.format("{} ({})", public_user_id(pl.col("user_id")),
-                  pl.when(pl.col("title").fill_null("") == "").then(pl.lit("no title")).otherwise(pl.col("title")))
-        .str.join("; ").alias("main_users")
+        pl.format(
+            "{} ({})",
+            public_user_id(pl.col("user_id")),
+            pl.when(pl.col("title").fill_null("") == "").then(pl.lit("no title")).otherwise(pl.col("title")),
+        )
+        .str.join("; ")
+        .alias("main_users")
     )
 
 
 def pql_list(base: pl.DataFrame) -> pl.DataFrame:
     """Product-qualified leads, most engaged first, with why each qualifies and its main users."""
-    return base.filter(pl.col("is_pql").fill_null(False)).sort(
-        ["score", "account_id"], descending=[True, False]
-    ).select(*LIST_HEADERS["pql_accounts.csv"])
+    return (
+        base.filter(pl.col("is_pql").fill_null(False))
+        .sort(["score", "account_id"], descending=[True, False])
+        .select(*LIST_HEADERS["pql_accounts.csv"])
+    )
 
 
 def user_dropoff(user_scores: pl.DataFrame, day: dt.date, quiet_days: int) -> pl.DataFrame:
     """Per account: users active in the window but not in the last `quiet_days` days (`quiet_users`)
     and the earliest last-active day among them (`first_quiet_date`): when users began to drop away."""
     cutoff = day - dt.timedelta(days=quiet_days - 1)
-    return user_scores.filter(
-        (pl.col("score") > 0) & pl.col("account_id").is_not_null() & (pl.col("last_active_date") < cutoff)
-    ).group_by("account_id").agg(
-        pl.len().cast(pl.Int64).alias("quiet_users"), pl.col("last_active_date").min().alias("first_quiet_date")
+    return (
+        user_scores.filter(
+            (pl.col("score") > 0) & pl.col("account_id").is_not_null() & (pl.col("last_active_date") < cutoff)
+        )
+        .group_by("account_id")
+        .agg(pl.len().cast(pl.Int64).alias("quiet_users"), pl.col("last_active_date").min().alias("first_quiet_date"))
     )
 
 
@@ -93,8 +163,9 @@ def at_risk_list(base: pl.DataFrame, day: dt.date, config: Config) -> pl.DataFra
     """
     quiet_days, lookback = config.model.health.quiet_days, config.model.trend_lookback_days
     if "quiet_users" not in base.columns:
-        base = base.with_columns(pl.lit(0, dtype=pl.Int64).alias("quiet_users"),
-                                 pl.lit(None, dtype=pl.Date).alias("first_quiet_date"))
+        base = base.with_columns(
+            pl.lit(0, dtype=pl.Int64).alias("quiet_users"), pl.lit(None, dtype=pl.Date).alias("first_quiet_date")
+        )
     quiet = (pl.lit(day) - pl.col("last_active_date")).dt.total_days()
     went_quiet = quiet.fill_null(10_000) >= quiet_days
     falling = pl.col("trend_delta").fill_null(0.0) < 0
@@ -102,50 +173,78 @@ def at_risk_list(base: pl.DataFrame, day: dt.date, config: Config) -> pl.DataFra
     users_left = (falling | risky) & (pl.col("quiet_users").fill_null(0) > 0) & pl.col("first_quiet_date").is_not_null()
     what = pl.concat_str(
         [
-            pl.when(falling).then(pl.format("score {} -> {} ({} points in {} days)", pl.col("previous_score"),
-                                             pl.col("score"), pl.col("trend_delta"), pl.lit(lookback))),
-            pl.when(went_quiet & pl.col("last_active_date").is_not_null())
-            .then(pl.format("no activity for {} days", quiet)),
-            pl.when(~went_quiet & (pl.col("quiet_users").fill_null(0) > 0))
-            .then(pl.format("{} {} not active in the last {} days", pl.col("quiet_users"),
-                            pl.when(pl.col("quiet_users") == 1).then(pl.lit("user")).otherwise(pl.lit("users")),
-                            pl.lit(quiet_days))),
-            pl.when(pl.col("pct_active").fill_null(0.0) < 0.5)
-            .then(pl.format("{} of {} users active", pl.col("active_users"), pl.col("total_users"))),
+            pl.when(falling).then(
+                pl.format(
+                    "score {} -> {} ({} points in {} days)",
+                    pl.col("previous_score"),
+                    pl.col("score"),
+                    pl.col("trend_delta"),
+                    pl.lit(lookback),
+                )
+            ),
+            pl.when(went_quiet & pl.col("last_active_date").is_not_null()).then(
+                pl.format("no activity for {} days", quiet)
+            ),
+            pl.when(~went_quiet & (pl.col("quiet_users").fill_null(0) > 0)).then(
+                pl.format(
+                    "{} {} not active in the last {} days",
+                    pl.col("quiet_users"),
+                    pl.when(pl.col("quiet_users") == 1).then(pl.lit("user")).otherwise(pl.lit("users")),
+                    pl.lit(quiet_days),
+                )
+            ),
+            pl.when(pl.col("pct_active").fill_null(0.0) < 0.5).then(
+                pl.format("{} of {} users active", pl.col("active_users"), pl.col("total_users"))
+            ),
             pl.when(risky & ~went_quiet).then(pl.lit("activity in the last 7 days below its 30-day baseline")),
         ],
-        separator="; ", ignore_nulls=True,
+        separator="; ",
+        ignore_nulls=True,
     )
     since = (
-        pl.when(went_quiet).then(pl.col("last_active_date"))
-        .when(users_left).then(pl.col("first_quiet_date"))
-        .when(falling).then(pl.lit(day - dt.timedelta(days=lookback)))
-        .when(risky).then(pl.lit(day - dt.timedelta(days=6)))
+        pl.when(went_quiet)
+        .then(pl.col("last_active_date"))
+        .when(users_left)
+        .then(pl.col("first_quiet_date"))
+        .when(falling)
+        .then(pl.lit(day - dt.timedelta(days=lookback)))
+        .when(risky)
+        .then(pl.lit(day - dt.timedelta(days=6)))
         .otherwise(pl.lit(None, dtype=pl.Date))
     )
     basis = (
-        pl.when(went_quiet & pl.col("last_active_date").is_not_null()).then(pl.lit("account last active"))
-        .when(went_quiet).then(pl.lit("no scored event on record"))
-        .when(users_left).then(pl.lit("first user to go quiet last active"))
-        .when(falling).then(pl.format("score was {} then, higher than now", pl.col("previous_score")))
-        .when(risky).then(pl.lit("start of the last 7 days, whose activity is below the baseline"))
+        pl.when(went_quiet & pl.col("last_active_date").is_not_null())
+        .then(pl.lit("account last active"))
+        .when(went_quiet)
+        .then(pl.lit("no scored event on record"))
+        .when(users_left)
+        .then(pl.lit("first user to go quiet last active"))
+        .when(falling)
+        .then(pl.format("score was {} then, higher than now", pl.col("previous_score")))
+        .when(risky)
+        .then(pl.lit("start of the last 7 days, whose activity is below the baseline"))
         .otherwise(pl.format("score low, not falling, over {} days: no start date", pl.lit(lookback)))
     )
-    return base.filter(pl.col("health") == Health.AT_RISK).with_columns(
-        (pl.col("churn_risk") * pl.col("mrr")).round(2).alias("mrr_at_risk"),
-        pl.when(what == "").then(pl.format("score {}", pl.col("score"))).otherwise(what).alias("what_dropped"),
-        since.alias("since"),
-        basis.alias("since_basis"),
-    ).sort(
-        ["mrr_at_risk", "churn_risk", "account_id"], descending=[True, True, False], nulls_last=True
-    ).select(*LIST_HEADERS["at_risk_accounts.csv"])
+    return (
+        base.filter(pl.col("health") == Health.AT_RISK)
+        .with_columns(
+            (pl.col("churn_risk") * pl.col("mrr")).round(2).alias("mrr_at_risk"),
+            pl.when(what == "").then(pl.format("score {}", pl.col("score"))).otherwise(what).alias("what_dropped"),
+            since.alias("since"),
+            basis.alias("since_basis"),
+        )
+        .sort(["mrr_at_risk", "churn_risk", "account_id"], descending=[True, True, False], nulls_last=True)
+        .select(*LIST_HEADERS["at_risk_accounts.csv"])
+    )
 
 
 def expansion_list(base: pl.DataFrame) -> pl.DataFrame:
     """Expansion-ready accounts (high score and most seats active, or heating), most engaged first."""
-    return base.filter(pl.col("health") == Health.EXPANSION_READY).sort(
-        ["score", "account_id"], descending=[True, False]
-    ).select(*LIST_HEADERS["expansion_accounts.csv"])
+    return (
+        base.filter(pl.col("health") == Health.EXPANSION_READY)
+        .sort(["score", "account_id"], descending=[True, False])
+        .select(*LIST_HEADERS["expansion_accounts.csv"])
+    )
 
 
 def case_study_list(base: pl.DataFrame, day: dt.date, config: Config, limit: int = CASE_STUDY_LIMIT) -> pl.DataFrame:
@@ -154,13 +253,29 @@ def case_study_list(base: pl.DataFrame, day: dt.date, config: Config, limit: int
     engaged, then longest tenure first; at most `limit`."""
     min_tenure = max(config.exports.min_tenure_days, CASE_STUDY_MIN_TENURE_DAYS)
     tenure = (pl.lit(day) - pl.col("created_date")).dt.total_days()
-    return base.with_columns(tenure.alias("tenure_days")).filter(
-        pl.col("is_paying").fill_null(False) & (pl.col("trend") != Trend.COOLING) & (pl.col("score") >= 50)
-        & pl.col("health").is_in([Health.HEALTHY, Health.EXPANSION_READY]) & (pl.col("tenure_days") >= min_tenure)
-    ).sort(["score", "tenure_days", "account_id"], descending=[True, True, False]).head(limit).with_columns(
-        pl.format("score {}, {} of {} users active, customer for {} days, trend {}", "score", "active_users",
-                  "total_users", "tenure_days", "trend").alias("reason")
-    ).select(*LIST_HEADERS["case_study_candidates.csv"])
+    return (
+        base.with_columns(tenure.alias("tenure_days"))
+        .filter(
+            pl.col("is_paying").fill_null(False)
+            & (pl.col("trend") != Trend.COOLING)
+            & (pl.col("score") >= 50)
+            & pl.col("health").is_in([Health.HEALTHY, Health.EXPANSION_READY])
+            & (pl.col("tenure_days") >= min_tenure)
+        )
+        .sort(["score", "tenure_days", "account_id"], descending=[True, True, False])
+        .head(limit)
+        .with_columns(
+            pl.format(
+                "score {}, {} of {} users active, customer for {} days, trend {}",
+                "score",
+                "active_users",
+                "total_users",
+                "tenure_days",
+                "trend",
+            ).alias("reason")
+        )
+        .select(*LIST_HEADERS["case_study_candidates.csv"])
+    )
 
 
 def key_events(config: Config) -> list[str]:
@@ -189,10 +304,13 @@ def adoption_gaps(base: pl.DataFrame, first_used: pl.DataFrame, config: Config) 
     )
     missing = [sorted(m, key=order.__getitem__) for m in frame["_missing"].to_list()]
     features = ["; ".join(dict.fromkeys(feature_of.get(e, e) for e in m)) for m in missing]
-    return frame.with_columns(
-        pl.Series("never_used", ["; ".join(m) for m in missing], dtype=pl.String),
-        pl.Series("never_used_features", features, dtype=pl.String),
-        pl.Series("next_nudge", [m[0] for m in missing], dtype=pl.String),
-        pl.Series("missing_count", [len(m) for m in missing], dtype=pl.Int64),
-    ).sort(["score", "account_id"], descending=[True, False]).select(*LIST_HEADERS["feature_adoption_gaps.csv"])
-
+    return (
+        frame.with_columns(
+            pl.Series("never_used", ["; ".join(m) for m in missing], dtype=pl.String),
+            pl.Series("never_used_features", features, dtype=pl.String),
+            pl.Series("next_nudge", [m[0] for m in missing], dtype=pl.String),
+            pl.Series("missing_count", [len(m) for m in missing], dtype=pl.Int64),
+        )
+        .sort(["score", "account_id"], descending=[True, False])
+        .select(*LIST_HEADERS["feature_adoption_gaps.csv"])
+    )

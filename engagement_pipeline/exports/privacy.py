@@ -26,9 +26,7 @@ PHONE_RE = r"\+?\d(?:[\s().-]*\d){8,}"  # nine or more digits in a phone-like ru
 def neutralize(frame: pl.DataFrame, columns: Sequence[str] | None = None) -> pl.DataFrame:
     """Formula-neutralize text columns (all String columns by default) of a human-facing file."""
     names = [c for c, t in frame.schema.items() if t == pl.String] if columns is None else list(columns)
-    return frame.with_columns(
-        pl.col(c).map_elements(neutralize_formula, return_dtype=pl.String) for c in names
-    )
+    return frame.with_columns(pl.col(c).map_elements(neutralize_formula, return_dtype=pl.String) for c in names)
 
 
 def scrub_emails(frame: pl.DataFrame) -> pl.DataFrame:
@@ -41,6 +39,7 @@ def public_user_id(user_id: pl.Expr) -> pl.Expr:
     """User ids are fine in lists, unless the id is an email or a phone number: then a pseudonym
     (`user-` + the first 12 hex digits of its SHA-256) replaces it."""
     personal = user_id.str.contains("@", literal=True) | user_id.str.contains(r"^\+\d")
-    digest = user_id.map_elements(lambda v: "user-" + hashlib.sha256(v.encode()).hexdigest()[:12],
-                                  return_dtype=pl.String)
+    digest = user_id.map_elements(
+        lambda v: "user-" + hashlib.sha256(v.encode()).hexdigest()[:12], return_dtype=pl.String
+    )
     return pl.when(personal).then(digest).otherwise(user_id)

@@ -72,8 +72,14 @@ def write_export_folder(root: Path, bundle: ExportBundle, model_version: str) ->
         path = tmp / name
         path.write_bytes(data)
         os.chmod(path, 0o600)
-        entries.append({"name": name, "rows": bundle.files[name].height, "bytes": len(data),
-                        "sha256": hashlib.sha256(data).hexdigest()})
+        entries.append(
+            {
+                "name": name,
+                "rows": bundle.files[name].height,
+                "bytes": len(data),
+                "sha256": hashlib.sha256(data).hexdigest(),
+            }
+        )
     for name, data in sorted(bundle.attachments.items()):
         if "/" in name or name.startswith(".") or name in EXPORT_FILES or name == MANIFEST:
             raise ValueError(f"attachment name {name!r} is not a plain new file name")
@@ -142,8 +148,9 @@ def clean_stale_temporaries(root: Path) -> list[str]:
         live = {os.readlink(p) for p in root.iterdir() if p.is_symlink() and not p.name.startswith(".")}
         for path in root.iterdir():
             unlinked_version = ".v-" in path.name and path.name not in live
-            if path.name.startswith(".") and (".tmp-" in path.name or ".old-" in path.name or ".link-" in path.name
-                                              or unlinked_version):
+            if path.name.startswith(".") and (
+                ".tmp-" in path.name or ".old-" in path.name or ".link-" in path.name or unlinked_version
+            ):
                 if path.is_dir() and not path.is_symlink():
                     shutil.rmtree(path)
                 else:
@@ -239,4 +246,3 @@ def verify_export_folder(folder: Path) -> list[str]:
         else:
             problems.extend(_check_csv(name, path, entry.get("rows")))
     return problems
-

@@ -39,20 +39,28 @@ def day_charts(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> 
     backtest = con.execute("SELECT * FROM snapshots.score_backtest WHERE evaluated_on <= ?", [day]).pl()
     steps = con.execute("SELECT * FROM accounts.activation_steps WHERE as_of_date = ?", [day]).pl()
     cohorts = con.execute("SELECT * FROM snapshots.cohort_daily WHERE date <= ? ORDER BY date", [day]).pl()
-    calibrated = backtest.filter(pl.col("metric").str.starts_with("calibration_")).group_by("band", "metric").agg(
-        pl.col("value").mean()).pivot(on="metric", index="band", values="value") if backtest.height else pl.DataFrame()
+    calibrated = (
+        backtest.filter(pl.col("metric").str.starts_with("calibration_"))
+        .group_by("band", "metric")
+        .agg(pl.col("value").mean())
+        .pivot(on="metric", index="band", values="value")
+        if backtest.height
+        else pl.DataFrame()
+    )
     if calibrated.height and {"calibration_predicted", "calibration_observed"} <= set(calibrated.columns):
         calibrated = calibrated.select(
             pl.col("band").str.extract(r"(\d+)").cast(pl.Int64).alias("decile"),
             pl.col("calibration_predicted").alias("mean_predicted"),
-            pl.col("calibration_observed").alias("observed_rate"), pl.lit(None, dtype=pl.Int64).alias("n"),
+            pl.col("calibration_observed").alias("observed_rate"),
+            pl.lit(None, dtype=pl.Int64).alias("n"),
         ).sort("decile")
     return {
         "chart_product_score.png": charts.product_score_chart(product),
         "chart_score_distribution.png": charts.score_distribution_chart(scores),
         "chart_churn_by_band.png": charts.churn_by_band_chart(backtest),
         "chart_activation_funnel.png": charts.activation_funnel_chart(
-            steps, scores.height, [s.name for s in config.model.activation.steps]),
+            steps, scores.height, [s.name for s in config.model.activation.steps]
+        ),
         "chart_cohorts_plan_type.png": charts.cohort_chart(cohorts, "plan_type"),
         "chart_churn_risk_calibration.png": charts.calibration_chart(calibrated if calibrated.height else None),
     }
@@ -85,11 +93,19 @@ def run(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> Exporte
     folder = write_export_folder(root, bundle, config.model_version)
     problems = verify_export_folder(folder)
     manifest_sha = sha256_file(folder / MANIFEST)
-    row = pl.DataFrame([{
-        "as_of_date": day, "folder": str(folder), "model_version": config.model_version,
-        "files": len(bundle.files) + 1, "manifest_sha256": manifest_sha, "warnings": len(bundle.warnings),
-        "written_at": dt.datetime.now(dt.UTC).replace(tzinfo=None),
-    }])
+    row = pl.DataFrame(
+        [
+            {
+                "as_of_date": day,
+                "folder": str(folder),
+                "model_version": config.model_version,
+                "files": len(bundle.files) + 1,
+                "manifest_sha256": manifest_sha,
+                "warnings": len(bundle.warnings),
+                "written_at": dt.datetime.now(dt.UTC).replace(tzinfo=None),
+            }
+        ]
+    )
     with transaction(con):
         replace_rows(con, EXPORT_RUNS, row, "as_of_date = ?", [day])
     return ExportedDay(folder, bundle, problems)

@@ -75,7 +75,8 @@ def list_day_files(landing: Path, day: dt.date) -> list[LandedFile]:
             f"or run only the days that have data."
         )
     files = [
-        p for p in sorted(folder.iterdir())
+        p
+        for p in sorted(folder.iterdir())
         if p.is_file() and p.name not in SKIPPED_NAMES and not p.name.startswith(".")
     ]
     return [LandedFile(p, f"{day.isoformat()}/{printable_name(p.name)}") for p in files]
@@ -112,4 +113,5 @@ def iter_landed_file(file: LandedFile) -> Iterator[tuple[pl.DataFrame, bool]]:
 def _one(reader: Callable[[LandedFile], pl.DataFrame]) -> Callable[[LandedFile], Iterator[pl.DataFrame]]:
     def blocks(file: LandedFile) -> Iterator[pl.DataFrame]:
         yield reader(file)
+
     return blocks

@@ -90,7 +90,7 @@ def iter_json_lines(file: LandedFile) -> Iterator[pl.DataFrame]:
         if cut < 0:
             carry = data
             continue
-        carry = data[cut + 1:]
+        carry = data[cut + 1 :]
         block = _block_frame(file, data[:cut], number)
         del data
         number += block.height
@@ -114,7 +114,7 @@ def iter_json_lines(file: LandedFile) -> Iterator[pl.DataFrame]:
     if cut >= 0:
         yield _block_frame(file, data[:cut], number)
         number += data[:cut].count(b"\n") + 1
-    tail = _block_frame(file, data[cut + 1:], number)
+    tail = _block_frame(file, data[cut + 1 :], number)
     yield tail.with_columns(pl.lit("truncated_file", dtype=pl.String).alias("read_error"))
 
 
@@ -124,8 +124,13 @@ def _block_frame(file: LandedFile, block: bytes, before: int) -> pl.DataFrame:
     if fast is not None:
         # Fast path: valid UTF-8 without NUL bytes, as almost every block is.
         n = fast.len()
-        return _lines_frame(file, fast, before, pl.repeat("utf-8", n, eager=True, dtype=pl.String),
-                            pl.repeat(None, n, eager=True, dtype=pl.String))
+        return _lines_frame(
+            file,
+            fast,
+            before,
+            pl.repeat("utf-8", n, eager=True, dtype=pl.String),
+            pl.repeat(None, n, eager=True, dtype=pl.String),
+        )
     texts: list[str] = []
     encodings: list[str] = []
     errors: list[str | None] = []
@@ -165,15 +170,16 @@ def _split_valid_text(block: bytes) -> pl.Series | None:
     return lines.alias("line")
 
 
-def _lines_frame(file: LandedFile, lines: pl.Series, before: int, encodings: pl.Series,
-                 errors: pl.Series) -> pl.DataFrame:
+def _lines_frame(
+    file: LandedFile, lines: pl.Series, before: int, encodings: pl.Series, errors: pl.Series
+) -> pl.DataFrame:
     n = lines.len()
-    return pl.DataFrame({
-        "source_file": pl.repeat(file.relative, n, eager=True, dtype=pl.String),
-        "line_number": pl.int_range(before + 1, before + n + 1, eager=True, dtype=pl.Int64),
-        "line": lines,
-        "encoding": encodings.alias("encoding"),
-        "read_error": errors.alias("read_error"),
-    })
-
-
+    return pl.DataFrame(
+        {
+            "source_file": pl.repeat(file.relative, n, eager=True, dtype=pl.String),
+            "line_number": pl.int_range(before + 1, before + n + 1, eager=True, dtype=pl.Int64),
+            "line": lines,
+            "encoding": encodings.alias("encoding"),
+            "read_error": errors.alias("read_error"),
+        }
+    )

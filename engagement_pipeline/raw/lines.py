@@ -17,8 +17,11 @@ if TYPE_CHECKING:
 
 UTF8_BOM = b"\xef\xbb\xbf"
 RAW_SCHEMA = {
-    "source_file": pl.String, "line_number": pl.Int64, "line": pl.String,
-    "encoding": pl.String, "read_error": pl.String,
+    "source_file": pl.String,
+    "line_number": pl.Int64,
+    "line": pl.String,
+    "encoding": pl.String,
+    "read_error": pl.String,
 }
 
 
@@ -32,16 +35,19 @@ def b64(raw: bytes) -> str:
     return base64.b64encode(raw).decode("ascii")
 
 
-def line_frame(file: LandedFile, numbers: list[int], texts: list[str], encodings: list[str],
-               errors: list[str | None]) -> pl.DataFrame:
+def line_frame(
+    file: LandedFile, numbers: list[int], texts: list[str], encodings: list[str], errors: list[str | None]
+) -> pl.DataFrame:
     n = len(texts)
-    return pl.DataFrame({
-        "source_file": pl.Series([file.relative] * n, dtype=pl.String),
-        "line_number": pl.Series(numbers, dtype=pl.Int64),
-        "line": pl.Series(texts, dtype=pl.String),
-        "encoding": pl.Series(encodings, dtype=pl.String),
-        "read_error": pl.Series(errors, dtype=pl.String),
-    })
+    return pl.DataFrame(
+        {
+            "source_file": pl.Series([file.relative] * n, dtype=pl.String),
+            "line_number": pl.Series(numbers, dtype=pl.Int64),
+            "line": pl.Series(texts, dtype=pl.String),
+            "encoding": pl.Series(encodings, dtype=pl.String),
+            "read_error": pl.Series(errors, dtype=pl.String),
+        }
+    )
 
 
 def single_line(file: LandedFile, error: str, text: str = "") -> pl.DataFrame:

@@ -28,8 +28,9 @@ def run(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> pl.Data
             kept = len(positions)
             for lines, restart in iter_landed_file(file):
                 if restart:  # the file failed part-way: it is one unreadable line, nothing more
-                    con.execute(f"DELETE FROM {LANDED_LINES.qualified} WHERE {DAY} AND source_file = ?",
-                                [day, file.relative])
+                    con.execute(
+                        f"DELETE FROM {LANDED_LINES.qualified} WHERE {DAY} AND source_file = ?", [day, file.relative]
+                    )
                     del positions[kept:]
                 lines = lines.with_columns(pl.lit(day, dtype=pl.Date).alias("received_date"))
                 insert_rows(con, LANDED_LINES, lines)

@@ -52,15 +52,27 @@ def _file_bytes(file: LandedFile) -> tuple[bytes, str | None]:
 
 # Segment warehouse columns -> message fields; everything else goes to traits or properties.
 _TOP_LEVEL = {
-    "id": "messageId", "message_id": "messageId", "type": "type", "user_id": "userId",
-    "anonymous_id": "anonymousId", "group_id": "groupId", "previous_id": "previousId",
-    "event": "event", "timestamp": "timestamp",
-    "original_timestamp": "originalTimestamp", "sent_at": "sentAt", "received_at": "receivedAt",
+    "id": "messageId",
+    "message_id": "messageId",
+    "type": "type",
+    "user_id": "userId",
+    "anonymous_id": "anonymousId",
+    "group_id": "groupId",
+    "previous_id": "previousId",
+    "event": "event",
+    "timestamp": "timestamp",
+    "original_timestamp": "originalTimestamp",
+    "sent_at": "sentAt",
+    "received_at": "receivedAt",
 }
 _DROPPED = {"uuid", "uuid_ts", "loaded_at", "event_text", "channel", "version"}
 _TYPE_BY_TABLE = {
-    "tracks": MessageType.TRACK, "identifies": MessageType.IDENTIFY, "groups": MessageType.GROUP,
-    "pages": MessageType.PAGE, "screens": MessageType.SCREEN, "aliases": MessageType.ALIAS,
+    "tracks": MessageType.TRACK,
+    "identifies": MessageType.IDENTIFY,
+    "groups": MessageType.GROUP,
+    "pages": MessageType.PAGE,
+    "screens": MessageType.SCREEN,
+    "aliases": MessageType.ALIAS,
 }
 _TRAIT_TYPES = (MessageType.IDENTIFY, MessageType.GROUP)
 
@@ -95,14 +107,16 @@ def warehouse_rows_to_json(rows: pl.DataFrame, default_type: str | None) -> pl.S
     frame = rows.select(cols)
     frame.columns = _unique_names([c.lower() for c in cols])
     frame = frame.with_columns(
-        pl.col(c).dt.convert_time_zone("UTC") for c, t in frame.schema.items()
+        pl.col(c).dt.convert_time_zone("UTC")
+        for c, t in frame.schema.items()
         if isinstance(t, pl.Datetime) and t.time_zone is not None
     )
     frame = frame.with_columns(pl.col(pl.Datetime).dt.strftime("%Y-%m-%dT%H:%M:%S%.3fZ"))
     frame = frame.with_columns(pl.col(pl.Date).dt.strftime("%Y-%m-%d"))
     frame = frame.with_columns(
         pl.col(c).map_elements(lambda b: base64.b64encode(b).decode("ascii"), return_dtype=pl.String)
-        for c, t in frame.schema.items() if t == pl.Binary
+        for c, t in frame.schema.items()
+        if t == pl.Binary
     )
     frame = frame.with_columns(pl.col(c).cast(pl.String) for c, t in frame.schema.items() if t == pl.Object)
     columns = frame.columns
@@ -130,7 +144,9 @@ def warehouse_rows_to_json(rows: pl.DataFrame, default_type: str | None) -> pl.S
             used.add(c)
     top.append(pl.col(type_col).alias("type"))
     if "name" in columns:  # a page's or screen's own name; for identify and group it is a trait
-        top.append(pl.when(pl.col(type_col).is_in([MessageType.PAGE, MessageType.SCREEN])).then(pl.col("name")).alias("name"))
+        top.append(
+            pl.when(pl.col(type_col).is_in([MessageType.PAGE, MessageType.SCREEN])).then(pl.col("name")).alias("name")
+        )
     context_fields: dict[str, str] = {}
     for c in columns:
         if c.startswith("context_"):
@@ -192,7 +208,7 @@ def read_csv_rows(file: LandedFile) -> pl.DataFrame:
     if tail_error is not None and not data:
         return single_line(file, "unreadable_file", tail_error)
     if data.startswith(UTF8_BOM):
-        data = data[len(UTF8_BOM):]
+        data = data[len(UTF8_BOM) :]
     text = data.decode("utf-8", errors="surrogateescape")
     source = _RecordText(text)
     reader = csv.reader(source, strict=True)
@@ -244,10 +260,13 @@ def read_csv_rows(file: LandedFile) -> pl.DataFrame:
         table.columns = _unique_names(header)
         table = table.with_columns(pl.all().replace("", None))
         lines = warehouse_rows_to_json(table, _table_type(file))
-        frames.append(line_frame(file, good_numbers, lines.to_list(), ["utf-8"] * len(good_numbers), [None] * len(good_numbers)))
+        frames.append(
+            line_frame(file, good_numbers, lines.to_list(), ["utf-8"] * len(good_numbers), [None] * len(good_numbers))
+        )
     if other:
-        frames.append(line_frame(file, [o[0] for o in other], [o[1] for o in other], [o[2] for o in other],
-                             [o[3] for o in other]))
+        frames.append(
+            line_frame(file, [o[0] for o in other], [o[1] for o in other], [o[2] for o in other], [o[3] for o in other])
+        )
     if not frames:
         return line_frame(file, [], [], [], [])
     return pl.concat(frames).sort("line_number")
@@ -288,4 +307,3 @@ def read_parquet_rows(file: LandedFile) -> pl.DataFrame:
         return single_line(file, "unreadable_file", error_text(exc))
     n = table.height
     return line_frame(file, list(range(1, n + 1)), lines.to_list(), ["utf-8"] * n, [None] * n)
-

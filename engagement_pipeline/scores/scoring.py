@@ -50,9 +50,7 @@ def normalize_expr(raw: pl.Expr, bench: float, method: Method, curve: float = 3.
         x = raw.clip(upper_bound=bench) / bench
         scaled = 1.0 + 99.0 * (1.0 - (-x * curve).exp()) / (1.0 - math.exp(-curve))
     return (
-        pl.when(raw <= 0).then(0.0)
-        .otherwise(scaled.clip(lower_bound=1.0, upper_bound=100.0).round(1))
-        .cast(pl.Float64)
+        pl.when(raw <= 0).then(0.0).otherwise(scaled.clip(lower_bound=1.0, upper_bound=100.0).round(1)).cast(pl.Float64)
     )
 
 
@@ -80,10 +78,10 @@ def scored_counts(counts: pl.DataFrame, weights: dict[str, int], as_of: dt.date,
         {"event": list(weights), "weight": list(weights.values())},
         schema={"event": pl.String, "weight": pl.Int64},
     )
-    return counts.filter(
-        (pl.col("type") == MessageType.TRACK) & pl.col("event_date").is_between(start, end)
-    ).join(weight_frame, on="event", how="inner").with_columns(
-        (pl.col("event_count") * pl.col("weight")).cast(pl.Float64).alias("points")
+    return (
+        counts.filter((pl.col("type") == MessageType.TRACK) & pl.col("event_date").is_between(start, end))
+        .join(weight_frame, on="event", how="inner")
+        .with_columns((pl.col("event_count") * pl.col("weight")).cast(pl.Float64).alias("points"))
     )
 
 
@@ -91,8 +89,8 @@ def scored_counts(counts: pl.DataFrame, weights: dict[str, int], as_of: dt.date,
 class ScoreDay:
     as_of: dt.date
     benchmark: float
-    scores: pl.DataFrame          # one row per user
-    pair_raw: pl.DataFrame        # user x account raw scores in the window
+    scores: pl.DataFrame  # one row per user
+    pair_raw: pl.DataFrame  # user x account raw scores in the window
 
 
 def score_users(
@@ -136,7 +134,8 @@ def score_users(
     )
     latest_account = (
         recent.filter(pl.col("account_id").is_not_null())
-        .group_by("user_id", "account_id").agg(pl.col("event_date").max())  # sort pairs, not days
+        .group_by("user_id", "account_id")
+        .agg(pl.col("event_date").max())  # sort pairs, not days
         .sort(["user_id", "event_date", "account_id"], descending=[False, True, False])
         .unique("user_id", keep="first", maintain_order=True)
         .select("user_id", pl.col("account_id").alias("_latest_account"))
@@ -154,18 +153,19 @@ def score_users(
             # An active user is attributed to the account where they earned most points; one
             # whose points all came from events no account could be resolved for stays
             # unattributed; an inactive user keeps the account of their latest event.
-            pl.when(pl.col("_top_account").is_not_null()).then(pl.col("_top_account"))
-            .when(pl.col("raw_score").fill_null(0.0) > 0).then(None)
-            .otherwise(pl.col("_latest_account")).alias("account_id"),
+            pl.when(pl.col("_top_account").is_not_null())
+            .then(pl.col("_top_account"))
+            .when(pl.col("raw_score").fill_null(0.0) > 0)
+            .then(None)
+            .otherwise(pl.col("_latest_account"))
+            .alias("account_id"),
             pl.lit(as_of).alias("as_of_date"),
         )
         .with_columns(normalize_expr(pl.col("raw_score"), bench, method, curve).alias("score"))
         .drop("_top_account", "_latest_account")
         .sort("user_id")
     )
-    pair_raw = pair_raw.with_columns(
-        normalize_expr(pl.col("raw_score"), bench, method, curve).alias("score")
-    )
+    pair_raw = pair_raw.with_columns(normalize_expr(pl.col("raw_score"), bench, method, curve).alias("score"))
     return ScoreDay(as_of=as_of, benchmark=bench, scores=scores, pair_raw=pair_raw)
 
 

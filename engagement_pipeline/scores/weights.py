@@ -16,16 +16,17 @@ def suggest_weights(frequencies: pl.DataFrame) -> pl.DataFrame:
     """event, events, users, accounts -> the same with `share` and a suggested `weight` 1..10."""
     freq = frequencies.filter(pl.col("events") > 0)
     if freq.is_empty():
-        return freq.with_columns(pl.lit(None, dtype=pl.Float64).alias("share"), pl.lit(None, dtype=pl.Int64).alias("weight"))
+        return freq.with_columns(
+            pl.lit(None, dtype=pl.Float64).alias("share"), pl.lit(None, dtype=pl.Int64).alias("weight")
+        )
     total = float(freq["events"].sum())
     freq = freq.with_columns((pl.col("events") / total).alias("share"))
     hi, lo = math.log(float(freq["share"].max())), math.log(float(freq["share"].min()))  # type: ignore[arg-type]
     span = hi - lo
-    weight = (
-        pl.lit(1.0) if span == 0 else 1.0 + 9.0 * (hi - pl.col("share").log()) / span
-    )
+    weight = pl.lit(1.0) if span == 0 else 1.0 + 9.0 * (hi - pl.col("share").log()) / span
     return freq.with_columns(weight.round(0).clip(1, 10).cast(pl.Int64).alias("weight")).sort(
-        ["weight", "event"], descending=[False, False])
+        ["weight", "event"], descending=[False, False]
+    )
 
 
 def yaml_block(suggested: pl.DataFrame, current: dict[str, int]) -> str:

@@ -47,8 +47,9 @@ def stitch(messages: pl.DataFrame, links: pl.DataFrame) -> pl.DataFrame:
     ).drop("linked_user_id")
 
 
-def resolve_accounts(messages: pl.DataFrame, group_calls: pl.DataFrame,
-                     fallback: str = "latest_before") -> pl.DataFrame:
+def resolve_accounts(
+    messages: pl.DataFrame, group_calls: pl.DataFrame, fallback: str = "latest_before"
+) -> pl.DataFrame:
     """Attach `account_id` and `account_source` to every message (see the module docstring).
 
     `fallback` decides the account of a message without `context.groupId` (users in
@@ -65,12 +66,18 @@ def resolve_accounts(messages: pl.DataFrame, group_calls: pl.DataFrame,
     # user looks for a membership: with context on most events, a small share of the day.
     is_group_call = (pl.col("type") == MessageType.GROUP) & pl.col("group_id").is_not_null()
     own_account = pl.col("context_group_id").is_not_null() | is_group_call
-    looking = indexed.filter(~own_account.fill_null(False) & pl.col("user_id").is_not_null()).select(
-        "_row", "user_id", pl.col("timestamp").fill_null(dt.datetime(1970, 1, 1)).alias("_ts")).sort("_ts")
+    looking = (
+        indexed.filter(~own_account.fill_null(False) & pl.col("user_id").is_not_null())
+        .select("_row", "user_id", pl.col("timestamp").fill_null(dt.datetime(1970, 1, 1)).alias("_ts"))
+        .sort("_ts")
+    )
     if fallback == "first_joined":
-        first = calls.unique("user_id", keep="first", maintain_order=True).select("user_id", pl.col("_gid").alias("_first"))
+        first = calls.unique("user_id", keep="first", maintain_order=True).select(
+            "user_id", pl.col("_gid").alias("_first")
+        )
         candidates = looking.join(first, on="user_id", how="left").select(
-            "_row", pl.col("_first").alias("_before"), pl.lit(None, dtype=pl.String).alias("_after"))
+            "_row", pl.col("_first").alias("_before"), pl.lit(None, dtype=pl.String).alias("_after")
+        )
     else:
         backward = looking.join_asof(
             calls, left_on="_ts", right_on="_gts", by="user_id", strategy="backward", check_sortedness=False
@@ -82,21 +89,29 @@ def resolve_accounts(messages: pl.DataFrame, group_calls: pl.DataFrame,
     return (
         indexed.join(candidates, on="_row", how="left", maintain_order="left")
         .with_columns(
-            pl.when(pl.col("context_group_id").is_not_null()).then(pl.lit(AccountSource.CONTEXT))
-            .when(is_group_call).then(pl.lit(AccountSource.GROUP_CALL))
-            .when(pl.col("_before").is_not_null()).then(pl.lit(AccountSource.MEMBERSHIP))
-            .when(pl.col("_after").is_not_null()).then(pl.lit(AccountSource.MEMBERSHIP_NEXT))
-            .when(pl.col("user_id").is_null()).then(pl.lit(AccountSource.ANONYMOUS))
+            pl.when(pl.col("context_group_id").is_not_null())
+            .then(pl.lit(AccountSource.CONTEXT))
+            .when(is_group_call)
+            .then(pl.lit(AccountSource.GROUP_CALL))
+            .when(pl.col("_before").is_not_null())
+            .then(pl.lit(AccountSource.MEMBERSHIP))
+            .when(pl.col("_after").is_not_null())
+            .then(pl.lit(AccountSource.MEMBERSHIP_NEXT))
+            .when(pl.col("user_id").is_null())
+            .then(pl.lit(AccountSource.ANONYMOUS))
             .otherwise(pl.lit(AccountSource.UNRESOLVED))
             .alias("account_source"),
         )
         .with_columns(
-            pl.when(pl.col("account_source") == AccountSource.CONTEXT).then(pl.col("context_group_id"))
-            .when(pl.col("account_source") == AccountSource.GROUP_CALL).then(pl.col("group_id"))
-            .when(pl.col("account_source") == AccountSource.MEMBERSHIP).then(pl.col("_before"))
-            .when(pl.col("account_source") == AccountSource.MEMBERSHIP_NEXT).then(pl.col("_after"))
+            pl.when(pl.col("account_source") == AccountSource.CONTEXT)
+            .then(pl.col("context_group_id"))
+            .when(pl.col("account_source") == AccountSource.GROUP_CALL)
+            .then(pl.col("group_id"))
+            .when(pl.col("account_source") == AccountSource.MEMBERSHIP)
+            .then(pl.col("_before"))
+            .when(pl.col("account_source") == AccountSource.MEMBERSHIP_NEXT)
+            .then(pl.col("_after"))
             .alias("account_id")
         )
         .drop("_row", "_before", "_after")
     )
-

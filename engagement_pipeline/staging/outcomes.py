@@ -13,8 +13,11 @@ from engagement_pipeline.core.vocab import UNPAID_PLANS, Status
 
 OUTCOME_KINDS: tuple[str, ...] = ("churn", "conversion", "expansion", "contraction")
 OUTCOME_SCHEMA: dict[str, pl.DataType] = {
-    "account_id": pl.String(), "date": pl.Date(), "kind": pl.String(),
-    "mrr_before": pl.Float64(), "mrr_after": pl.Float64(),
+    "account_id": pl.String(),
+    "date": pl.Date(),
+    "kind": pl.String(),
+    "mrr_before": pl.Float64(),
+    "mrr_after": pl.Float64(),
 }
 
 
@@ -27,8 +30,12 @@ def _events_from_states(states: pl.DataFrame) -> pl.DataFrame:
     p_plan, p_status, p_mrr = (pl.col(c).shift(1).over("account_id") for c in ("plan", "status", "mrr"))
     s = (
         states.sort("account_id", "date", maintain_order=True)
-        .with_columns(p_plan.alias("_p_plan"), p_status.alias("_p_status"), p_mrr.alias("_p_mrr"),
-                      pl.int_range(pl.len()).over("account_id").alias("_i"))
+        .with_columns(
+            p_plan.alias("_p_plan"),
+            p_status.alias("_p_status"),
+            p_mrr.alias("_p_mrr"),
+            pl.int_range(pl.len()).over("account_id").alias("_i"),
+        )
         .filter(pl.col("_i") > 0)
     )
     was_unpaid = (pl.col("_p_status") == Status.TRIAL) | pl.col("_p_plan").is_in(UNPAID_PLANS)
@@ -41,15 +48,22 @@ def _events_from_states(states: pl.DataFrame) -> pl.DataFrame:
     contraction = active_both & (mrr < pl.col("_p_mrr"))
     frames = [
         s.filter(cond.fill_null(False)).select(
-            "account_id", "date", pl.lit(kind).alias("kind"),
-            pl.col("_p_mrr").alias("mrr_before"), mrr.alias("mrr_after"))
-        for kind, cond in (("churn", churn), ("conversion", conversion), ("expansion", expansion),
-                           ("contraction", contraction))
+            "account_id",
+            "date",
+            pl.lit(kind).alias("kind"),
+            pl.col("_p_mrr").alias("mrr_before"),
+            mrr.alias("mrr_after"),
+        )
+        for kind, cond in (
+            ("churn", churn),
+            ("conversion", conversion),
+            ("expansion", expansion),
+            ("contraction", contraction),
+        )
     ]
     kind_rank = pl.col("kind").replace_strict({k: i for i, k in enumerate(OUTCOME_KINDS)}, return_dtype=pl.Int64)
-    return (
-        pl.concat([f.select([pl.col(c).cast(t) for c, t in OUTCOME_SCHEMA.items()]) for f in frames])
-        .sort(pl.col("account_id"), pl.col("date"), kind_rank)
+    return pl.concat([f.select([pl.col(c).cast(t) for c, t in OUTCOME_SCHEMA.items()]) for f in frames]).sort(
+        pl.col("account_id"), pl.col("date"), kind_rank
     )
 
 
@@ -72,15 +86,19 @@ def outcome_events(billing: pl.DataFrame | None, status_history: pl.DataFrame | 
     """
     if billing is not None and billing.height:
         states = billing.select(
-            pl.col("account_id").cast(pl.String), pl.col("date").cast(pl.Date),
-            pl.col("plan").cast(pl.String), pl.col("status").cast(pl.String),
+            pl.col("account_id").cast(pl.String),
+            pl.col("date").cast(pl.Date),
+            pl.col("plan").cast(pl.String),
+            pl.col("status").cast(pl.String),
             pl.col("mrr").cast(pl.Float64),
         )
         order = ["account_id", "date"]
     elif status_history is not None and status_history.height:
         states = status_history.select(
-            pl.col("account_id").cast(pl.String), pl.col("valid_from").cast(pl.Datetime("us")).alias("_at"),
-            pl.col("plan").cast(pl.String), pl.col("status").cast(pl.String),
+            pl.col("account_id").cast(pl.String),
+            pl.col("valid_from").cast(pl.Datetime("us")).alias("_at"),
+            pl.col("plan").cast(pl.String),
+            pl.col("status").cast(pl.String),
             pl.lit(None, dtype=pl.Float64).alias("mrr"),
         ).with_columns(pl.col("_at").dt.date().alias("date"))
         order = ["account_id", "_at"]
@@ -93,9 +111,8 @@ def outcome_events(billing: pl.DataFrame | None, status_history: pl.DataFrame | 
             pl.col("plan").str.to_lowercase().forward_fill().over("account_id"),
             pl.col("status").str.to_lowercase().forward_fill().over("account_id"),
         )
-        .group_by("account_id", "date", maintain_order=True).last()
+        .group_by("account_id", "date", maintain_order=True)
+        .last()
         .select("account_id", "date", "plan", "status", "mrr")
     )
     return _events_from_states(states)
-
-

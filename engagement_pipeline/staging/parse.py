@@ -70,10 +70,14 @@ _TIMESTAMP_SHAPE = r"^\s*[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([Tt ]|\s*$)"
 
 
 def _timestamp_sql(text: str) -> str:
-    upper = (rf"regexp_replace(regexp_replace({text}, '^(\s*[0-9]{{4}}-[0-9]{{1,2}}-[0-9]{{1,2}})t', '\1T'), "
-             rf"'([0-9])z(\s*)$', '\1Z\2')")
-    return (f"CASE WHEN regexp_matches({text}, '{_TIMESTAMP_SHAPE}') "
-            f"THEN coalesce(TRY_CAST({text} AS TIMESTAMPTZ), TRY_CAST({upper} AS TIMESTAMPTZ)) END")
+    upper = (
+        rf"regexp_replace(regexp_replace({text}, '^(\s*[0-9]{{4}}-[0-9]{{1,2}}-[0-9]{{1,2}})t', '\1T'), "
+        rf"'([0-9])z(\s*)$', '\1Z\2')"
+    )
+    return (
+        f"CASE WHEN regexp_matches({text}, '{_TIMESTAMP_SHAPE}') "
+        f"THEN coalesce(TRY_CAST({text} AS TIMESTAMPTZ), TRY_CAST({upper} AS TIMESTAMPTZ)) END"
+    )
 
 
 # JSON's insignificant whitespace, plus form feed and vertical tab: a line of only these is empty.
@@ -100,8 +104,10 @@ def _parse_sql(max_id_length: int, source: str = "_lines", accepted_lines: bool 
         # A string without escapes is its JSON text between the quotes, and a number is its
         # text: only the rest needs ->> (which parses the value once more).
         raw = f"CAST({value(path)} AS VARCHAR)"
-        return (f"CASE WHEN {kind(path)} = 'VARCHAR' AND NOT contains({raw}, '\\') THEN {raw}[2:-2] "
-                f"WHEN {kind(path)} = 'BIGINT' THEN {raw} ELSE {value(path)}->>'$' END")
+        return (
+            f"CASE WHEN {kind(path)} = 'VARCHAR' AND NOT contains({raw}, '\\') THEN {raw}[2:-2] "
+            f"WHEN {kind(path)} = 'BIGINT' THEN {raw} ELSE {value(path)}->>'$' END"
+        )
 
     # The JSON type of each extracted value from its first character: json_type() would
     # parse every value again (objects such as traits in full), which made parsing 8x slower.
@@ -119,27 +125,18 @@ def _parse_sql(max_id_length: int, source: str = "_lines", accepted_lines: bool 
     for col, path in {**_ID_FIELDS, **_TEXT_FIELDS}.items():
         extracted.append(f"NULLIF(trim({text(path)}), '') AS {col}")
         allowed = _ID_TYPES if col in _ID_FIELDS else "('VARCHAR')"
-        wrong_type_tests.append(
-            f"WHEN {present(path)} AND {kind(path)} NOT IN {allowed} THEN '{path[2:]}'"
-        )
+        wrong_type_tests.append(f"WHEN {present(path)} AND {kind(path)} NOT IN {allowed} THEN '{path[2:]}'")
     for col, path in _OBJECT_FIELDS.items():
         extracted.append(f"CASE WHEN {kind(path)} = 'OBJECT' THEN {value(path)}::VARCHAR END AS {col}")
-        wrong_type_tests.append(
-            f"WHEN {present(path)} AND {kind(path)} <> 'OBJECT' THEN '{path[2:]}'"
-        )
+        wrong_type_tests.append(f"WHEN {present(path)} AND {kind(path)} <> 'OBJECT' THEN '{path[2:]}'")
     for col, path in _TIME_FIELDS.items():
         extracted.append(f"{text(path)} AS {col}_text")
-        wrong_type_tests.append(
-            f"WHEN {present(path)} AND {kind(path)} <> 'VARCHAR' THEN '{path[2:]}'"
-        )
+        wrong_type_tests.append(f"WHEN {present(path)} AND {kind(path)} <> 'VARCHAR' THEN '{path[2:]}'")
     times = ",\n".join(f"{_timestamp_sql(col + '_text')} AS {col}" for col in _TIME_FIELDS)
     bad_time_tests = " ".join(
-        f"WHEN {col}_text IS NOT NULL AND {col} IS NULL THEN '{path[2:]}'"
-        for col, path in _TIME_FIELDS.items()
+        f"WHEN {col}_text IS NOT NULL AND {col} IS NULL THEN '{path[2:]}'" for col, path in _TIME_FIELDS.items()
     )
-    long_id_tests = " ".join(
-        f"WHEN length({col}) > {int(max_id_length)} THEN '{col}'" for col in _ID_FIELDS
-    )
+    long_id_tests = " ".join(f"WHEN length({col}) > {int(max_id_length)} THEN '{col}'" for col in _ID_FIELDS)
     path_list = ", ".join(f"'{p}'" for p in paths)
     types = ", ".join(f"'{t}'" for t in MESSAGE_TYPES)
     sql = f"""

@@ -33,7 +33,7 @@ class StagingResult:
     duplicates: pl.DataFrame
     counts: pl.DataFrame
     reasons: dict[str, int] = field(default_factory=dict)
-    restated: pl.DataFrame = field(default_factory=pl.DataFrame)          # neighbour events re-attributed
+    restated: pl.DataFrame = field(default_factory=pl.DataFrame)  # neighbour events re-attributed
     later_duplicates: pl.DataFrame = field(default_factory=pl.DataFrame)  # later copies of this day's messages
 
     @property
@@ -78,11 +78,13 @@ def _dedupe(parsed: pl.DataFrame, earlier: pl.DataFrame) -> tuple[pl.DataFrame, 
     ordered = parsed.sort("source_file", "line_number")
     seen_before = earlier.group_by("message_id").agg(pl.col("received_date").min().alias("_earlier_date"))
     judged = ordered.with_columns(pl.col("message_id").is_first_distinct().alias("_first_in_day")).join(
-        seen_before, on="message_id", how="left", maintain_order="left")
+        seen_before, on="message_id", how="left", maintain_order="left"
+    )
     is_kept = pl.col("_first_in_day") & pl.col("_earlier_date").is_null()
     keep = judged.filter(is_kept).drop("_first_in_day", "_earlier_date")
     dupes = judged.filter(~is_kept).with_columns(
-        pl.coalesce("_earlier_date", "received_date").alias("first_received_date"))
+        pl.coalesce("_earlier_date", "received_date").alias("first_received_date")
+    )
     return keep, conform(dupes, DUPLICATES)
 
 
@@ -116,35 +118,44 @@ def _original_ids(events: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _restate_neighbours(neighbours: pl.DataFrame, links: pl.DataFrame, group_calls: pl.DataFrame,
-                        touched_users: set[str], fallback: str) -> pl.DataFrame:
+def _restate_neighbours(
+    neighbours: pl.DataFrame, links: pl.DataFrame, group_calls: pl.DataFrame, touched_users: set[str], fallback: str
+) -> pl.DataFrame:
     """Neighbour-day events whose user or account changes now that this day is staged.
 
     Anonymous events linked by this day's identify/alias calls are stitched, and events
     resolved through memberships of users with group calls this day are resolved again,
     so the result does not depend on the order in which days are staged.
     """
-    original = _original_ids(neighbours).with_columns(
-        neighbours["user_id"].alias("_old_user"), pl.col("account_id").alias("_old_account"),
-        pl.col("stitched").alias("_old_stitched"), pl.col("account_source").alias("_old_source"),
-    ).drop("stitched")
+    original = (
+        _original_ids(neighbours)
+        .with_columns(
+            neighbours["user_id"].alias("_old_user"),
+            pl.col("account_id").alias("_old_account"),
+            pl.col("stitched").alias("_old_stitched"),
+            pl.col("account_source").alias("_old_source"),
+        )
+        .drop("stitched")
+    )
     candidates = original.filter(
         (pl.col("user_id").is_null() & pl.col("anonymous_id").is_in(links["anonymous_id"].implode()))
-        | (pl.col("_old_user").is_in(list(touched_users))
-           & pl.col("_old_source").is_in(_MEMBERSHIP_SOURCES))
+        | (pl.col("_old_user").is_in(list(touched_users)) & pl.col("_old_source").is_in(_MEMBERSHIP_SOURCES))
     )
     if candidates.is_empty():
         return neighbours.clear()
     redone = resolve_accounts(stitch(candidates, links), group_calls, fallback)
     changed = redone.filter(
-        pl.col("user_id").ne_missing(pl.col("_old_user")) | pl.col("account_id").ne_missing(pl.col("_old_account"))
+        pl.col("user_id").ne_missing(pl.col("_old_user"))
+        | pl.col("account_id").ne_missing(pl.col("_old_account"))
         | pl.col("stitched").ne_missing(pl.col("_old_stitched"))
         | pl.col("account_source").ne_missing(pl.col("_old_source"))
     )
     return conform(changed, EVENTS)
 
 
-def stage_day(con: duckdb.DuckDBPyConnection, day: dt.date, lines: pl.DataFrame | None, config: Config) -> StagingResult:
+def stage_day(
+    con: duckdb.DuckDBPyConnection, day: dt.date, lines: pl.DataFrame | None, config: Config
+) -> StagingResult:
     """Stage one received day's raw lines.
 
     Reads the staged days within the look-back on both sides: earlier days decide
@@ -177,37 +188,63 @@ def stage_day(con: duckdb.DuckDBPyConnection, day: dt.date, lines: pl.DataFrame 
     kept, duplicates = _dedupe(accepted, earlier)
     del accepted
     later_copies = same_ids.filter(pl.col("received_date") > day).join(
-        kept.select("message_id"), on="message_id", how="semi")
+        kept.select("message_id"), on="message_id", how="semi"
+    )
 
     neighbourhood = [day - dt.timedelta(days=stitch_days), day + dt.timedelta(days=stitch_days)]
-    neighbours = con.execute(NEIGHBOUR_SQL, [*neighbourhood, day]).pl().join(
-        later_copies.select("message_id", "received_date"), on=["message_id", "received_date"], how="anti")
+    neighbours = (
+        con.execute(NEIGHBOUR_SQL, [*neighbourhood, day])
+        .pl()
+        .join(later_copies.select("message_id", "received_date"), on=["message_id", "received_date"], how="anti")
+    )
     id_columns = ["type", "user_id", "anonymous_id", "previous_id", "timestamp"]
-    links = identity_links(pl.concat(
-        [kept.select(id_columns), _original_ids(neighbours).select(id_columns)], how="vertical_relaxed"))
+    links = identity_links(
+        pl.concat([kept.select(id_columns), _original_ids(neighbours).select(id_columns)], how="vertical_relaxed")
+    )
     stitched = stitch(kept, links)
     del kept
 
     # Memberships are looked up only for users of this day and its neighbours: their group
     # calls, on any day, are all that resolving and restating can read.
-    users = pl.concat([stitched.select("user_id"), neighbours.select("user_id"),
-                       links.select(pl.col("linked_user_id").alias("user_id"))]).drop_nulls().unique()
+    users = (
+        pl.concat(
+            [
+                stitched.select("user_id"),
+                neighbours.select("user_id"),
+                links.select(pl.col("linked_user_id").alias("user_id")),
+            ]
+        )
+        .drop_nulls()
+        .unique()
+    )
     with registered(con, "_day_users", users):
         earlier_calls = con.execute(
             "SELECT user_id, group_id, timestamp FROM staging.events JOIN _day_users USING (user_id) "
-            f"WHERE type = '{MessageType.GROUP}' AND received_date <> ?", [day]).pl()
+            f"WHERE type = '{MessageType.GROUP}' AND received_date <> ?",
+            [day],
+        ).pl()
     group_calls = pl.concat(
-        [earlier_calls, stitched.filter(pl.col("type") == MessageType.GROUP).select("user_id", "group_id", "timestamp")],
+        [
+            earlier_calls,
+            stitched.filter(pl.col("type") == MessageType.GROUP).select("user_id", "group_id", "timestamp"),
+        ],
         how="vertical_relaxed",
     )
     events = conform(resolve_accounts(stitched, group_calls, fallback), EVENTS)
     touched = set(stitched.filter(pl.col("type") == MessageType.GROUP)["user_id"].drop_nulls().to_list())
     restated = _restate_neighbours(neighbours, links, group_calls, touched, fallback)
-    moved = later_copies.select("received_date", "source_file", "line_number", "message_id", "event_date") \
-        .with_columns(pl.lit(day).alias("first_received_date"))
+    moved = later_copies.select("received_date", "source_file", "line_number", "message_id", "event_date").with_columns(
+        pl.lit(day).alias("first_received_date")
+    )
     reasons = dict(quarantine.group_by("reason").len().sort("reason").iter_rows())
     return StagingResult(
-        day=day, lines=n_lines, events=events, quarantine=quarantine, duplicates=duplicates,
-        counts=conform(daily_counts(events), DAILY_EVENT_COUNTS), reasons=reasons,
-        restated=restated, later_duplicates=moved,
+        day=day,
+        lines=n_lines,
+        events=events,
+        quarantine=quarantine,
+        duplicates=duplicates,
+        counts=conform(daily_counts(events), DAILY_EVENT_COUNTS),
+        reasons=reasons,
+        restated=restated,
+        later_duplicates=moved,
     )

@@ -65,8 +65,9 @@ def run(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> StagedD
         replace_rows(con, DUPLICATES, result.duplicates, DAY, [day])
         replace_rows(con, DAILY_EVENT_COUNTS, result.counts, DAY, [day])
         _restate(con, result)
-        user_history, account_history = (refresh_history(con, h, day, keys, result.restated)
-                                         for h, keys in zip(histories, before))
+        user_history, account_history = (
+            refresh_history(con, h, day, keys, result.restated) for h, keys in zip(histories, before)
+        )
         users = replace_rows(con, USERS, con.execute(USERS_SQL).pl(), None)
         accounts = replace_rows(con, ACCOUNTS, con.execute(ACCOUNTS_SQL).pl(), None)
         memberships = replace_rows(con, MEMBERSHIPS, con.execute(MEMBERSHIPS_SQL).pl(), None)
@@ -78,13 +79,17 @@ def _restate(con: duckdb.DuckDBPyConnection, result: StagingResult) -> None:
     """Apply a staging's changes to neighbour days and rebuild their daily aggregates."""
     if not result.restated_days:
         return
-    keys = pl.concat([
-        result.restated.select("received_date", "message_id"),
-        result.later_duplicates.select("received_date", "message_id"),
-    ])
+    keys = pl.concat(
+        [
+            result.restated.select("received_date", "message_id"),
+            result.later_duplicates.select("received_date", "message_id"),
+        ]
+    )
     with registered(con, "_keys", keys):
-        con.execute("DELETE FROM staging.events e USING _keys k "
-                    "WHERE e.received_date = k.received_date AND e.message_id = k.message_id")
+        con.execute(
+            "DELETE FROM staging.events e USING _keys k "
+            "WHERE e.received_date = k.received_date AND e.message_id = k.message_id"
+        )
     insert_rows(con, EVENTS, result.restated)
     insert_rows(con, DUPLICATES, result.later_duplicates)
     days = result.restated_days

@@ -62,8 +62,15 @@ ACCOUNT_TRAITS = {
 }
 
 
-def _history_sql(key: str, id_expr: str, message_type: str, traits: dict[str, str], only: str | None = None,
-                 state: str | None = None, day_only: bool = False) -> str:
+def _history_sql(
+    key: str,
+    id_expr: str,
+    message_type: str,
+    traits: dict[str, str],
+    only: str | None = None,
+    state: str | None = None,
+    day_only: bool = False,
+) -> str:
     """Point-in-time trait history (one row per change): each trait carries its latest
     non-null value forward, so a call that omits a trait does not erase it.
 
@@ -107,8 +114,8 @@ def _history_sql(key: str, id_expr: str, message_type: str, traits: dict[str, st
 @dataclass(frozen=True)
 class TraitHistory:
     table: Table
-    key: str           # the history's key column
-    id_expr: str       # the events column it comes from
+    key: str  # the history's key column
+    id_expr: str  # the events column it comes from
     message_type: MessageType  # identify or group
     traits: dict[str, str]
 
@@ -120,22 +127,26 @@ class TraitHistory:
         """Keys of this history's calls among a staging's restated events."""
         if restated.is_empty():
             return pl.DataFrame(schema={"key": pl.String})
-        return restated.filter(pl.col("type") == self.message_type).select(
-            pl.col(self.id_expr).alias("key")).drop_nulls()
+        return (
+            restated.filter(pl.col("type") == self.message_type).select(pl.col(self.id_expr).alias("key")).drop_nulls()
+        )
 
     def call_keys(self, con: duckdb.DuckDBPyConnection, day: dt.date) -> pl.DataFrame:
         """Keys with calls received on `day` (to pass to `refresh_history` as `before`)."""
         return con.execute(
             f"SELECT DISTINCT {self.id_expr} AS key FROM staging.events WHERE received_date = ? "
-            f"AND type = '{self.message_type}' AND {self.id_expr} IS NOT NULL AND traits IS NOT NULL", [day]).pl()
+            f"AND type = '{self.message_type}' AND {self.id_expr} IS NOT NULL AND traits IS NOT NULL",
+            [day],
+        ).pl()
 
 
 USER_HISTORY_SPEC = TraitHistory(USER_TRAITS_HISTORY, "user_id", "user_id", MessageType.IDENTIFY, USER_TRAITS)
 ACCOUNT_HISTORY_SPEC = TraitHistory(ACCOUNT_TRAITS_HISTORY, "account_id", "group_id", MessageType.GROUP, ACCOUNT_TRAITS)
 
 
-def refresh_history(con: duckdb.DuckDBPyConnection, h: TraitHistory, day: dt.date, before: pl.DataFrame,
-                    restated: pl.DataFrame) -> int:
+def refresh_history(
+    con: duckdb.DuckDBPyConnection, h: TraitHistory, day: dt.date, before: pl.DataFrame, restated: pl.DataFrame
+) -> int:
     """Bring a trait history up to date after staging `day`; returns the rows rewritten.
 
     The history is one row per call, so rebuilding it whole costs the length of the history.
@@ -150,9 +161,12 @@ def refresh_history(con: duckdb.DuckDBPyConnection, h: TraitHistory, day: dt.dat
     if row is not None and row[0] == 0:
         return replace_rows(con, h.table, con.execute(h.sql()).pl(), None)
     today = h.call_keys(con, day)
-    with registered(con, "_today_keys", today), registered(con, "_forced_keys", pl.concat(
-            [before.select("key"), h.restated_keys(restated)]).unique()):
-        con.execute(f"""
+    with (
+        registered(con, "_today_keys", today),
+        registered(con, "_forced_keys", pl.concat([before.select("key"), h.restated_keys(restated)]).unique()),
+    ):
+        con.execute(
+            f"""
             CREATE OR REPLACE TEMP TABLE _rebuild_keys AS
             SELECT key FROM _forced_keys
             UNION
@@ -160,9 +174,13 @@ def refresh_history(con: duckdb.DuckDBPyConnection, h: TraitHistory, day: dt.dat
                 SELECT {h.key}, max(valid_from) AS last_from FROM {table} GROUP BY {h.key}
             ) s ON s.{h.key} = c.{h.id_expr}
             WHERE c.received_date = $day AND c.type = '{h.message_type}' AND c.traits IS NOT NULL
-              AND c.timestamp <= s.last_from""", {"day": day})
-        con.execute("CREATE OR REPLACE TEMP TABLE _fold_keys AS "
-                    "SELECT key FROM _today_keys WHERE key NOT IN (SELECT key FROM _rebuild_keys)")
+              AND c.timestamp <= s.last_from""",
+            {"day": day},
+        )
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _fold_keys AS "
+            "SELECT key FROM _today_keys WHERE key NOT IN (SELECT key FROM _rebuild_keys)"
+        )
     rebuilt = con.execute(h.sql(only="_rebuild_keys")).pl()
     folded = con.execute(h.sql(only="_fold_keys", state=table, day_only=True), {"day": day}).pl()
     con.execute(f"DELETE FROM {table} WHERE {h.key} IN (SELECT key FROM _rebuild_keys)")

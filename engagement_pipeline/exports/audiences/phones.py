@@ -70,7 +70,7 @@ def _drop_written_prefix(number: phonenumbers.PhoneNumber) -> phonenumbers.Phone
     for prefix in sorted(prefixes, key=len, reverse=True):
         if national.startswith(prefix) and len(national) > len(prefix):
             try:
-                retry = phonenumbers.parse(f"+{number.country_code}{national[len(prefix):]}", None)
+                retry = phonenumbers.parse(f"+{number.country_code}{national[len(prefix) :]}", None)
             except phonenumbers.NumberParseException:
                 continue
             if _possible(retry):
@@ -118,11 +118,7 @@ def parse_phone(raw: str | None, country: str | None) -> tuple[str | None, str |
     number = repaired
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     e164_digits = e164[1:]
-    if (
-        not e164_digits.isdigit()
-        or e164_digits[0] == "0"
-        or not MIN_E164_DIGITS <= len(e164_digits) <= MAX_E164_DIGITS
-    ):
+    if not e164_digits.isdigit() or e164_digits[0] == "0" or not MIN_E164_DIGITS <= len(e164_digits) <= MAX_E164_DIGITS:
         return None, INVALID_PHONE
     if number.country_code == NANP_CALLING_CODE and not _nanp_ok(phonenumbers.national_significant_number(number)):
         return None, INVALID_PHONE

@@ -112,11 +112,7 @@ REJECT_REASONS: tuple[str, ...] = (INVALID_EMAIL, INVALID_PHONE, UNKNOWN_COUNTRY
 
 def _email_else_phone(email: str, phone: str) -> pl.Expr:
     """A person: the hashed email when present, otherwise the hashed phone."""
-    return (
-        pl.when(pl.col(email) != "")
-        .then(pl.lit("e:") + pl.col(email))
-        .otherwise(pl.lit("p:") + pl.col(phone))
-    )
+    return pl.when(pl.col(email) != "").then(pl.lit("e:") + pl.col(email)).otherwise(pl.lit("p:") + pl.col(phone))
 
 
 @dataclass(frozen=True)
@@ -189,7 +185,9 @@ def _input_rows(frame: pl.DataFrame, required: tuple[str, ...], optional: tuple[
     if missing:
         raise ValueError(f"input frame is missing required columns: {missing}")
     columns = [
-        pl.col(name).cast(pl.String, strict=False) if name in frame.columns else pl.lit(None, dtype=pl.String).alias(name)
+        pl.col(name).cast(pl.String, strict=False)
+        if name in frame.columns
+        else pl.lit(None, dtype=pl.String).alias(name)
         for name in (*required, *optional)
     ]
     return list(frame.select(columns).iter_rows(named=True))
@@ -305,6 +303,8 @@ def meta_customer_list(users: pl.DataFrame) -> AudienceResult:
 
 _LINKEDIN_INPUT = ("name", "website", "industry", "city", "state", "zip", "country")
 _LINKEDIN_OPTIONAL = ("linkedin_url", "stock_symbol")
+
+
 def _text(raw: str | None) -> str:
     return neutralize_formula(clean(raw)) or ""
 

@@ -31,21 +31,35 @@ def seed_users(
     (so one big account cannot dominate the seed). Sorted by user id so the audience builders,
     which keep the first of duplicate identifiers, see the same order on every run.
     """
-    chosen = user_scores.filter(
-        pl.col("account_id").is_in(top_ids.implode()) & (pl.col("score") > 0) & (pl.col("score") >= min_user_score)
-    ).select("user_id").unique()
+    chosen = (
+        user_scores.filter(
+            pl.col("account_id").is_in(top_ids.implode()) & (pl.col("score") > 0) & (pl.col("score") >= min_user_score)
+        )
+        .select("user_id")
+        .unique()
+    )
     seed = chosen.join(users, on="user_id", how="inner").filter(~pl.col("unsubscribed").fill_null(False))
     # An opt-out belongs to the person, not to one user record: drop every seed sharing a
     # normalized email or phone with any user who unsubscribed (a second signup, a merge).
     opted_out = users.filter(pl.col("unsubscribed").fill_null(False))
     blocked_emails = {e for e in (normalize_email(v) for v in opted_out["email"].to_list()) if e}
-    blocked_phones = {p for p in (normalize_phone_e164(v, c) for v, c in
-                                  zip(opted_out["phone"].to_list(), opted_out["country"].to_list())) if p}
+    blocked_phones = {
+        p
+        for p in (
+            normalize_phone_e164(v, c) for v, c in zip(opted_out["phone"].to_list(), opted_out["country"].to_list())
+        )
+        if p
+    }
     if blocked_emails or blocked_phones:
-        seed = seed.filter(~pl.struct("email", "phone", "country").map_elements(
-            lambda r: (normalize_email(r["email"]) in blocked_emails)
-            or (normalize_phone_e164(r["phone"], r["country"]) in blocked_phones),
-            return_dtype=pl.Boolean))
+        seed = seed.filter(
+            ~pl.struct("email", "phone", "country").map_elements(
+                lambda r: (
+                    (normalize_email(r["email"]) in blocked_emails)
+                    or (normalize_phone_e164(r["phone"], r["country"]) in blocked_phones)
+                ),
+                return_dtype=pl.Boolean,
+            )
+        )
     keywords = [k.strip().lower() for k in title_keywords if k and k.strip()]
     if keywords:
         title = pl.col("title").fill_null("").str.to_lowercase()
