@@ -105,7 +105,6 @@ def test_the_import_reader_sees_every_form() -> None:
     assert {"engagement_pipeline.scores.step", "engagement_pipeline.staging.stage"} <= modules
 
 
-@pytest.mark.xfail(strict=False, reason="modules are still being split below 400 lines; remove this mark when done")
 def test_no_module_is_longer_than_400_lines() -> None:
     long = [
         f"{_rel(p)}: {n} lines"
@@ -124,7 +123,6 @@ def sql_literals(path: Path) -> Iterator[tuple[int, str]]:
                     yield node.lineno, word.strip()
 
 
-@pytest.mark.xfail(strict=False, reason="SQL is still moving out of assets/ into the layers' step modules")
 def test_assets_hold_no_sql() -> None:
     found = [
         f"{_rel(p)}:{line} has a {word} string" for p in _modules(REPO / "assets") for line, word in sql_literals(p)
