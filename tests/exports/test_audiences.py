@@ -578,12 +578,16 @@ def test_meta_rules_match_google_rules() -> None:
     google = google_customer_match(frame)
     meta = meta_customer_list(frame)
     assert_reconciles(meta)
-    assert meta.rejected == google.rejected == {
-        "duplicate": 1,
-        "invalid_email": 1,
-        "unknown_country": 1,
-        "no_identifier": 1,
-    }
+    assert (
+        meta.rejected
+        == google.rejected
+        == {
+            "duplicate": 1,
+            "invalid_email": 1,
+            "unknown_country": 1,
+            "no_identifier": 1,
+        }
+    )
     assert meta.frame.height == google.frame.height == 2
     gb_row = meta.frame.filter(pl.col("email") != "").row(0, named=True)
     assert gb_row["zip"] == h("sw1a1aa")
@@ -652,7 +656,7 @@ def test_linkedin_website_and_domain(website: str, expected_site: str, expected_
 def test_linkedin_neutralizes_text_and_rejects() -> None:
     result = linkedin_company_list(
         companies(
-            {"name": "=HYPERLINK(\"http://evil\")", "industry": "+Software", "city": "@Town", "state": "-x"},
+            {"name": '=HYPERLINK("http://evil")', "industry": "+Software", "city": "@Town", "state": "-x"},
             {"name": "Acme", "website": "acme.com", "country": "Narnia"},
             {"name": "ACME ", "website": "https://www.acme.com"},  # same (name, domain)
             {"name": "Acme", "website": "acme.io"},  # different domain -> kept
@@ -664,7 +668,7 @@ def test_linkedin_neutralizes_text_and_rejects() -> None:
     assert result.rejected == {"no_identifier": 2, "duplicate": 1}
     assert result.frame.height == 3
     evil = result.frame.filter(pl.col("companyname").str.starts_with("'")).row(0, named=True)
-    assert evil["companyname"] == "'=HYPERLINK(\"http://evil\")"
+    assert evil["companyname"] == '\'=HYPERLINK("http://evil")'
     assert (evil["industry"], evil["city"], evil["state"]) == ("'+Software", "'@Town", "'-x")
     acme = result.frame.filter(pl.col("companyemaildomain") == "acme.com").row(0, named=True)
     assert acme["companycountry"] == ""
@@ -674,8 +678,9 @@ def test_linkedin_neutralizes_text_and_rejects() -> None:
 def test_dedupe_key_is_defined_once_per_file() -> None:
     """The builders and the export verifier read the same key: the builder's output has
     no duplicate under it."""
-    frame = users({"email": "a@example.com"}, {"email": "A@example.com"}, {"phone": "+14155550134"},
-                  {"phone": "+1 415 555 0134"})
+    frame = users(
+        {"email": "a@example.com"}, {"email": "A@example.com"}, {"phone": "+14155550134"}, {"phone": "+1 415 555 0134"}
+    )
     for builder, spec in ((google_customer_match, GOOGLE), (meta_customer_list, META)):
         out = builder(frame).frame
         assert out.height == 2
@@ -718,7 +723,14 @@ def test_linkedin_page_url(raw: str, expected: str) -> None:
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("msft", "MSFT"), (" $msft ", "MSFT"), ("NASDAQ:MSFT", "MSFT"), ("brk.b", "BRK.B"), ("not a ticker", ""), ("", "")],
+    [
+        ("msft", "MSFT"),
+        (" $msft ", "MSFT"),
+        ("NASDAQ:MSFT", "MSFT"),
+        ("brk.b", "BRK.B"),
+        ("not a ticker", ""),
+        ("", ""),
+    ],
 )
 def test_linkedin_stock_symbol(raw: str, expected: str) -> None:
     result = linkedin_company_list(companies({"name": "Contoso", "stock_symbol": raw}))
@@ -801,7 +813,10 @@ def test_user_lists_reconcile_and_hash(rows: list[dict[str, str | None]]) -> Non
 
 company_rows = st.lists(
     st.fixed_dictionaries(
-        {c: st.one_of(st.none(), st.text(max_size=20), st.sampled_from(["Acme", "acme.com", "=1", "US", ""])) for c in COMPANY_COLUMNS}
+        {
+            c: st.one_of(st.none(), st.text(max_size=20), st.sampled_from(["Acme", "acme.com", "=1", "US", ""]))
+            for c in COMPANY_COLUMNS
+        }
     ),
     max_size=25,
 )

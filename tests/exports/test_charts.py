@@ -25,41 +25,87 @@ def _size(png: bytes) -> tuple[int, int]:
 
 
 def _product_daily() -> pl.DataFrame:
-    return pl.DataFrame({"date": DAYS, "product_score": [40 + n * 1.5 for n in range(12)],
-                         "active_accounts": [20 + n for n in range(12)]})
+    return pl.DataFrame(
+        {
+            "date": DAYS,
+            "product_score": [40 + n * 1.5 for n in range(12)],
+            "active_accounts": [20 + n for n in range(12)],
+        }
+    )
 
 
 def _account_scores() -> pl.DataFrame:
     scores = [0.0, 0.0, 3.0, 12.0, 24.9, 25.0, 33.0, 49.0, 50.0, 61.0, 74.9, 75.0, 88.0, 100.0]
-    return pl.DataFrame({"as_of_date": [DAYS[-1]] * len(scores), "account_id": [f"a{i}" for i in range(len(scores))],
-                         "score": scores, "active_users": [0 if s == 0 else 2 for s in scores]})
+    return pl.DataFrame(
+        {
+            "as_of_date": [DAYS[-1]] * len(scores),
+            "account_id": [f"a{i}" for i in range(len(scores))],
+            "score": scores,
+            "active_users": [0 if s == 0 else 2 for s in scores],
+        }
+    )
 
 
 def _backtest() -> pl.DataFrame:
-    history = pl.DataFrame({
-        "date": [D0] * 8, "account_id": list("abcdefgh"),
-        "score": [90.0, 80.0, 60.0, 40.0, 20.0, 10.0, 5.0, 30.0], "status": ["active"] * 8, "mrr": [100.0] * 8,
-    })
-    outcomes = pl.DataFrame({"account_id": ["e", "f", "b"], "date": [D0 + dt.timedelta(days=5)] * 3,
-                             "kind": ["churn"] * 3, "mrr_before": [100.0] * 3, "mrr_after": [0.0] * 3})
+    history = pl.DataFrame(
+        {
+            "date": [D0] * 8,
+            "account_id": list("abcdefgh"),
+            "score": [90.0, 80.0, 60.0, 40.0, 20.0, 10.0, 5.0, 30.0],
+            "status": ["active"] * 8,
+            "mrr": [100.0] * 8,
+        }
+    )
+    outcomes = pl.DataFrame(
+        {
+            "account_id": ["e", "f", "b"],
+            "date": [D0 + dt.timedelta(days=5)] * 3,
+            "kind": ["churn"] * 3,
+            "mrr_before": [100.0] * 3,
+            "mrr_after": [0.0] * 3,
+        }
+    )
     return score_backtest(history, outcomes, D0 + dt.timedelta(days=30), horizons=(30,), outcome_kinds=("churn",))
 
 
 def _activation_steps() -> pl.DataFrame:
-    rows = [("a", "Created a document"), ("a", "Invited a teammate"), ("b", "Created a document"),
-            ("c", "Created a document"), ("c", "Invited a teammate")]
-    return pl.DataFrame({"as_of_date": [DAYS[-1]] * len(rows), "account_id": [a for a, _ in rows],
-                         "step": [s for _, s in rows], "first_done": [D0] * len(rows)})
+    rows = [
+        ("a", "Created a document"),
+        ("a", "Invited a teammate"),
+        ("b", "Created a document"),
+        ("c", "Created a document"),
+        ("c", "Invited a teammate"),
+    ]
+    return pl.DataFrame(
+        {
+            "as_of_date": [DAYS[-1]] * len(rows),
+            "account_id": [a for a, _ in rows],
+            "step": [s for _, s in rows],
+            "first_done": [D0] * len(rows),
+        }
+    )
 
 
 def _cohort_daily() -> pl.DataFrame:
     rows = []
     for n, day in enumerate(DAYS):
         for cohort, base, size in (("new", 30, 5), ("established", 55, 20)):
-            rows.append({"date": day, "dimension": "tenure", "cohort": cohort, "accounts": size,
-                         "active_accounts": size - 1, "mean_score": base + n, "median_score": base + n,
-                         "activation_rate": 50.0, "median_days_to_activation": 4.0, "pql_accounts": 1,
-                         "at_risk_accounts": 0, "mrr": 1000.0})
+            rows.append(
+                {
+                    "date": day,
+                    "dimension": "tenure",
+                    "cohort": cohort,
+                    "accounts": size,
+                    "active_accounts": size - 1,
+                    "mean_score": base + n,
+                    "median_score": base + n,
+                    "activation_rate": 50.0,
+                    "median_days_to_activation": 4.0,
+                    "pql_accounts": 1,
+                    "at_risk_accounts": 0,
+                    "mrr": 1000.0,
+                }
+            )
     return pl.DataFrame(rows, schema=COHORT_DAILY_SCHEMA)
 
 
@@ -74,7 +120,8 @@ CHARTS: dict[str, Callable[[], bytes]] = {
     "score_distribution": lambda: charts.score_distribution_chart(_account_scores()),
     "churn_by_band": lambda: charts.churn_by_band_chart(_backtest()),
     "activation_funnel": lambda: charts.activation_funnel_chart(
-        _activation_steps(), 4, steps=["Created a document", "Invited a teammate", "Connected an integration"]),
+        _activation_steps(), 4, steps=["Created a document", "Invited a teammate", "Connected an integration"]
+    ),
     "cohort": lambda: charts.cohort_chart(_cohort_daily(), "tenure"),
     "calibration": lambda: charts.calibration_chart(_calibration()),
 }
@@ -85,7 +132,8 @@ EMPTY: dict[str, Callable[[], bytes]] = {
     "product_score_missing_column": lambda: charts.product_score_chart(_product_daily().drop("active_accounts")),
     "score_distribution": lambda: charts.score_distribution_chart(_account_scores().clear()),
     "score_distribution_all_inactive": lambda: charts.score_distribution_chart(
-        _account_scores().with_columns(pl.lit(0).alias("active_users"))),
+        _account_scores().with_columns(pl.lit(0).alias("active_users"))
+    ),
     "churn_by_band": lambda: charts.churn_by_band_chart(_backtest().clear()),
     "churn_by_band_other_horizon": lambda: charts.churn_by_band_chart(_backtest(), horizon_days=90),
     "activation_funnel": lambda: charts.activation_funnel_chart(_activation_steps().clear(), 10),

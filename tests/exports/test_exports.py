@@ -33,12 +33,33 @@ def _land(config) -> None:  # type: ignore[no-untyped-def]
                 uid, acc = f"usr_{a}{u}", f"acc_{a}"
                 ts = f"{day.isoformat()}T1{u}:00:00Z"
                 if i == 0:
-                    lines.append(identify(f"i{uid}", uid, ts, email=f"User{u}@Acme{a}.com", firstName="=Zoë",
-                                          lastName="Smith Jr.", phone="+44 (0)20 7946 095" + str(u),
-                                          title="CTO", address={"country": "United Kingdom", "postalCode": "SW1A 1AA"}))
-                    lines.append(group(f"g{uid}", uid, acc, ts, plan="pro" if a else Plan.TRIAL,
-                                       status=Status.ACTIVE if a else Status.TRIAL, industry="Software", employees="80",
-                                       website=f"https://www.acme{a}.com", createdAt="2025-12-01T00:00:00Z"))
+                    lines.append(
+                        identify(
+                            f"i{uid}",
+                            uid,
+                            ts,
+                            email=f"User{u}@Acme{a}.com",
+                            firstName="=Zoë",
+                            lastName="Smith Jr.",
+                            phone="+44 (0)20 7946 095" + str(u),
+                            title="CTO",
+                            address={"country": "United Kingdom", "postalCode": "SW1A 1AA"},
+                        )
+                    )
+                    lines.append(
+                        group(
+                            f"g{uid}",
+                            uid,
+                            acc,
+                            ts,
+                            plan="pro" if a else Plan.TRIAL,
+                            status=Status.ACTIVE if a else Status.TRIAL,
+                            industry="Software",
+                            employees="80",
+                            website=f"https://www.acme{a}.com",
+                            createdAt="2025-12-01T00:00:00Z",
+                        )
+                    )
                 for k, event in enumerate(EVENTS[: 5 - a]):
                     lines.append(track(f"t{day}{uid}{k}", uid, event, ts, acc))
         write_day(config.paths.landing, day, lines)
@@ -64,12 +85,21 @@ def test_export_folders_manifest_latest_and_byte_identical_rerun(tmp_path: Path)
     config = load_config(write_config(tmp_path))
     _land(config)
     root = _run_all(config)
-    assert sorted(p.name for p in root.iterdir() if not p.name.startswith(".")) == [d.isoformat() for d in DAYS] + ["latest"]
+    assert sorted(p.name for p in root.iterdir() if not p.name.startswith(".")) == [d.isoformat() for d in DAYS] + [
+        "latest"
+    ]
     assert all((root / d.isoformat()).is_symlink() for d in DAYS)  # each day swaps atomically to a versioned folder
     assert os.readlink(root / "latest") == DAYS[-1].isoformat()
     folder = root / DAYS[-1].isoformat()
-    attachments = {"report.html", "chart_product_score.png", "chart_score_distribution.png", "chart_churn_by_band.png",
-                   "chart_activation_funnel.png", "chart_cohorts_plan_type.png", "chart_churn_risk_calibration.png"}
+    attachments = {
+        "report.html",
+        "chart_product_score.png",
+        "chart_score_distribution.png",
+        "chart_churn_by_band.png",
+        "chart_activation_funnel.png",
+        "chart_cohorts_plan_type.png",
+        "chart_churn_risk_calibration.png",
+    }
     assert sorted(p.name for p in folder.iterdir()) == sorted([*EXPORT_FILES, MANIFEST, *attachments])
     manifest = json.loads((folder / MANIFEST).read_text())
     assert manifest["model_version"] == config.model_version
@@ -107,7 +137,9 @@ def test_audience_files_are_hashed_and_lists_neutralized(tmp_path: Path) -> None
     for name, header in EXACT_HEADERS.items():
         assert tuple(pl.read_csv(folder / name, infer_schema=False).columns) == header, name
     summary = (folder / "icp_summary.md").read_text(encoding="utf-8")
-    assert summary.startswith(f"# Ideal customer profile, {DAYS[-1].isoformat()}\n") and "## Best-fit segment" in summary
+    assert (
+        summary.startswith(f"# Ideal customer profile, {DAYS[-1].isoformat()}\n") and "## Best-fit segment" in summary
+    )
     pql = pl.read_csv(folder / "pql_accounts.csv", infer_schema=False)
     assert pql.columns[:2] == ["account_id", "name"] and pql["account_id"].to_list() == ["acc_0"]
     assert verify_export_folder(folder.resolve()) == []

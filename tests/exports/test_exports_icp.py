@@ -40,18 +40,45 @@ def frame(table, rows: list[dict[str, Any]], **defaults: Any) -> pl.DataFrame:  
 
 def scores(*rows: dict[str, Any]) -> pl.DataFrame:
     defaults = dict(
-        as_of_date=DAY, created_date=DAY - dt.timedelta(days=400), score=50.0, raw_score=100.0, active_users=2,
-        total_users=2, pct_active=1.0, active_days=10, adoption_rate=0.5, previous_score=50.0, trend=Trend.STEADY,
-        trend_delta=0.0, activation_pct=100.0, activated_at=DAY - dt.timedelta(days=300), last_active_date=DAY,
-        plan="pro", status=Status.ACTIVE, mrr=100.0, is_paying=True, health=Health.HEALTHY, health_reason="score 50.0, trend steady",
-        is_pql=False, churn_risk=0.1,
+        as_of_date=DAY,
+        created_date=DAY - dt.timedelta(days=400),
+        score=50.0,
+        raw_score=100.0,
+        active_users=2,
+        total_users=2,
+        pct_active=1.0,
+        active_days=10,
+        adoption_rate=0.5,
+        previous_score=50.0,
+        trend=Trend.STEADY,
+        trend_delta=0.0,
+        activation_pct=100.0,
+        activated_at=DAY - dt.timedelta(days=300),
+        last_active_date=DAY,
+        plan="pro",
+        status=Status.ACTIVE,
+        mrr=100.0,
+        is_paying=True,
+        health=Health.HEALTHY,
+        health_reason="score 50.0, trend steady",
+        is_pql=False,
+        churn_risk=0.1,
     )
     return frame(ACCOUNT_SCORES, [{"name": f"{r['account_id']} Inc", **r} for r in rows], **defaults)
 
 
 def accounts(*rows: dict[str, Any]) -> pl.DataFrame:
-    return frame(ACCOUNTS, list(rows), industry="Retail", employees=500, country="US",
-                 website="https://example.com", city="Denver", state="CO", zip="80202")
+    return frame(
+        ACCOUNTS,
+        list(rows),
+        industry="Retail",
+        employees=500,
+        country="US",
+        website="https://example.com",
+        city="Denver",
+        state="CO",
+        zip="80202",
+    )
 
 
 def users(*rows: dict[str, Any]) -> pl.DataFrame:
@@ -59,8 +86,9 @@ def users(*rows: dict[str, Any]) -> pl.DataFrame:
 
 
 def user_scores(*rows: dict[str, Any]) -> pl.DataFrame:
-    return frame(USER_SCORES, list(rows), as_of_date=DAY, raw_score=50.0, active_days=5, scored_events=20,
-                 last_active_date=DAY)
+    return frame(
+        USER_SCORES, list(rows), as_of_date=DAY, raw_score=50.0, active_days=5, scored_events=20, last_active_date=DAY
+    )
 
 
 FIRST_USED = pl.DataFrame(schema={"account_id": pl.String, "event": pl.String, "first_used": pl.Date})
@@ -83,8 +111,15 @@ def _firmographics() -> tuple[pl.DataFrame, pl.Series]:
             industry, band = "Retail", "11-50"
         else:
             industry, band = "Education", "11-50"
-        rows.append({"account_id": f"a{i:02d}", "industry": industry, "employee_band": band,
-                     "country": "US" if i % 2 else None, "plan": "pro"})
+        rows.append(
+            {
+                "account_id": f"a{i:02d}",
+                "industry": industry,
+                "employee_band": band,
+                "country": "US" if i % 2 else None,
+                "plan": "pro",
+            }
+        )
     top = pl.Series(["a00", "a01", "a02", "a03", "a08"])
     return pl.DataFrame(rows), top
 
@@ -117,9 +152,11 @@ def test_icp_summary_sentences() -> None:
     text = "\n".join(lines)
     assert lines[0] == "# Ideal customer profile, 2026-03-01"
     best = lines[lines.index("## Best-fit segment") + 2]
-    assert best == ("Top accounts are 2.7x as likely to be Software companies with 51-200 employees "
-                    "(4 of 5 top accounts vs 30% of all 20 active accounts).")
-    others = lines[lines.index("## Other signals") + 2:]
+    assert best == (
+        "Top accounts are 2.7x as likely to be Software companies with 51-200 employees "
+        "(4 of 5 top accounts vs 30% of all 20 active accounts)."
+    )
+    others = lines[lines.index("## Other signals") + 2 :]
     assert others[:2] == [
         "- Top accounts are 2.7x as likely to have 51-200 employees (4 of 5 top accounts vs 30% of all 20 active accounts).",
         "- Top accounts are 2.0x as likely to be Software companies (4 of 5 top accounts vs 40% of all 20 active accounts).",
@@ -150,19 +187,59 @@ def test_icp_sentence_escapes_markdown_and_phrases_each_attribute() -> None:
 
 def test_at_risk_ordered_by_mrr_at_stake_with_what_dropped_and_since() -> None:
     cfg = config()
-    base = scores(
-        {"account_id": "small_mrr_high_risk", "health": Health.AT_RISK, "churn_risk": 0.9, "mrr": 100.0,
-         "trend_delta": -20.0, "previous_score": 70.0, "score": 50.0},
-        {"account_id": "big_mrr_low_risk", "health": Health.AT_RISK, "churn_risk": 0.3, "mrr": 1000.0,
-         "last_active_date": DAY - dt.timedelta(days=9)},
-        {"account_id": "unknown_mrr", "health": Health.AT_RISK, "churn_risk": 0.95, "mrr": None, "score": 10.0},
-        {"account_id": "users_left", "health": Health.AT_RISK, "churn_risk": 0.5, "mrr": 500.0, "trend_delta": -15.0},
-        {"account_id": "healthy", "health": Health.HEALTHY, "churn_risk": 0.99, "mrr": 5000.0},
-    ).join(ex_lists.user_dropoff(user_scores(
-        {"user_id": "u1", "account_id": "users_left", "score": 10.0, "last_active_date": DAY - dt.timedelta(days=12)},
-        {"user_id": "u2", "account_id": "users_left", "score": 10.0, "last_active_date": DAY - dt.timedelta(days=20)},
-        {"user_id": "u3", "account_id": "users_left", "score": 10.0, "last_active_date": DAY},
-    ), DAY, cfg.model.health.quiet_days), on="account_id", how="left").with_columns(pl.lit(None, pl.String).alias("main_users"))
+    base = (
+        scores(
+            {
+                "account_id": "small_mrr_high_risk",
+                "health": Health.AT_RISK,
+                "churn_risk": 0.9,
+                "mrr": 100.0,
+                "trend_delta": -20.0,
+                "previous_score": 70.0,
+                "score": 50.0,
+            },
+            {
+                "account_id": "big_mrr_low_risk",
+                "health": Health.AT_RISK,
+                "churn_risk": 0.3,
+                "mrr": 1000.0,
+                "last_active_date": DAY - dt.timedelta(days=9),
+            },
+            {"account_id": "unknown_mrr", "health": Health.AT_RISK, "churn_risk": 0.95, "mrr": None, "score": 10.0},
+            {
+                "account_id": "users_left",
+                "health": Health.AT_RISK,
+                "churn_risk": 0.5,
+                "mrr": 500.0,
+                "trend_delta": -15.0,
+            },
+            {"account_id": "healthy", "health": Health.HEALTHY, "churn_risk": 0.99, "mrr": 5000.0},
+        )
+        .join(
+            ex_lists.user_dropoff(
+                user_scores(
+                    {
+                        "user_id": "u1",
+                        "account_id": "users_left",
+                        "score": 10.0,
+                        "last_active_date": DAY - dt.timedelta(days=12),
+                    },
+                    {
+                        "user_id": "u2",
+                        "account_id": "users_left",
+                        "score": 10.0,
+                        "last_active_date": DAY - dt.timedelta(days=20),
+                    },
+                    {"user_id": "u3", "account_id": "users_left", "score": 10.0, "last_active_date": DAY},
+                ),
+                DAY,
+                cfg.model.health.quiet_days,
+            ),
+            on="account_id",
+            how="left",
+        )
+        .with_columns(pl.lit(None, pl.String).alias("main_users"))
+    )
     out = ex_lists.at_risk_list(base, DAY, cfg)
     assert tuple(out.columns) == ex_lists.LIST_HEADERS["at_risk_accounts.csv"]
     assert out["account_id"].to_list() == ["big_mrr_low_risk", "users_left", "small_mrr_high_risk", "unknown_mrr"]
@@ -189,8 +266,13 @@ def test_case_study_gaps_and_seed_selection() -> None:
     ).with_columns(pl.lit(None, pl.String).alias("main_users"), pl.lit("Software").alias("industry"))
     assert ex_lists.case_study_list(base, DAY, cfg)["account_id"].to_list() == ["old_star", "old_good"]
 
-    used = pl.DataFrame({"account_id": ["old_star", "old_star"], "event": ["Document Created", "Report Exported"],
-                         "first_used": [DAY, DAY]})
+    used = pl.DataFrame(
+        {
+            "account_id": ["old_star", "old_star"],
+            "event": ["Document Created", "Report Exported"],
+            "first_used": [DAY, DAY],
+        }
+    )
     gaps = ex_lists.adoption_gaps(base.filter(pl.col("account_id") == "old_star"), used, cfg)
     row = gaps.row(0, named=True)
     assert row["never_used"] == "Teammate Invited; Integration Connected; Document Shared"  # checklist order
@@ -204,9 +286,18 @@ def test_case_study_gaps_and_seed_selection() -> None:
         {"user_id": "u_unsub", "account_id": "a", "score": 90.0},
         {"user_id": "u_other", "account_id": "b", "score": 99.0},
     )
-    people = users(*({"user_id": u, "email": f"{u}@x.com", "title": t, "unsubscribed": u == "u_unsub"}
-                     for u, t in (("u_top", "Head of Ops"), ("u_low", "CEO"), ("u_idle", "CEO"),
-                                  ("u_unsub", "CEO"), ("u_other", "CEO"))))
+    people = users(
+        *(
+            {"user_id": u, "email": f"{u}@x.com", "title": t, "unsubscribed": u == "u_unsub"}
+            for u, t in (
+                ("u_top", "Head of Ops"),
+                ("u_low", "CEO"),
+                ("u_idle", "CEO"),
+                ("u_unsub", "CEO"),
+                ("u_other", "CEO"),
+            )
+        )
+    )
     top = pl.Series(["a"])
     assert ex_seed.seed_users(us, people, top, 10)["user_id"].to_list() == ["u_top"]
     assert ex_seed.seed_users(us, people, top, 0)["user_id"].to_list() == ["u_low", "u_top"]  # idle never
@@ -220,10 +311,28 @@ def test_case_study_gaps_and_seed_selection() -> None:
 
 def _bundle_inputs() -> dict[str, pl.DataFrame]:
     sc = scores(
-        {"account_id": "acc_evil", "name": EVIL, "score": 95.0, "is_pql": True, "plan": Plan.TRIAL, "status": Status.TRIAL,
-         "is_paying": False, "mrr": 0.0, "pql_reason": "trial plan; active 7 of the last 7 days"},
-        {"account_id": "acc_risk", "name": "+Risky Ltd", "score": 20.0, "health": Health.AT_RISK, "churn_risk": 0.6,
-         "mrr": 300.0, "trend_delta": -30.0, "previous_score": 50.0, "health_reason": "-score fell"},
+        {
+            "account_id": "acc_evil",
+            "name": EVIL,
+            "score": 95.0,
+            "is_pql": True,
+            "plan": Plan.TRIAL,
+            "status": Status.TRIAL,
+            "is_paying": False,
+            "mrr": 0.0,
+            "pql_reason": "trial plan; active 7 of the last 7 days",
+        },
+        {
+            "account_id": "acc_risk",
+            "name": "+Risky Ltd",
+            "score": 20.0,
+            "health": Health.AT_RISK,
+            "churn_risk": 0.6,
+            "mrr": 300.0,
+            "trend_delta": -30.0,
+            "previous_score": 50.0,
+            "health_reason": "-score fell",
+        },
         {"account_id": "acc_big", "name": "@Big Co", "score": 85.0, "health": Health.EXPANSION_READY},
         *({"account_id": f"acc_{i}", "score": 40.0 + i} for i in range(5)),
     )
@@ -236,16 +345,24 @@ def _bundle_inputs() -> dict[str, pl.DataFrame]:
     people, scored = [], []
     for i, account in enumerate(["acc_evil", "acc_evil", "acc_risk", "acc_big", "acc_big"]):
         uid = "kim.lee@evil.example" if i == 0 else f"usr_{i}"
-        people.append({"user_id": uid, "email": f"Person{i}@Corp{i}.com", "first_name": f"Firstname{i}",
-                       "last_name": f"Lastname{i}", "phone": f"+1 303 555 01{i:02d}",
-                       "title": "CTO (call +1 303 555 0199, cto@corp.com)" if i == 1 else "=Head of Data"})
+        people.append(
+            {
+                "user_id": uid,
+                "email": f"Person{i}@Corp{i}.com",
+                "first_name": f"Firstname{i}",
+                "last_name": f"Lastname{i}",
+                "phone": f"+1 303 555 01{i:02d}",
+                "title": "CTO (call +1 303 555 0199, cto@corp.com)" if i == 1 else "=Head of Data",
+            }
+        )
         scored.append({"user_id": uid, "account_id": account, "score": 90.0 - i})
     return {"scores": sc, "accounts": acc, "users": users(*people), "user_scores": user_scores(*scored)}
 
 
 def _build(inputs: dict[str, pl.DataFrame], cfg: Config | None = None) -> ex_files.ExportBundle:
-    return ex_bundle.build_exports(DAY, inputs["scores"], inputs["accounts"], inputs["users"], inputs["user_scores"],
-                            FIRST_USED, cfg or config())
+    return ex_bundle.build_exports(
+        DAY, inputs["scores"], inputs["accounts"], inputs["users"], inputs["user_scores"], FIRST_USED, cfg or config()
+    )
 
 
 def test_linkedin_company_file_takes_page_url_and_ticker_when_staged() -> None:
@@ -264,14 +381,17 @@ def test_linkedin_company_file_takes_page_url_and_ticker_when_staged() -> None:
     after = _build(inputs).files["lookalike_linkedin_companies.csv"]
     rows = {r["companyname"]: r for r in after.iter_rows(named=True)}
     assert (rows["'@Big Co"]["linkedincompanypageurl"], rows["'@Big Co"]["stocksymbol"]) == (
-        "https://www.linkedin.com/company/big-co/", "BIG")
+        "https://www.linkedin.com/company/big-co/",
+        "BIG",
+    )
     evil = rows["'" + EVIL]
     assert (evil["linkedincompanypageurl"], evil["stocksymbol"]) == ("", "EVL")  # not a LinkedIn page: blank
     others = [r for name, r in rows.items() if name not in ("'@Big Co", "'" + EVIL)]
     assert all(r["linkedincompanypageurl"] == r["stocksymbol"] == "" for r in others)
     # Nothing else in the file moves.
     assert after.drop("linkedincompanypageurl", "stocksymbol").equals(
-        before.drop("linkedincompanypageurl", "stocksymbol"))
+        before.drop("linkedincompanypageurl", "stocksymbol")
+    )
 
 
 def test_lists_neutralize_formulas_and_hold_no_personal_data(tmp_path: Path) -> None:
@@ -287,8 +407,11 @@ def test_lists_neutralize_formulas_and_hold_no_personal_data(tmp_path: Path) -> 
     assert linkedin.filter(pl.col("companyname").str.contains("HYPERLINK"))["companyname"].item().startswith("'=")
     # Main users: ids and titles only; an email used as a user id is pseudonymized, contact details scrubbed.
     main = pql.row(0, named=True)["main_users"]
-    assert re.fullmatch(r"user-[0-9a-f]{12} \(=Head of Data\); usr_1 \(CTO \(call \[phone removed\], "
-                        r"\[email removed\]\)\)", main), main
+    assert re.fullmatch(
+        r"user-[0-9a-f]{12} \(=Head of Data\); usr_1 \(CTO \(call \[phone removed\], "
+        r"\[email removed\]\)\)",
+        main,
+    ), main
 
     folder = ex_publish.write_export_folder(tmp_path, bundle, "test")
     assert ex_publish.verify_export_folder(folder) == []

@@ -25,10 +25,25 @@ HOSTILE = '<script>alert("x")</script> & "Co" <img src=x onerror=alert(1)>'
 def account(account_id: str, **values: Any) -> dict[str, Any]:
     row: dict[str, Any] = {c: None for c in ACCOUNT_SCORES.column_names}
     row |= {
-        "as_of_date": DAY, "account_id": account_id, "name": f"Account {account_id}", "created_date": dt.date(2025, 1, 1),
-        "score": 50.0, "previous_score": 48.0, "trend": "steady", "trend_delta": 2.0, "active_users": 3,
-        "total_users": 4, "activation_pct": 50.0, "plan": "pro", "status": "active", "mrr": 100.0,
-        "is_paying": True, "health": "healthy", "health_reason": "score 50.0", "is_pql": False, "churn_risk": 0.1,
+        "as_of_date": DAY,
+        "account_id": account_id,
+        "name": f"Account {account_id}",
+        "created_date": dt.date(2025, 1, 1),
+        "score": 50.0,
+        "previous_score": 48.0,
+        "trend": "steady",
+        "trend_delta": 2.0,
+        "active_users": 3,
+        "total_users": 4,
+        "activation_pct": 50.0,
+        "plan": "pro",
+        "status": "active",
+        "mrr": 100.0,
+        "is_paying": True,
+        "health": "healthy",
+        "health_reason": "score 50.0",
+        "is_pql": False,
+        "churn_risk": 0.1,
         "change_drivers": "usr_1 +5 pts",
     }
     return row | values
@@ -88,21 +103,58 @@ def tiles(page: str) -> dict[str, str]:
 
 def busy_day() -> tuple[pl.DataFrame, pl.DataFrame]:
     accounts = scores(
-        account("a1", name="Acme", trend="heating", trend_delta=22.5, previous_score=40.0, score=62.5,
-                change_drivers="usr_7 +40 pts, Document Created +12 pts"),
-        account("a2", name="Birch", trend="cooling", trend_delta=-18.0, previous_score=48.0, score=30.0,
-                health="at_risk", health_reason="score fell 18.0 points in 30 days", churn_risk=0.6, mrr=500.0),
-        account("a3", name="Cedar", plan="trial", status="trial", is_paying=False, is_pql=True, mrr=0.0,
-                pql_reason="trial plan; activated 2026-03-01; active 5 of the last 7 days", activation_pct=100.0,
-                activated_at=dt.date(2026, 3, 1), created_date=dt.date(2026, 2, 20)),
+        account(
+            "a1",
+            name="Acme",
+            trend="heating",
+            trend_delta=22.5,
+            previous_score=40.0,
+            score=62.5,
+            change_drivers="usr_7 +40 pts, Document Created +12 pts",
+        ),
+        account(
+            "a2",
+            name="Birch",
+            trend="cooling",
+            trend_delta=-18.0,
+            previous_score=48.0,
+            score=30.0,
+            health="at_risk",
+            health_reason="score fell 18.0 points in 30 days",
+            churn_risk=0.6,
+            mrr=500.0,
+        ),
+        account(
+            "a3",
+            name="Cedar",
+            plan="trial",
+            status="trial",
+            is_paying=False,
+            is_pql=True,
+            mrr=0.0,
+            pql_reason="trial plan; activated 2026-03-01; active 5 of the last 7 days",
+            activation_pct=100.0,
+            activated_at=dt.date(2026, 3, 1),
+            created_date=dt.date(2026, 2, 20),
+        ),
         account("a4", name="Dune", active_users=0, score=0.0, activation_pct=0.0, health="inactive"),
     )
     history = daily(
         product_row(DAY - dt.timedelta(days=2), 50.0),
         product_row(DAY - dt.timedelta(days=1), 52.0),
-        product_row(DAY, 54.5, active_accounts=3, total_accounts=4, pql_accounts=1, at_risk_accounts=1,
-                    heating_accounts=1, cooling_accounts=1, new_accounts_30d=1, activated_new_accounts_30d=1,
-                    activation_rate_30d=100.0),
+        product_row(
+            DAY,
+            54.5,
+            active_accounts=3,
+            total_accounts=4,
+            pql_accounts=1,
+            at_risk_accounts=1,
+            heating_accounts=1,
+            cooling_accounts=1,
+            new_accounts_30d=1,
+            activated_new_accounts_30d=1,
+            activation_rate_30d=100.0,
+        ),
         product_row(DAY + dt.timedelta(days=1), 99.0),  # a later day: not part of this day's report
     )
     return history, accounts
@@ -112,8 +164,13 @@ def test_kpi_tiles_show_the_days_product_figures() -> None:
     history, accounts = busy_day()
     page = render_report(DAY, history, accounts)
     assert tiles(page) == {
-        "Product score": "54.5", "Active accounts": "3", "Product-qualified leads": "1", "At risk": "1",
-        "Heating up": "1", "Cooling down": "1", "Activation of new accounts": "100.0%",
+        "Product score": "54.5",
+        "Active accounts": "3",
+        "Product-qualified leads": "1",
+        "At risk": "1",
+        "Heating up": "1",
+        "Cooling down": "1",
+        "Activation of new accounts": "100.0%",
     }
     text = visible_text(page)
     assert "+2.5 since 2026-03-09" in text and "of 4 accounts" in text
@@ -127,8 +184,13 @@ def test_kpis_fall_back_to_the_accounts_when_the_day_has_no_product_row() -> Non
     _, accounts = busy_day()
     page = render_report(DAY, pl.DataFrame(), accounts)
     assert tiles(page) == {
-        "Product score": "47.5", "Active accounts": "3", "Product-qualified leads": "1", "At risk": "1",
-        "Heating up": "1", "Cooling down": "1", "Activation of new accounts": "100.0%",
+        "Product score": "47.5",
+        "Active accounts": "3",
+        "Product-qualified leads": "1",
+        "At risk": "1",
+        "Heating up": "1",
+        "Cooling down": "1",
+        "Activation of new accounts": "100.0%",
     }
 
 
@@ -149,8 +211,12 @@ def test_trend_without_a_chart_is_a_table_of_the_last_days_newest_first() -> Non
     trend = section(render_report(DAY, history, accounts), "trend")
     assert "<svg" not in trend and "<img" not in trend
     rows = [visible_text(r).strip() for r in re.findall(r"<tr>(.*?)</tr>", trend)]
-    assert rows == ["Day Product score Change Active accounts", "2026-03-10 54.5 +2.5 3", "2026-03-09 52.0 +2.0 –",
-                    "2026-03-08 50.0 – –"]  # 2026-03-11 is after the report's day
+    assert rows == [
+        "Day Product score Change Active accounts",
+        "2026-03-10 54.5 +2.5 3",
+        "2026-03-09 52.0 +2.0 –",
+        "2026-03-08 50.0 – –",
+    ]  # 2026-03-11 is after the report's day
     longer = daily(*[product_row(DAY - dt.timedelta(days=n), 40.0 + n) for n in range(30)])
     trend = section(render_report(DAY, longer, accounts), "trend")
     assert trend.count("<tr>") == 1 + 14 and "(30 days; the last 14 below, newest first)" in visible_text(trend)
@@ -186,19 +252,18 @@ def test_hostile_names_and_reasons_are_escaped() -> None:
     assert "&lt;/td&gt;&lt;script&gt;steal()&lt;/script&gt;" in page
     # Only the page's own tags: every <img is the embedded chart.
     assert re.findall(r"<img [^>]*", page) == [
-        f'<img src="data:image/png;base64,{base64.b64encode(PNG).decode()}" '
-        f'alt="{escape(chart_name)}"'
+        f'<img src="data:image/png;base64,{base64.b64encode(PNG).decode()}" alt="{escape(chart_name)}"'
     ]
     assert HOSTILE in visible_text(page)  # a reader sees the name as it is
 
 
 def test_at_risk_accounts_are_sorted_by_mrr_at_stake() -> None:
     accounts = scores(
-        account("r1", name="Small stake", health="at_risk", mrr=100.0, churn_risk=0.6),    # 60
-        account("r2", name="Big MRR", health="at_risk", mrr=1000.0, churn_risk=0.2),       # 200
-        account("r3", name="Very risky", health="at_risk", mrr=500.0, churn_risk=0.9),     # 450
-        account("r4", name="Unknown MRR", health="at_risk", mrr=None, churn_risk=0.99),    # unknown: last
-        account("r5", name="Healthy one", health="healthy", mrr=9000.0, churn_risk=0.1),   # not at risk
+        account("r1", name="Small stake", health="at_risk", mrr=100.0, churn_risk=0.6),  # 60
+        account("r2", name="Big MRR", health="at_risk", mrr=1000.0, churn_risk=0.2),  # 200
+        account("r3", name="Very risky", health="at_risk", mrr=500.0, churn_risk=0.9),  # 450
+        account("r4", name="Unknown MRR", health="at_risk", mrr=None, churn_risk=0.99),  # unknown: last
+        account("r5", name="Healthy one", health="healthy", mrr=9000.0, churn_risk=0.1),  # not at risk
     )
     table = at_risk_table(accounts)
     assert table["account_id"].to_list() == ["r3", "r2", "r1", "r4"]
@@ -211,23 +276,33 @@ def test_at_risk_accounts_are_sorted_by_mrr_at_stake() -> None:
 
 def test_at_risk_list_from_the_export_keeps_its_stake_and_shows_what_dropped() -> None:
     _, accounts = busy_day()
-    export = pl.DataFrame({
-        "account_id": ["e1", "e2"], "name": ["Elm", "Fir"], "health_reason": ["quiet", "low score"],
-        "what_dropped": ["no activity for 9 days", "score 40.0 -> 20.0 (-20.0 points in 30 days)"],
-        "since": [dt.date(2026, 3, 1), dt.date(2026, 2, 8)], "mrr_at_risk": [50.0, 800.0],
-        "churn_risk": [0.5, 0.8], "mrr": [100.0, 1000.0], "main_users": ["usr_1 (CEO)", "usr_2 (CTO)"],
-    })
+    export = pl.DataFrame(
+        {
+            "account_id": ["e1", "e2"],
+            "name": ["Elm", "Fir"],
+            "health_reason": ["quiet", "low score"],
+            "what_dropped": ["no activity for 9 days", "score 40.0 -> 20.0 (-20.0 points in 30 days)"],
+            "since": [dt.date(2026, 3, 1), dt.date(2026, 2, 8)],
+            "mrr_at_risk": [50.0, 800.0],
+            "churn_risk": [0.5, 0.8],
+            "mrr": [100.0, 1000.0],
+            "main_users": ["usr_1 (CEO)", "usr_2 (CTO)"],
+        }
+    )
     risk = visible_text(section(render_report(DAY, pl.DataFrame(), accounts, at_risk=export), "at-risk"))
     assert risk.index("Fir") < risk.index("Elm") and "Birch" not in risk
     assert "What dropped" in risk and "no activity for 9 days" in risk and "2026-02-08" in risk
     assert "usr_1 (CEO)" not in risk  # main users are not part of the page
 
 
-@pytest.mark.parametrize("product_daily, account_scores", [
-    (pl.DataFrame(), pl.DataFrame()),
-    (None, None),
-    (pl.DataFrame(schema=PRODUCT_DAILY.polars_schema()), pl.DataFrame(schema=ACCOUNT_SCORES.polars_schema())),
-])
+@pytest.mark.parametrize(
+    "product_daily, account_scores",
+    [
+        (pl.DataFrame(), pl.DataFrame()),
+        (None, None),
+        (pl.DataFrame(schema=PRODUCT_DAILY.polars_schema()), pl.DataFrame(schema=ACCOUNT_SCORES.polars_schema())),
+    ],
+)
 def test_empty_input_gives_a_page_that_says_no_accounts_yet(product_daily, account_scores) -> None:  # type: ignore[no-untyped-def]
     page = render_report(DAY, product_daily, account_scores)
     text = visible_text(page)
@@ -238,8 +313,9 @@ def test_empty_input_gives_a_page_that_says_no_accounts_yet(product_daily, accou
 
 def test_accounts_of_other_days_are_not_counted() -> None:
     history, accounts = busy_day()
-    other = scores(account("z9", as_of_date=DAY - dt.timedelta(days=1), name="Yesterday only", trend="heating",
-                           trend_delta=50.0))
+    other = scores(
+        account("z9", as_of_date=DAY - dt.timedelta(days=1), name="Yesterday only", trend="heating", trend_delta=50.0)
+    )
     page = render_report(DAY, history, pl.concat([accounts, other]))
     assert "Yesterday only" not in page and "Engagement of 4 accounts" in page
     assert "No accounts yet" in render_report(DAY + dt.timedelta(days=5), history, accounts)
@@ -247,22 +323,53 @@ def test_accounts_of_other_days_are_not_counted() -> None:
 
 def test_output_is_byte_identical_and_independent_of_row_order() -> None:
     history, accounts = busy_day()
-    many = pl.concat([accounts, scores(*[
-        account(f"t{i:02d}", name=f"Tie {i:02d}", trend="heating", trend_delta=15.0, score=60.0, is_pql=True,
-                health="at_risk", churn_risk=0.5, mrr=200.0)
-        for i in range(30)
-    ])])
+    many = pl.concat(
+        [
+            accounts,
+            scores(
+                *[
+                    account(
+                        f"t{i:02d}",
+                        name=f"Tie {i:02d}",
+                        trend="heating",
+                        trend_delta=15.0,
+                        score=60.0,
+                        is_pql=True,
+                        health="at_risk",
+                        churn_risk=0.5,
+                        mrr=200.0,
+                    )
+                    for i in range(30)
+                ]
+            ),
+        ]
+    )
     steps = pl.DataFrame(
-        [{"as_of_date": DAY, "account_id": a, "step": s, "step_key": s, "first_done": DAY, "first_user_id": "u",
-          "users_done": 1} for a in ("a1", "a3", "t01") for s in ("Created a document", "Invited a teammate")],
+        [
+            {
+                "as_of_date": DAY,
+                "account_id": a,
+                "step": s,
+                "step_key": s,
+                "first_done": DAY,
+                "first_user_id": "u",
+                "users_done": 1,
+            }
+            for a in ("a1", "a3", "t01")
+            for s in ("Created a document", "Invited a teammate")
+        ],
         schema=ACTIVATION_STEPS.polars_schema(),
     )
     charts = {"product_score": PNG}
     first = render_report(DAY, history, many, charts=charts, activation_steps=steps)
     assert render_report(DAY, history, many, charts=charts, activation_steps=steps).encode() == first.encode()
-    shuffled = render_report(DAY, history.sample(fraction=1.0, shuffle=True, seed=1),
-                             many.sample(fraction=1.0, shuffle=True, seed=2), charts=charts,
-                             activation_steps=steps.sample(fraction=1.0, shuffle=True, seed=3))
+    shuffled = render_report(
+        DAY,
+        history.sample(fraction=1.0, shuffle=True, seed=1),
+        many.sample(fraction=1.0, shuffle=True, seed=2),
+        charts=charts,
+        activation_steps=steps.sample(fraction=1.0, shuffle=True, seed=3),
+    )
     assert shuffled == first
     assert "Showing 25 of 31." in visible_text(section(first, "heating"))  # ties broken by account id
     assert re.search(r"\d{2}:\d{2}:\d{2}", first) is None  # no generation time
@@ -281,8 +388,15 @@ def test_page_is_self_contained() -> None:
 
 def test_no_personal_data_on_the_page() -> None:
     accounts = scores(
-        account("p1", name="Plain Name", is_pql=True, pql_reason="ask jane.doe@example.com", trend="heating",
-                trend_delta=12.0, change_drivers="bob@example.org +12 pts, usr_9 +3 pts"),
+        account(
+            "p1",
+            name="Plain Name",
+            is_pql=True,
+            pql_reason="ask jane.doe@example.com",
+            trend="heating",
+            trend_delta=12.0,
+            change_drivers="bob@example.org +12 pts, usr_9 +3 pts",
+        ),
     )
     page = render_report(DAY, pl.DataFrame(), accounts)
     assert "@example" not in page and "[email removed]" in page and "usr_9 +3 pts" in page
@@ -290,14 +404,21 @@ def test_no_personal_data_on_the_page() -> None:
 
 def test_activation_funnel_counts_accounts_per_level_and_per_step() -> None:
     assert funnel_levels(pl.Series([0.0, 25.0, 25.0, 100.0, None])) == [
-        (0.0, 2), (25.0, 2), (50.0, 0), (75.0, 0), (100.0, 1)]
+        (0.0, 2),
+        (25.0, 2),
+        (50.0, 0),
+        (75.0, 0),
+        (100.0, 1),
+    ]
     assert funnel_levels(pl.Series([33.3, 66.7, 100.0])) == [(0.0, 0), (33.3, 1), (66.7, 1), (100.0, 1)]
     _, accounts = busy_day()  # activation 50, 50, 100, 0
     steps = pl.DataFrame(
-        [{"as_of_date": DAY, "account_id": "a3", "step": "Invited a teammate", "first_done": DAY},
-         {"as_of_date": DAY, "account_id": "a3", "step": "Created a document", "first_done": DAY},
-         {"as_of_date": DAY, "account_id": "a1", "step": "Created a document", "first_done": DAY},
-         {"as_of_date": DAY, "account_id": "gone", "step": "Created a document", "first_done": DAY}],
+        [
+            {"as_of_date": DAY, "account_id": "a3", "step": "Invited a teammate", "first_done": DAY},
+            {"as_of_date": DAY, "account_id": "a3", "step": "Created a document", "first_done": DAY},
+            {"as_of_date": DAY, "account_id": "a1", "step": "Created a document", "first_done": DAY},
+            {"as_of_date": DAY, "account_id": "gone", "step": "Created a document", "first_done": DAY},
+        ],
     )
     funnel = visible_text(section(render_report(DAY, pl.DataFrame(), accounts, activation_steps=steps), "activation"))
     assert "0% 1 4 100%" in funnel and "50% 2 3 75%" in funnel and "100% 1 1 25%" in funnel

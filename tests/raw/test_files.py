@@ -43,12 +43,10 @@ def test_warehouse_csv_tables_become_segment_messages(env) -> None:  # type: ign
         "t3,u1,,too,many,fields,here,x,y,z,extra\n"
     )
     (folder / "identifies.csv").write_text(
-        "id,user_id,anonymous_id,timestamp,email,first_name\n"
-        "i1,u1,a1,2026-01-05T09:00:00Z,U1@Example.com,Ann\n"
+        "id,user_id,anonymous_id,timestamp,email,first_name\ni1,u1,a1,2026-01-05T09:00:00Z,U1@Example.com,Ann\n"
     )
     (folder / "groups.csv").write_text(
-        "id,user_id,group_id,timestamp,name,plan,employees\n"
-        "g1,u1,acc_1,2026-01-05T09:30:00Z,Acme,pro,120\n"
+        "id,user_id,group_id,timestamp,name,plan,employees\ng1,u1,acc_1,2026-01-05T09:30:00Z,Acme,pro,120\n"
     )
     raw_step.run(con, DAY, config)
     result = staging_step.run(con, DAY, config).result
@@ -68,11 +66,17 @@ def test_warehouse_csv_tables_become_segment_messages(env) -> None:  # type: ign
 
 def test_parquet_rows_with_typed_columns(env) -> None:  # type: ignore[no-untyped-def]
     config, con, folder = env
-    pl.DataFrame({
-        "id": ["p1", "p2"], "type": ["track", "track"], "user_id": ["u9", None], "event": ["Logged In", "Logged In"],
-        "timestamp": [dt.datetime(2026, 1, 5, 8), dt.datetime(2026, 1, 5, 9)], "context_group_id": ["acc_9", "acc_9"],
-        "seats": [3, 4],
-    }).write_parquet(folder / "events.parquet")
+    pl.DataFrame(
+        {
+            "id": ["p1", "p2"],
+            "type": ["track", "track"],
+            "user_id": ["u9", None],
+            "event": ["Logged In", "Logged In"],
+            "timestamp": [dt.datetime(2026, 1, 5, 8), dt.datetime(2026, 1, 5, 9)],
+            "context_group_id": ["acc_9", "acc_9"],
+            "seats": [3, 4],
+        }
+    ).write_parquet(folder / "events.parquet")
     (folder / "broken.parquet").write_bytes(b"PAR1 this is not parquet")
     raw_step.run(con, DAY, config)
     result = staging_step.run(con, DAY, config).result
@@ -110,11 +114,15 @@ _PIECES = [b'{"a":1}', b"\n", b"\r\n", b"\xef\xbb\xbf", b"\xff\xfe", b"\x00", b"
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(parts=st.lists(st.sampled_from(_PIECES), max_size=40), gz=st.booleans(),
-       cut=st.one_of(st.none(), st.floats(0.0, 1.0)), block=st.integers(1, 64))
-def test_reading_in_blocks_gives_the_same_lines_as_reading_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                                parts: list[bytes], gz: bool, cut: float | None,
-                                                                block: int) -> None:
+@given(
+    parts=st.lists(st.sampled_from(_PIECES), max_size=40),
+    gz=st.booleans(),
+    cut=st.one_of(st.none(), st.floats(0.0, 1.0)),
+    block=st.integers(1, 64),
+)
+def test_reading_in_blocks_gives_the_same_lines_as_reading_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parts: list[bytes], gz: bool, cut: float | None, block: int
+) -> None:
     """Files are read `BLOCK_BYTES` at a time to bound memory: any block size gives the same
     lines, line numbers, encodings and read errors, also for truncated gzip."""
     data = b"".join(parts)

@@ -37,9 +37,9 @@ def test_exponential_lifts_the_heavy_tail_up_the_scale() -> None:
     exp = normalize([10, 20, 50, 80, 90], bench, "exponential").to_list()
     lin = normalize([10, 20, 50, 80, 90], bench, "linear").to_list()
     assert exp == sorted(exp)
-    assert all(e > li for e, li in zip(exp, lin))   # every user below the benchmark scores higher
+    assert all(e > li for e, li in zip(exp, lin))  # every user below the benchmark scores higher
     assert exp[1] == 48.0  # a fifth of the benchmark: 48, not 20
-    assert (exp[1] - exp[0]) > (exp[4] - exp[3])   # steps at the bottom are spread, the top compressed
+    assert (exp[1] - exp[0]) > (exp[4] - exp[3])  # steps at the bottom are spread, the top compressed
 
 
 @settings(max_examples=200, deadline=None)
@@ -69,20 +69,31 @@ def test_benchmark_matches_numpy_linear_interpolation() -> None:
 
 def _counts(rows: list[tuple[str, str, str, str, int]]) -> pl.DataFrame:
     return pl.DataFrame(
-        [{"event_date": dt.date.fromisoformat(d), "user_id": u, "account_id": a, "type": "track", "event": e,
-          "event_count": n} for d, u, a, e, n in rows]
+        [
+            {
+                "event_date": dt.date.fromisoformat(d),
+                "user_id": u,
+                "account_id": a,
+                "type": "track",
+                "event": e,
+                "event_count": n,
+            }
+            for d, u, a, e, n in rows
+        ]
     )
 
 
 def test_score_users_window_weights_and_primary_account() -> None:
-    counts = _counts([
-        ("2026-01-30", "u1", "a1", "Document Created", 2),     # 2 x 5
-        ("2026-01-01", "u1", "a1", "Document Created", 100),   # outside a 29-day window ending 01-30? no: inside
-        ("2025-12-31", "u1", "a1", "Document Created", 100),   # outside the 30-day window
-        ("2026-01-30", "u2", "a2", "Logged In", 3),            # 3 x 1
-        ("2026-01-30", "u2", "a1", "Teammate Invited", 1),     # 1 x 8: u2 earns most in a1
-        ("2026-01-30", "u3", "a2", "Not Scored", 50),          # known user, no scored event
-    ])
+    counts = _counts(
+        [
+            ("2026-01-30", "u1", "a1", "Document Created", 2),  # 2 x 5
+            ("2026-01-01", "u1", "a1", "Document Created", 100),  # outside a 29-day window ending 01-30? no: inside
+            ("2025-12-31", "u1", "a1", "Document Created", 100),  # outside the 30-day window
+            ("2026-01-30", "u2", "a2", "Logged In", 3),  # 3 x 1
+            ("2026-01-30", "u2", "a1", "Teammate Invited", 1),  # 1 x 8: u2 earns most in a1
+            ("2026-01-30", "u3", "a2", "Not Scored", 50),  # known user, no scored event
+        ]
+    )
     weights = {"Document Created": 5, "Logged In": 1, "Teammate Invited": 8}
     day = score_users(counts, weights, dt.date(2026, 1, 30), 30, 90, "linear", 0.9, 2.0)
     s = {r["user_id"]: r for r in day.scores.to_dicts()}

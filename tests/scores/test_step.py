@@ -33,8 +33,12 @@ def test_extra_windows_personal_activation_and_suggest_weights(tmp_path: Path, c
             raw_step.run(con, day, config)
             staging_step.run(con, day, config)
         scores_step.run(con, D[-1], config)
-        windows = dict(((w, u), (raw, active)) for w, u, raw, active in con.execute(
-            "SELECT window_days, user_id, raw_score, active_days FROM scores.user_window_scores").fetchall())
+        windows = dict(
+            ((w, u), (raw, active))
+            for w, u, raw, active in con.execute(
+                "SELECT window_days, user_id, raw_score, active_days FROM scores.user_window_scores"
+            ).fetchall()
+        )
         personal = dict(con.execute("SELECT user_id, activation_pct FROM scores.user_scores").fetchall())
     finally:
         con.close()
@@ -68,7 +72,8 @@ def test_compact_scoring_counts_give_the_same_scores_as_the_full_aggregate(tmp_p
         return con.execute(
             """SELECT event_date, user_id, account_id, type, event, sum(event_count)::BIGINT AS event_count
                FROM staging.daily_event_counts WHERE event_date BETWEEN ? AND ? GROUP BY ALL""",
-            [min(scored_start, seen_start), day]).pl()
+            [min(scored_start, seen_start), day],
+        ).pl()
 
     try:
         days = [start + dt.timedelta(days=i) for i in range(45)]
@@ -76,14 +81,20 @@ def test_compact_scoring_counts_give_the_same_scores_as_the_full_aggregate(tmp_p
             raw_step.run(con, day, config)
             staging_step.run(con, day, config)
         for day in days[-12:]:
-            compact = (scores_step.run(con, day, config).scores, accounts_step.run(con, day, config),
-                       snapshots_step.run(con, day, config).backtest)
+            compact = (
+                scores_step.run(con, day, config).scores,
+                accounts_step.run(con, day, config),
+                snapshots_step.run(con, day, config).backtest,
+            )
             with monkeypatch.context() as m:
                 for module in (scores_step, accounts_step, snapshots_step):
                     m.setattr(module, "scoring_counts", full)  # event-level rows, weighted in polars
                 m.setattr(accounts_step, "account_event_totals", lambda *args: None)  # totals computed in polars
-                reference = (scores_step.run(con, day, config).scores, accounts_step.run(con, day, config),
-                             snapshots_step.run(con, day, config).backtest)
+                reference = (
+                    scores_step.run(con, day, config).scores,
+                    accounts_step.run(con, day, config),
+                    snapshots_step.run(con, day, config).backtest,
+                )
             assert compact[0].equals(reference[0]), day
             for name in ("scores", "usage", "contributions"):
                 assert getattr(compact[1], name).equals(getattr(reference[1], name)), (day, name)

@@ -6,8 +6,14 @@ from engagement_pipeline.scores.weights import suggest_weights, yaml_block
 
 
 def test_rarer_events_weigh_more_from_1_to_10() -> None:
-    freq = pl.DataFrame({"event": ["Logged In", "Document Created", "Teammate Invited", "Integration Connected"],
-                         "events": [10_000, 1_000, 100, 10], "users": [900, 500, 80, 9], "accounts": [90, 80, 40, 8]})
+    freq = pl.DataFrame(
+        {
+            "event": ["Logged In", "Document Created", "Teammate Invited", "Integration Connected"],
+            "events": [10_000, 1_000, 100, 10],
+            "users": [900, 500, 80, 9],
+            "accounts": [90, 80, 40, 8],
+        }
+    )
     out = suggest_weights(freq)
     weights = dict(out.select("event", "weight").iter_rows())
     assert weights == {"Logged In": 1, "Document Created": 4, "Teammate Invited": 7, "Integration Connected": 10}

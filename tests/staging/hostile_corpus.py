@@ -93,8 +93,14 @@ class Case:
 
 
 def good(mid: str, ts: str = TS, **extra: object) -> dict[str, object]:
-    msg: dict[str, object] = {"type": "track", "messageId": mid, "userId": "u-good", "event": "Logged In",
-                              "timestamp": ts, "context": {"groupId": "acc-good"}}
+    msg: dict[str, object] = {
+        "type": "track",
+        "messageId": mid,
+        "userId": "u-good",
+        "event": "Logged In",
+        "timestamp": ts,
+        "context": {"groupId": "acc-good"},
+    }
     msg.update(extra)
     return msg
 
@@ -110,8 +116,15 @@ class _Builder:
     def _file(self, stem: str, suffix: str = ".jsonl") -> str:
         return f"{len(self.cases):03d}-{stem}{suffix}"
 
-    def json_lines(self, name: str, hostile: list[tuple[bytes | str | dict | list, Expect]], *,
-                   gz: bool = False, eol: bytes = b"\n", note: str = "") -> Case:
+    def json_lines(
+        self,
+        name: str,
+        hostile: list[tuple[bytes | str | dict | list, Expect]],
+        *,
+        gz: bool = False,
+        eol: bytes = b"\n",
+        note: str = "",
+    ) -> Case:
         """One file: a good line, the hostile lines, a good line."""
         fname = self._file(name, ".jsonl.gz" if gz else ".jsonl")
         case = Case(name, note=note)
@@ -131,13 +144,29 @@ class _Builder:
     def single(self, name: str, line: bytes | str | dict | list, expect: Expect, note: str = "") -> Case:
         return self.json_lines(name, [(line, expect)], note=note)
 
-    def raw_file(self, name: str, fname: str, data: bytes, lines: dict[int, Expect], *, exact: bool = True,
-                 raw: dict[int, bytes] | None = None, source: str | None = None, note: str = "") -> Case:
+    def raw_file(
+        self,
+        name: str,
+        fname: str,
+        data: bytes,
+        lines: dict[int, Expect],
+        *,
+        exact: bool = True,
+        raw: dict[int, bytes] | None = None,
+        source: str | None = None,
+        note: str = "",
+    ) -> Case:
         if not fname.startswith((".", "_")):
             fname = self._file(name, "-") + fname
         src = source if source is not None else fname
-        case = Case(name, {fname: data}, {(src, n): e for n, e in lines.items()}, exact=exact, note=note,
-                    raw={(src, n): b for n, b in (raw or {}).items()})
+        case = Case(
+            name,
+            {fname: data},
+            {(src, n): e for n, e in lines.items()},
+            exact=exact,
+            note=note,
+            raw={(src, n): b for n, b in (raw or {}).items()},
+        )
         self.cases.append(case)
         return case
 
@@ -150,16 +179,27 @@ class _Builder:
 def _structure(b: _Builder) -> None:
     b.single("not-json-text", "this is not json", "not_json")
     b.single("not-json-open-brace", "{", "not_json")
-    b.single("trailing-comma-is-tolerated", '{"type":"track","messageId":"trailing-comma","userId":"u","event":"E",'
-             '"timestamp":"%s",}' % TS, Accept("trailing-comma"),
-             note="DuckDB's reader tolerates a trailing comma; the meaning is unambiguous, so the line is accepted")
-    b.single("nan-in-properties-is-tolerated", '{"type":"track","messageId":"nan-props","userId":"u","event":"E",'
-             '"timestamp":"%s","properties":{"x":NaN,"y":-Infinity}}' % TS, Accept("nan-props"))
+    b.single(
+        "trailing-comma-is-tolerated",
+        '{"type":"track","messageId":"trailing-comma","userId":"u","event":"E","timestamp":"%s",}' % TS,
+        Accept("trailing-comma"),
+        note="DuckDB's reader tolerates a trailing comma; the meaning is unambiguous, so the line is accepted",
+    )
+    b.single(
+        "nan-in-properties-is-tolerated",
+        '{"type":"track","messageId":"nan-props","userId":"u","event":"E",'
+        '"timestamp":"%s","properties":{"x":NaN,"y":-Infinity}}' % TS,
+        Accept("nan-props"),
+    )
     b.single("not-json-single-quotes", "{'type':'track'}", "not_json")
     b.single("not-json-two-objects", _dump(good("two-a")) + b" " + _dump(good("two-b")), "not_json")
     b.single("not-json-lone-surrogate-escape", '{"type":"track","userId":"\\ud800","event":"E"}', "not_json")
-    b.single("not-json-bom-inside-file", "\ufeff" + json.dumps(good("bom-inside")), "not_json",
-             note="a BOM is an encoding marker only at the very start of a file")
+    b.single(
+        "not-json-bom-inside-file",
+        "\ufeff" + json.dumps(good("bom-inside")),
+        "not_json",
+        note="a BOM is an encoding marker only at the very start of a file",
+    )
     b.single("not-json-nan", "NaN", frozenset({"not_json", "not_an_object"}))
     b.single("array", [good("in-array")], "not_an_object")
     b.single("array-of-numbers", "[1, 2, 3]", "not_an_object")
@@ -175,20 +215,36 @@ def _structure(b: _Builder) -> None:
 
 
 def _encoding(b: _Builder) -> None:
-    b.single("invalid-utf8", b'{"type":"track","userId":"u\xff","event":"E","timestamp":"' + TS.encode() + b'"}',
-             "invalid_utf8")
+    b.single(
+        "invalid-utf8",
+        b'{"type":"track","userId":"u\xff","event":"E","timestamp":"' + TS.encode() + b'"}',
+        "invalid_utf8",
+    )
     b.single("overlong-utf8", b'{"type":"track","userId":"\xc0\xaf"}', "invalid_utf8")
     b.single("cesu-surrogate", b'{"userId":"\xed\xa0\x80"}', "invalid_utf8")
     b.single("cut-multibyte", b'{"event":"\xe2\x82', "invalid_utf8")
     b.single("nul-byte", b'{"type":"track","userId":"u\x00","event":"E"}', "nul_byte")
     b.single("nul-only", b"\x00", "nul_byte")
-    b.single("nul-escape-in-id", good("nul-escape", userId="a\u0000b"), Accept("nul-escape", user_id="a\u0000b"),
-             note="an escaped \\u0000 is valid JSON: the id keeps the character")
-    b.single("unicode-ids", good("unicode-ünïcødé-😀", userId="ユーザー"), Accept("unicode-ünïcødé-😀", user_id="ユーザー"))
+    b.single(
+        "nul-escape-in-id",
+        good("nul-escape", userId="a\u0000b"),
+        Accept("nul-escape", user_id="a\u0000b"),
+        note="an escaped \\u0000 is valid JSON: the id keeps the character",
+    )
+    b.single(
+        "unicode-ids", good("unicode-ünïcødé-😀", userId="ユーザー"), Accept("unicode-ünïcødé-😀", user_id="ユーザー")
+    )
     b.single("control-chars-in-event", good("ctrl", event="Logged\u0007In\u001b[31m"), Accept("ctrl"))
     b.json_lines("crlf", [(good("crlf-mid"), Accept("crlf-mid"))], eol=b"\r\n")
-    b.json_lines("cr-inside-object", [(b'{"type":"track",\r"messageId":"cr-mid","userId":"u","event":"E","timestamp":"'
-                                       + TS.encode() + b'"}', Accept("cr-mid"))])
+    b.json_lines(
+        "cr-inside-object",
+        [
+            (
+                b'{"type":"track",\r"messageId":"cr-mid","userId":"u","event":"E","timestamp":"' + TS.encode() + b'"}',
+                Accept("cr-mid"),
+            )
+        ],
+    )
     bom = b.json_lines("bom-file", [(good("bom-mid"), Accept("bom-mid"))])
     fname = next(iter(bom.files))
     bom.files[fname] = b"\xef\xbb\xbf" + bom.files[fname]
@@ -197,67 +253,110 @@ def _encoding(b: _Builder) -> None:
     bom_gz.files[fname] = gzip.compress(b"\xef\xbb\xbf" + gzip.decompress(bom_gz.files[fname]), mtime=0)
     utf16 = ("\n".join(json.dumps(good(f"utf16-{i}")) for i in range(3)) + "\n").encode("utf-16")
     pieces = len(utf16.split(b"\n")) - (1 if utf16.endswith(b"\n") else 0)  # "\n\x00": a NUL starts each next line
-    b.raw_file("utf16-file", "utf16.jsonl", utf16,
-               {n: frozenset({"invalid_utf8", "nul_byte"}) for n in range(1, pieces + 1)},
-               note="UTF-16 is not supported: every line is quarantined, none lost")
+    b.raw_file(
+        "utf16-file",
+        "utf16.jsonl",
+        utf16,
+        {n: frozenset({"invalid_utf8", "nul_byte"}) for n in range(1, pieces + 1)},
+        note="UTF-16 is not supported: every line is quarantined, none lost",
+    )
 
 
 def _size(b: _Builder) -> None:
-    deep_arrays = '{"type":"track","messageId":"deep-arrays","userId":"u","event":"E","timestamp":"%s","properties":{"x":%s}}' % (
-        TS, "[" * 10_000 + "]" * 10_000)
+    deep_arrays = (
+        '{"type":"track","messageId":"deep-arrays","userId":"u","event":"E","timestamp":"%s","properties":{"x":%s}}'
+        % (TS, "[" * 10_000 + "]" * 10_000)
+    )
     b.single("nested-10k-arrays", deep_arrays, Accept("deep-arrays"))
-    deep_objects = '{"type":"identify","messageId":"deep-objects","userId":"u-deep","timestamp":"%s","traits":{"x":%s}}' % (
-        TS, '{"a":' * 10_000 + "1" + "}" * 10_000)
+    deep_objects = (
+        '{"type":"identify","messageId":"deep-objects","userId":"u-deep","timestamp":"%s","traits":{"x":%s}}'
+        % (TS, '{"a":' * 10_000 + "1" + "}" * 10_000)
+    )
     b.single("nested-10k-objects-in-traits", deep_objects, Accept("deep-objects", type="identify"))
     b.single("nested-10k-not-an-object", "[" * 10_000 + "]" * 10_000, "not_an_object")
     b.single("nested-unbalanced", "[" * 10_000, "not_json")
     b.single("huge-properties", good("huge-props", properties={"blob": "x" * 1_000_000}), Accept("huge-props"))
-    b.single("many-properties", good("many-props", properties={f"k{i}": i for i in range(20_000)}), Accept("many-props"))
+    b.single(
+        "many-properties", good("many-props", properties={f"k{i}": i for i in range(20_000)}), Accept("many-props")
+    )
     b.single("1mb-garbage-line", "g" * (1 << 20), "not_json")
     long_id = "i" * 10_000
     b.single("long-user-id", good("long-uid", userId=long_id), "id_too_long")
     b.single("long-message-id", good(long_id), "id_too_long")
     b.single("long-anonymous-id", {"type": "page", "anonymousId": long_id, "timestamp": TS}, "id_too_long")
     b.single("long-context-group", good("long-ctx", context={"groupId": long_id}), "id_too_long")
-    b.single("long-group-id", {"type": "group", "messageId": "long-gid", "userId": "u", "groupId": long_id,
-                               "timestamp": TS}, "id_too_long")
-    b.single("long-previous-id", {"type": "alias", "messageId": "long-prev", "userId": "u", "previousId": long_id,
-                                  "timestamp": TS}, "id_too_long")
-    b.single("long-event-name", good("long-event", event="E" * 10_000), Accept("long-event"),
-             note="an event name is not an id: kept")
+    b.single(
+        "long-group-id",
+        {"type": "group", "messageId": "long-gid", "userId": "u", "groupId": long_id, "timestamp": TS},
+        "id_too_long",
+    )
+    b.single(
+        "long-previous-id",
+        {"type": "alias", "messageId": "long-prev", "userId": "u", "previousId": long_id, "timestamp": TS},
+        "id_too_long",
+    )
+    b.single(
+        "long-event-name",
+        good("long-event", event="E" * 10_000),
+        Accept("long-event"),
+        note="an event name is not an id: kept",
+    )
 
 
 def _types(b: _Builder) -> None:
     wrong = {
-        "user-id-object": {"userId": {"id": "u"}}, "user-id-array": {"userId": ["u"]},
-        "user-id-bool": {"userId": True}, "user-id-float": {"userId": 1.5},
-        "message-id-object": {"messageId": {"a": 1}}, "message-id-float": {"messageId": 3.25},
+        "user-id-object": {"userId": {"id": "u"}},
+        "user-id-array": {"userId": ["u"]},
+        "user-id-bool": {"userId": True},
+        "user-id-float": {"userId": 1.5},
+        "message-id-object": {"messageId": {"a": 1}},
+        "message-id-float": {"messageId": 3.25},
         "anonymous-id-bool": {"anonymousId": False},
-        "event-number": {"event": 7}, "event-object": {"event": {"name": "E"}}, "event-bool": {"event": True},
+        "event-number": {"event": 7},
+        "event-object": {"event": {"name": "E"}},
+        "event-bool": {"event": True},
         "name-number": {"name": 12},
-        "timestamp-number": {"timestamp": 1767607200}, "timestamp-object": {"timestamp": {"iso": TS}},
-        "timestamp-bool": {"timestamp": True}, "timestamp-array": {"timestamp": [TS]},
-        "sent-at-number": {"sentAt": 1767607200000}, "original-timestamp-array": {"originalTimestamp": [TS]},
+        "timestamp-number": {"timestamp": 1767607200},
+        "timestamp-object": {"timestamp": {"iso": TS}},
+        "timestamp-bool": {"timestamp": True},
+        "timestamp-array": {"timestamp": [TS]},
+        "sent-at-number": {"sentAt": 1767607200000},
+        "original-timestamp-array": {"originalTimestamp": [TS]},
         "received-at-bool": {"receivedAt": False},
-        "traits-string": {"traits": "email=a@b.c"}, "traits-array": {"traits": [1]},
-        "properties-array": {"properties": []}, "properties-string": {"properties": "x"},
-        "context-array": {"context": ["acc"]}, "context-string": {"context": "acc"},
+        "traits-string": {"traits": "email=a@b.c"},
+        "traits-array": {"traits": [1]},
+        "properties-array": {"properties": []},
+        "properties-string": {"properties": "x"},
+        "context-array": {"context": ["acc"]},
+        "context-string": {"context": "acc"},
         "context-group-object": {"context": {"groupId": {"id": "acc"}}},
-        "type-number": {"type": 1}, "type-array": {"type": ["track"]}, "type-object": {"type": {"t": "track"}},
+        "type-number": {"type": 1},
+        "type-array": {"type": ["track"]},
+        "type-object": {"type": {"t": "track"}},
         "type-bool": {"type": True},
     }
     for name, fields in wrong.items():
         b.single(name, good(f"wrong-{name}", **fields), "wrong_field_type")
-    b.single("group-id-array", {"type": "group", "messageId": "gid-arr", "userId": "u", "groupId": ["a"],
-                                "timestamp": TS}, "wrong_field_type")
-    b.single("previous-id-object", {"type": "alias", "messageId": "prev-obj", "userId": "u", "previousId": {},
-                                    "timestamp": TS}, "wrong_field_type")
+    b.single(
+        "group-id-array",
+        {"type": "group", "messageId": "gid-arr", "userId": "u", "groupId": ["a"], "timestamp": TS},
+        "wrong_field_type",
+    )
+    b.single(
+        "previous-id-object",
+        {"type": "alias", "messageId": "prev-obj", "userId": "u", "previousId": {}, "timestamp": TS},
+        "wrong_field_type",
+    )
     # Accepted variants of types: integer ids, nulls as absent, type case and spaces.
     b.single("user-id-int", good("uid-int", userId=12345), Accept("uid-int", user_id="12345"))
     b.single("user-id-negative", good("uid-neg", userId=-5), Accept("uid-neg", user_id="-5"))
-    b.single("user-id-uint64", good("uid-u64", userId=2 ** 64 - 1), Accept("uid-u64", user_id=str(2 ** 64 - 1)))
-    b.single("user-id-huge-int", good("uid-huge", userId=2 ** 70), Accept("uid-huge", user_id=str(2 ** 70)),
-             note="an integer id of any size keeps its exact digits (never a rounded float)")
+    b.single("user-id-uint64", good("uid-u64", userId=2**64 - 1), Accept("uid-u64", user_id=str(2**64 - 1)))
+    b.single(
+        "user-id-huge-int",
+        good("uid-huge", userId=2**70),
+        Accept("uid-huge", user_id=str(2**70)),
+        note="an integer id of any size keeps its exact digits (never a rounded float)",
+    )
     b.single("message-id-int", good(987654321), Accept("987654321"))
     b.single("type-case-and-spaces", good("type-case", type=" Track "), Accept("type-case", type="track"))
     b.single("null-traits", good("null-traits", traits=None), Accept("null-traits"))
@@ -266,19 +365,35 @@ def _types(b: _Builder) -> None:
     b.single("missing-type", {"messageId": "no-type", "userId": "u", "event": "E", "timestamp": TS}, "missing_type")
     b.single("empty-type", good("empty-type", type="  "), "missing_type")
     b.single("unknown-type", good("bogus-type", type="bogus"), "unknown_type")
-    b.single("missing-identity", {"type": "track", "messageId": "no-id", "event": "E", "timestamp": TS}, "missing_identity")
+    b.single(
+        "missing-identity", {"type": "track", "messageId": "no-id", "event": "E", "timestamp": TS}, "missing_identity"
+    )
     b.single("blank-identity", good("blank-id", userId="   "), "missing_identity")
     b.single("missing-event", {"type": "track", "messageId": "no-ev", "userId": "u", "timestamp": TS}, "missing_event")
-    b.single("missing-group-id", {"type": "group", "messageId": "no-gid", "userId": "u", "timestamp": TS}, "missing_group_id")
-    b.single("missing-previous-id", {"type": "alias", "messageId": "no-prev", "userId": "u", "timestamp": TS},
-             "missing_previous_id")
-    b.single("missing-timestamp", {"type": "track", "messageId": "no-ts", "userId": "u", "event": "E"}, "missing_timestamp")
+    b.single(
+        "missing-group-id", {"type": "group", "messageId": "no-gid", "userId": "u", "timestamp": TS}, "missing_group_id"
+    )
+    b.single(
+        "missing-previous-id",
+        {"type": "alias", "messageId": "no-prev", "userId": "u", "timestamp": TS},
+        "missing_previous_id",
+    )
+    b.single(
+        "missing-timestamp", {"type": "track", "messageId": "no-ts", "userId": "u", "event": "E"}, "missing_timestamp"
+    )
     b.single("null-timestamp", good("null-ts", timestamp=None), "missing_timestamp")
     # Duplicate keys: the first occurrence wins (DuckDB's reader; see the module docstring).
-    b.single("duplicate-keys", '{"type":"track","messageId":"dup-keys","userId":"dup-first","userId":"dup-second",'
-                               '"event":"E","timestamp":"%s"}' % TS, Accept("dup-keys", user_id="dup-first"))
-    b.single("duplicate-type-key", '{"type":"bogus","type":"track","messageId":"dup-type","userId":"u","event":"E",'
-                                   '"timestamp":"%s"}' % TS, "unknown_type")
+    b.single(
+        "duplicate-keys",
+        '{"type":"track","messageId":"dup-keys","userId":"dup-first","userId":"dup-second",'
+        '"event":"E","timestamp":"%s"}' % TS,
+        Accept("dup-keys", user_id="dup-first"),
+    )
+    b.single(
+        "duplicate-type-key",
+        '{"type":"bogus","type":"track","messageId":"dup-type","userId":"u","event":"E","timestamp":"%s"}' % TS,
+        "unknown_type",
+    )
 
 
 def _timestamps(b: _Builder) -> None:
@@ -305,20 +420,36 @@ def _timestamps(b: _Builder) -> None:
         at("ts-next-day-end", "2026-01-06T23:59:59Z", d(2026, 1, 6, 23, 59, 59)),
         at("ts-received-at-only", "x", d(2026, 1, 5, 9), timestamp=None, receivedAt="2026-01-05T09:00:00Z"),
         # Clock skew with odd formats: originalTimestamp without zone, sentAt with an offset.
-        at("ts-skew-mixed", "x", d(2026, 1, 5, 11), timestamp=None, originalTimestamp="2026-01-05 08:00:00",
-           sentAt="2026-01-05T09:00:10+01:00", receivedAt="2026-01-05T11:00:10Z"),
+        at(
+            "ts-skew-mixed",
+            "x",
+            d(2026, 1, 5, 11),
+            timestamp=None,
+            originalTimestamp="2026-01-05 08:00:00",
+            sentAt="2026-01-05T09:00:10+01:00",
+            receivedAt="2026-01-05T11:00:10Z",
+        ),
     ]
     for line, accept in accepted:
         if line.get("timestamp") is None:
             line.pop("timestamp", None)
         b.single(accept.message_id, line, accept)
     bad = {
-        "ts-invalid-2026-02-29": "2026-02-29T12:00:00Z", "ts-month-13": "2026-13-01T00:00:00Z",
-        "ts-hour-25": "2026-01-05T25:00:00Z", "ts-minute-61": "2026-01-05T10:61:00Z",
-        "ts-epoch-seconds-string": "1767607200", "ts-epoch-ms-string": "1767607200000",
-        "ts-word-epoch": "epoch", "ts-word-infinity": "infinity", "ts-word-minus-infinity": "-infinity",
-        "ts-word-now": "now", "ts-rfc2822": "Mon, 05 Jan 2026 10:00:00 GMT", "ts-basic-iso": "20260105T100000Z",
-        "ts-six-digit-year": "294277-01-01T00:00:00Z", "ts-bc": "-2026-01-05", "ts-empty-string": "",
+        "ts-invalid-2026-02-29": "2026-02-29T12:00:00Z",
+        "ts-month-13": "2026-13-01T00:00:00Z",
+        "ts-hour-25": "2026-01-05T25:00:00Z",
+        "ts-minute-61": "2026-01-05T10:61:00Z",
+        "ts-epoch-seconds-string": "1767607200",
+        "ts-epoch-ms-string": "1767607200000",
+        "ts-word-epoch": "epoch",
+        "ts-word-infinity": "infinity",
+        "ts-word-minus-infinity": "-infinity",
+        "ts-word-now": "now",
+        "ts-rfc2822": "Mon, 05 Jan 2026 10:00:00 GMT",
+        "ts-basic-iso": "20260105T100000Z",
+        "ts-six-digit-year": "294277-01-01T00:00:00Z",
+        "ts-bc": "-2026-01-05",
+        "ts-empty-string": "",
         "ts-garbage": "yesterday-ish",
     }
     for mid, text in bad.items():
@@ -331,8 +462,9 @@ def _timestamps(b: _Builder) -> None:
         "ts-2999": good("ts-2999", ts="2999-01-01T00:00:00Z"),
         "ts-2999-with-received-2999": good("ts-2999-r", ts="2999-01-01T00:00:00Z", receivedAt="2999-01-01T00:00:00Z"),
         "ts-two-days-after-folder": good("ts-day-plus-2", ts="2026-01-07T00:00:00Z"),
-        "ts-over-a-day-after-received-at": good("ts-after-recv", ts="2026-01-06T10:00:01Z",
-                                                receivedAt="2026-01-05T10:00:00Z"),
+        "ts-over-a-day-after-received-at": good(
+            "ts-after-recv", ts="2026-01-06T10:00:01Z", receivedAt="2026-01-05T10:00:00Z"
+        ),
         "ts-received-at-1970": good("ts-recv-1970", receivedAt="1970-01-01T00:00:00Z"),
     }
     for name, line in out_of_range.items():
@@ -362,14 +494,20 @@ def _files(b: _Builder, rng: random.Random) -> None:
 
     # Multi-member gzip: all members are read.
     member = [_dump(good(f"multi-{i}")) for i in range(4)]
-    data = gzip.compress(b"\n".join(member[:2]) + b"\n", mtime=0) + gzip.compress(b"\n".join(member[2:]) + b"\n", mtime=0)
+    data = gzip.compress(b"\n".join(member[:2]) + b"\n", mtime=0) + gzip.compress(
+        b"\n".join(member[2:]) + b"\n", mtime=0
+    )
     b.raw_file("multi-member-gzip", "events.jsonl.gz", data, {i + 1: Accept(f"multi-{i}") for i in range(4)})
 
     # Gzip with trailing garbage: the complete member is read, the garbage is one truncated line.
     tail = [_dump(good(f"tailgarbage-{i}")) for i in range(3)]
     data = gzip.compress(b"\n".join(tail) + b"\n", mtime=0) + b"GARBAGE-NOT-GZIP" * 4
-    b.raw_file("gzip-trailing-garbage", "events.jsonl.gz", data,
-               {1: Accept("tailgarbage-0"), 2: Accept("tailgarbage-1"), 3: Accept("tailgarbage-2"), 4: "truncated_file"})
+    b.raw_file(
+        "gzip-trailing-garbage",
+        "events.jsonl.gz",
+        data,
+        {1: Accept("tailgarbage-0"), 2: Accept("tailgarbage-1"), 3: Accept("tailgarbage-2"), 4: "truncated_file"},
+    )
 
     # Not gzip at all, or a gzip header only: nothing decompresses -> one unreadable_file line.
     b.raw_file("gz-that-is-plain-text", "events.jsonl.gz", _dump(good("plain-in-gz")) + b"\n", {1: "unreadable_file"})
@@ -395,19 +533,31 @@ def _files(b: _Builder, rng: random.Random) -> None:
 
     # Names and extensions.
     for ext in ("txt", "jsonl.bz2", "parquet.gz", "xml", "JSONL.zip"):
-        b.raw_file(f"unsupported-{ext}", f"data.{ext}", _dump(good(f"unsupported-{ext}")) + b"\n", {1: "unsupported_file_type"})
+        b.raw_file(
+            f"unsupported-{ext}", f"data.{ext}", _dump(good(f"unsupported-{ext}")) + b"\n", {1: "unsupported_file_type"}
+        )
     b.raw_file("unsupported-no-extension", "noext", b"whatever\n", {1: "unsupported_file_type"})
     b.raw_file("uppercase-extension", "EVENTS.JSONL", _dump(good("upper-ext")) + b"\n", {1: Accept("upper-ext")})
     b.raw_file("ndjson", "events.ndjson", _dump(good("ndjson")) + b"\n", {1: Accept("ndjson")})
     b.raw_file("json-extension", "events.json", _dump(good("json-ext")) + b"\n", {1: Accept("json-ext")})
     b.raw_file("hidden-file", ".hidden.jsonl", _dump(good("hidden")) + b"\n", {})
     b.raw_file("success-marker", "_SUCCESS", b"", {})
-    b.raw_file("directory-named-like-data", "subdir.jsonl", DIRECTORY, {},
-               note="sub-folders are not recursed into (and `..` cannot be a file name)")
+    b.raw_file(
+        "directory-named-like-data",
+        "subdir.jsonl",
+        DIRECTORY,
+        {},
+        note="sub-folders are not recursed into (and `..` cannot be a file name)",
+    )
     # A file name that is not UTF-8 lands under a printable name (its bad bytes as \xNN).
     stem = f"{len(b.cases):03d}-name-"
-    b.cases.append(Case("non-utf8-file-name", {stem + "\udcff\udcfe.jsonl": _dump(good("bad-name")) + b"\n"},
-                        {(stem + "\\xff\\xfe.jsonl", 1): Accept("bad-name")}))
+    b.cases.append(
+        Case(
+            "non-utf8-file-name",
+            {stem + "\udcff\udcfe.jsonl": _dump(good("bad-name")) + b"\n"},
+            {(stem + "\\xff\\xfe.jsonl", 1): Accept("bad-name")},
+        )
+    )
     b.raw_file("newline-in-file-name", "new\nline.jsonl", _dump(good("nl-name")) + b"\n", {1: Accept("nl-name")})
 
 
@@ -422,94 +572,201 @@ def _csv(b: _Builder) -> None:
     def row(mid: str, *, user: str = "u-csv", ts: str = TS) -> str:
         return f"{mid},track,{user},Logged In,{ts},acc-csv"
 
-    def csv_case(name: str, rows: list[tuple[str | bytes, Expect]], head: str = header, *, eol: str = "\n",
-                 fname: str = "tracks.csv", gz: bool = False) -> Case:
+    def csv_case(
+        name: str,
+        rows: list[tuple[str | bytes, Expect]],
+        head: str = header,
+        *,
+        eol: str = "\n",
+        fname: str = "tracks.csv",
+        gz: bool = False,
+    ) -> Case:
         body = [head.encode()] + [r if isinstance(r, bytes) else r.encode() for r, _ in rows]
         data = eol.encode().join(body) + eol.encode()
         expect = {i + 2: e for i, (_, e) in enumerate(rows)}
         # Records rejected by the CSV reader keep their original text; the others are converted to
         # Segment JSON first (that JSON is what the parser judged and what the payload holds).
-        raw = {i + 2: (r if isinstance(r, bytes) else r.encode()) for i, (r, e) in enumerate(rows)
-               if isinstance(e, str) and e in CSV_READER_REASONS}
-        return b.raw_file(name, fname + (".gz" if gz else ""), gzip.compress(data, mtime=0) if gz else data, expect, raw=raw)
+        raw = {
+            i + 2: (r if isinstance(r, bytes) else r.encode())
+            for i, (r, e) in enumerate(rows)
+            if isinstance(e, str) and e in CSV_READER_REASONS
+        }
+        return b.raw_file(
+            name, fname + (".gz" if gz else ""), gzip.compress(data, mtime=0) if gz else data, expect, raw=raw
+        )
 
-    csv_case("csv-good-and-ragged", [
-        (row("csv-1"), Accept("csv-1")),
-        (row("csv-too-many") + ",extra,fields", "csv_wrong_field_count"),
-        ("csv-too-few,track", "csv_wrong_field_count"),
-        (row("csv-2"), Accept("csv-2")),
-    ])
-    csv_case("csv-blank-lines", [
-        (row("csv-blank-1"), Accept("csv-blank-1")), ("", "empty_line"), (row("csv-blank-2"), Accept("csv-blank-2")),
-        ("", "empty_line"),
-    ])
-    csv_case("csv-crlf", [(row("csv-crlf-1"), Accept("csv-crlf-1")), (row("csv-crlf-2"), Accept("csv-crlf-2"))], eol="\r\n")
+    csv_case(
+        "csv-good-and-ragged",
+        [
+            (row("csv-1"), Accept("csv-1")),
+            (row("csv-too-many") + ",extra,fields", "csv_wrong_field_count"),
+            ("csv-too-few,track", "csv_wrong_field_count"),
+            (row("csv-2"), Accept("csv-2")),
+        ],
+    )
+    csv_case(
+        "csv-blank-lines",
+        [
+            (row("csv-blank-1"), Accept("csv-blank-1")),
+            ("", "empty_line"),
+            (row("csv-blank-2"), Accept("csv-blank-2")),
+            ("", "empty_line"),
+        ],
+    )
+    csv_case(
+        "csv-crlf", [(row("csv-crlf-1"), Accept("csv-crlf-1")), (row("csv-crlf-2"), Accept("csv-crlf-2"))], eol="\r\n"
+    )
     bom = csv_case("csv-bom", [(row("csv-bom-1"), Accept("csv-bom-1"))])
     (fname,) = bom.files
     bom.files[fname] = b"\xef\xbb\xbf" + bom.files[fname]
-    csv_case("csv-no-id-column", [
-        ("track,u-noid,Logged In,2026-01-05T10:00:00Z", Accept("md5:*")),
-        ("track,u-noid,Logged In,2026-01-05T10:00:01Z", Accept("md5:*")),
-    ], head="type,user_id,event,timestamp")
-    csv_case("csv-no-user-id", [
-        ("csv-nouser-1,track,Logged In,2026-01-05T10:00:00Z", "missing_identity"),
-    ], head="id,type,event,timestamp")
-    csv_case("csv-anonymous-only", [
-        ("csv-anon-1,page,a-1,2026-01-05T10:00:00Z", Accept("csv-anon-1", type="page")),
-    ], head="id,type,anonymous_id,timestamp")
-    csv_case("csv-extra-columns", [
-        (row("csv-extra-1") + ",42,hello,=cmd()", Accept("csv-extra-1")),
-    ], head=header + ",seats,whatever,formula")
-    csv_case("csv-column-case-clash", [
-        ("csv-case-1,CSV-CASE-2,track,u-csv,Logged In," + TS, Accept("csv-case-1")),
-    ], head="id,ID,type,user_id,event,timestamp")
-    csv_case("csv-id-and-message-id", [
-        ("csv-both-1,csv-both-2,track,u-csv,Logged In," + TS, Accept("csv-both-1")),
-    ], head="id,message_id,type,user_id,event,timestamp")
-    csv_case("csv-context-name-clash", [
-        ("csv-ctx-1,track,u-csv,Logged In," + TS + ",acc-csv,acc-b", Accept("csv-ctx-1")),
-    ], head="id,type,user_id,event,timestamp,context_group_id,context_group__id")
-    csv_case("csv-internal-name-column", [
-        ("csv-under-1,track,u-csv,Logged In," + TS + ",zzz", Accept("csv-under-1")),
-    ], head="id,type,user_id,event,timestamp,_type")
-    csv_case("csv-header-invalid-utf8", [
-        (row("csv-badhead-1") + ",x", Accept("csv-badhead-1")),
-    ], head=header + ",colX")
+    csv_case(
+        "csv-no-id-column",
+        [
+            ("track,u-noid,Logged In,2026-01-05T10:00:00Z", Accept("md5:*")),
+            ("track,u-noid,Logged In,2026-01-05T10:00:01Z", Accept("md5:*")),
+        ],
+        head="type,user_id,event,timestamp",
+    )
+    csv_case(
+        "csv-no-user-id",
+        [
+            ("csv-nouser-1,track,Logged In,2026-01-05T10:00:00Z", "missing_identity"),
+        ],
+        head="id,type,event,timestamp",
+    )
+    csv_case(
+        "csv-anonymous-only",
+        [
+            ("csv-anon-1,page,a-1,2026-01-05T10:00:00Z", Accept("csv-anon-1", type="page")),
+        ],
+        head="id,type,anonymous_id,timestamp",
+    )
+    csv_case(
+        "csv-extra-columns",
+        [
+            (row("csv-extra-1") + ",42,hello,=cmd()", Accept("csv-extra-1")),
+        ],
+        head=header + ",seats,whatever,formula",
+    )
+    csv_case(
+        "csv-column-case-clash",
+        [
+            ("csv-case-1,CSV-CASE-2,track,u-csv,Logged In," + TS, Accept("csv-case-1")),
+        ],
+        head="id,ID,type,user_id,event,timestamp",
+    )
+    csv_case(
+        "csv-id-and-message-id",
+        [
+            ("csv-both-1,csv-both-2,track,u-csv,Logged In," + TS, Accept("csv-both-1")),
+        ],
+        head="id,message_id,type,user_id,event,timestamp",
+    )
+    csv_case(
+        "csv-context-name-clash",
+        [
+            ("csv-ctx-1,track,u-csv,Logged In," + TS + ",acc-csv,acc-b", Accept("csv-ctx-1")),
+        ],
+        head="id,type,user_id,event,timestamp,context_group_id,context_group__id",
+    )
+    csv_case(
+        "csv-internal-name-column",
+        [
+            ("csv-under-1,track,u-csv,Logged In," + TS + ",zzz", Accept("csv-under-1")),
+        ],
+        head="id,type,user_id,event,timestamp,_type",
+    )
+    csv_case(
+        "csv-header-invalid-utf8",
+        [
+            (row("csv-badhead-1") + ",x", Accept("csv-badhead-1")),
+        ],
+        head=header + ",colX",
+    )
     case = b.cases[-1]  # the header gets a raw 0xFF byte in a column name
     (fname,) = case.files
     case.files[fname] = case.files[fname].replace(b"colX", b"col\xff")
-    csv_case("csv-row-invalid-utf8", [
-        (row("csv-u8-1"), Accept("csv-u8-1")),
-        (row("csv-u8-bad").encode().replace(b"Logged", b"Log\xffged"), "invalid_utf8"),
-        (row("csv-u8-2"), Accept("csv-u8-2")),
-    ])
-    csv_case("csv-nul-byte", [
-        (row("csv-nul-1"), Accept("csv-nul-1")), (row("csv-nul-bad").encode().replace(b"Logged", b"Lo\x00gged"), "nul_byte"),
-    ])
+    csv_case(
+        "csv-row-invalid-utf8",
+        [
+            (row("csv-u8-1"), Accept("csv-u8-1")),
+            (row("csv-u8-bad").encode().replace(b"Logged", b"Log\xffged"), "invalid_utf8"),
+            (row("csv-u8-2"), Accept("csv-u8-2")),
+        ],
+    )
+    csv_case(
+        "csv-nul-byte",
+        [
+            (row("csv-nul-1"), Accept("csv-nul-1")),
+            (row("csv-nul-bad").encode().replace(b"Logged", b"Lo\x00gged"), "nul_byte"),
+        ],
+    )
     csv_case("csv-huge-field", [(row("csv-huge-1") + "," + "x" * 300_000, Accept("csv-huge-1"))], head=header + ",blob")
     # A quoted field with a line break: the record's line number is its last physical line.
-    data = (header + "\n" + 'csv-qnl-1,track,u-csv,"Logged\nIn",' + TS + ",acc-csv\n" + row("csv-qnl-2") + "\n").encode()
+    data = (
+        header + "\n" + 'csv-qnl-1,track,u-csv,"Logged\nIn",' + TS + ",acc-csv\n" + row("csv-qnl-2") + "\n"
+    ).encode()
     b.raw_file("csv-quoted-newline", "tracks.csv", data, {3: Accept("csv-qnl-1"), 4: Accept("csv-qnl-2")})
-    csv_case("csv-odd-timestamps", [
-        (row("csv-ts-space", ts="2026-01-05 10:00:00"), Accept("csv-ts-space", timestamp=dt.datetime(2026, 1, 5, 10))),
-        (row("csv-ts-offset", ts="2026-01-05T10:00:00+05:45"), Accept("csv-ts-offset", timestamp=dt.datetime(2026, 1, 5, 4, 15))),
-        (row("csv-ts-epoch", ts="1767607200"), "bad_timestamp"),
-        (row("csv-ts-2999", ts="2999-01-01T00:00:00Z"), "timestamp_out_of_range"),
-    ])
+    csv_case(
+        "csv-odd-timestamps",
+        [
+            (
+                row("csv-ts-space", ts="2026-01-05 10:00:00"),
+                Accept("csv-ts-space", timestamp=dt.datetime(2026, 1, 5, 10)),
+            ),
+            (
+                row("csv-ts-offset", ts="2026-01-05T10:00:00+05:45"),
+                Accept("csv-ts-offset", timestamp=dt.datetime(2026, 1, 5, 4, 15)),
+            ),
+            (row("csv-ts-epoch", ts="1767607200"), "bad_timestamp"),
+            (row("csv-ts-2999", ts="2999-01-01T00:00:00Z"), "timestamp_out_of_range"),
+        ],
+    )
     csv_case("csv-wrong-types-are-text", [(row("csv-types-1", user="12345"), Accept("csv-types-1", user_id="12345"))])
     # A record with an unterminated quote swallows the rest of the file: it is bad_csv, the
     # record before it is staged. (Line number: the record's last physical line.)
-    data = (header + "\n" + row("csv-unterminated-before") + "\n" + 'csv-open,track,u-csv,"Logged In\n' + row("csv-swallowed") + "\n").encode()
-    b.raw_file("csv-unterminated-quote", "tracks.csv", data, {2: Accept("csv-unterminated-before"), 4: "bad_csv"},
-               raw={4: ('csv-open,track,u-csv,"Logged In\n' + row("csv-swallowed")).encode()})
-    data = (header + "\n" + row("csv-strayquote-1") + "\n" + 'csv-q,"tr"ack,u,E,' + TS + ",acc\n" + row("csv-strayquote-2") + "\n").encode()
-    b.raw_file("csv-stray-quote", "tracks.csv", data,
-               {2: Accept("csv-strayquote-1"), 3: "bad_csv", 4: Accept("csv-strayquote-2")})
+    data = (
+        header
+        + "\n"
+        + row("csv-unterminated-before")
+        + "\n"
+        + 'csv-open,track,u-csv,"Logged In\n'
+        + row("csv-swallowed")
+        + "\n"
+    ).encode()
+    b.raw_file(
+        "csv-unterminated-quote",
+        "tracks.csv",
+        data,
+        {2: Accept("csv-unterminated-before"), 4: "bad_csv"},
+        raw={4: ('csv-open,track,u-csv,"Logged In\n' + row("csv-swallowed")).encode()},
+    )
+    data = (
+        header
+        + "\n"
+        + row("csv-strayquote-1")
+        + "\n"
+        + 'csv-q,"tr"ack,u,E,'
+        + TS
+        + ",acc\n"
+        + row("csv-strayquote-2")
+        + "\n"
+    ).encode()
+    b.raw_file(
+        "csv-stray-quote",
+        "tracks.csv",
+        data,
+        {2: Accept("csv-strayquote-1"), 3: "bad_csv", 4: Accept("csv-strayquote-2")},
+    )
     b.raw_file("csv-empty", "tracks.csv", b"", {})
     b.raw_file("csv-header-only", "tracks.csv", (header + "\n").encode(), {})
     b.raw_file("csv-blank-only", "tracks.csv", b"\n\n", {1: "empty_line", 2: "empty_line"})
-    b.raw_file("csv-leading-blank-line", "tracks.csv", ("\n" + header + "\n" + row("csv-lead-1") + "\n").encode(),
-               {1: "empty_line", 3: Accept("csv-lead-1")})
+    b.raw_file(
+        "csv-leading-blank-line",
+        "tracks.csv",
+        ("\n" + header + "\n" + row("csv-lead-1") + "\n").encode(),
+        {1: "empty_line", 3: Accept("csv-lead-1")},
+    )
     # Truncated gzipped CSV: the record cut by the broken stream is truncated_file.
     rows = [row(f"csv-trunc-{i:04d}") for i in range(300)]
     blob = gzip.compress((header + "\n" + "\n".join(rows) + "\n").encode(), mtime=0)
@@ -535,38 +792,92 @@ def _parquet_bytes(frame: pl.DataFrame) -> bytes:
 
 def _parquet(b: _Builder) -> None:
     t = dt.datetime(2026, 1, 5, 10)
-    base = {"id": ["pq-1", "pq-2"], "type": ["track", "track"], "user_id": ["u-pq", "u-pq"],
-            "event": ["Logged In", "Logged In"], "timestamp": [t, t]}
-    b.raw_file("parquet-good", "events.parquet", _parquet_bytes(pl.DataFrame(base)), {1: Accept("pq-1"), 2: Accept("pq-2")})
+    base = {
+        "id": ["pq-1", "pq-2"],
+        "type": ["track", "track"],
+        "user_id": ["u-pq", "u-pq"],
+        "event": ["Logged In", "Logged In"],
+        "timestamp": [t, t],
+    }
+    b.raw_file(
+        "parquet-good", "events.parquet", _parquet_bytes(pl.DataFrame(base)), {1: Accept("pq-1"), 2: Accept("pq-2")}
+    )
     no_id = {k: v for k, v in base.items() if k != "id"}
     no_id["event"] = ["Logged In", "Dashboard Viewed"]
-    b.raw_file("parquet-no-id", "events.parquet", _parquet_bytes(pl.DataFrame(no_id)),
-               {1: Accept("md5:*"), 2: Accept("md5:*")})
+    b.raw_file(
+        "parquet-no-id", "events.parquet", _parquet_bytes(pl.DataFrame(no_id)), {1: Accept("md5:*"), 2: Accept("md5:*")}
+    )
     no_user = {**{k: v for k, v in base.items() if k != "user_id"}, "id": ["pq-nouser-1", "pq-nouser-2"]}
-    b.raw_file("parquet-no-user-id", "events.parquet", _parquet_bytes(pl.DataFrame(no_user)),
-               {1: "missing_identity", 2: "missing_identity"})
-    extra = {**base, "id": ["pq-extra-1", "pq-extra-2"], "seats": [3, 4], "nested": [{"a": 1}, {"a": 2}],
-             "tags": [["x"], []], "blob": [b"\xff\x00", b""], "price": pl.Series([1.5, 2.0]).cast(pl.Decimal(10, 2)),
-             "when": [dt.time(1, 2), dt.time(3, 4)], "took": [dt.timedelta(seconds=3), dt.timedelta(0)]}
-    b.raw_file("parquet-extra-and-odd-columns", "events.parquet", _parquet_bytes(pl.DataFrame(extra)),
-               {1: Accept("pq-extra-1"), 2: Accept("pq-extra-2")})
+    b.raw_file(
+        "parquet-no-user-id",
+        "events.parquet",
+        _parquet_bytes(pl.DataFrame(no_user)),
+        {1: "missing_identity", 2: "missing_identity"},
+    )
+    extra = {
+        **base,
+        "id": ["pq-extra-1", "pq-extra-2"],
+        "seats": [3, 4],
+        "nested": [{"a": 1}, {"a": 2}],
+        "tags": [["x"], []],
+        "blob": [b"\xff\x00", b""],
+        "price": pl.Series([1.5, 2.0]).cast(pl.Decimal(10, 2)),
+        "when": [dt.time(1, 2), dt.time(3, 4)],
+        "took": [dt.timedelta(seconds=3), dt.timedelta(0)],
+    }
+    b.raw_file(
+        "parquet-extra-and-odd-columns",
+        "events.parquet",
+        _parquet_bytes(pl.DataFrame(extra)),
+        {1: Accept("pq-extra-1"), 2: Accept("pq-extra-2")},
+    )
     tz = pl.DataFrame({**base, "id": ["pq-tz-1", "pq-tz-2"]}).with_columns(
-        pl.col("timestamp").dt.replace_time_zone("America/New_York"))
-    b.raw_file("parquet-tz-aware-timestamp", "events.parquet", _parquet_bytes(tz),
-               {1: Accept("pq-tz-1", timestamp=dt.datetime(2026, 1, 5, 15)),
-                2: Accept("pq-tz-2", timestamp=dt.datetime(2026, 1, 5, 15))})
+        pl.col("timestamp").dt.replace_time_zone("America/New_York")
+    )
+    b.raw_file(
+        "parquet-tz-aware-timestamp",
+        "events.parquet",
+        _parquet_bytes(tz),
+        {
+            1: Accept("pq-tz-1", timestamp=dt.datetime(2026, 1, 5, 15)),
+            2: Accept("pq-tz-2", timestamp=dt.datetime(2026, 1, 5, 15)),
+        },
+    )
     ms = pl.DataFrame({**base, "id": ["pq-ms-1", "pq-ms-2"]}).with_columns(pl.col("timestamp").cast(pl.Datetime("ms")))
-    b.raw_file("parquet-ms-timestamp", "events.parquet", _parquet_bytes(ms),
-               {1: Accept("pq-ms-1", timestamp=t), 2: Accept("pq-ms-2", timestamp=t)})
-    clash = pl.DataFrame({"id": ["pq-case-1"], "ID": ["PQ-CASE-X"], "type": ["track"], "user_id": ["u"],
-                          "event": ["E"], "timestamp": [t]})
+    b.raw_file(
+        "parquet-ms-timestamp",
+        "events.parquet",
+        _parquet_bytes(ms),
+        {1: Accept("pq-ms-1", timestamp=t), 2: Accept("pq-ms-2", timestamp=t)},
+    )
+    clash = pl.DataFrame(
+        {
+            "id": ["pq-case-1"],
+            "ID": ["PQ-CASE-X"],
+            "type": ["track"],
+            "user_id": ["u"],
+            "event": ["E"],
+            "timestamp": [t],
+        }
+    )
     b.raw_file("parquet-column-case-clash", "events.parquet", _parquet_bytes(clash), {1: Accept("pq-case-1")})
-    wrong = pl.DataFrame({"id": ["pq-w-1", "pq-w-2", "pq-w-3"], "type": ["track"] * 3, "user_id": [True, None, None],
-                          "anonymous_id": [None, "a", "a"], "event": [None, "E", "E"],
-                          "timestamp": [TS, "1767607200", TS], "event_count": [1, 2, 3]}).with_columns(
-        pl.when(pl.col("id") == "pq-w-3").then(pl.lit(7)).otherwise(None).alias("sent_at"))
-    b.raw_file("parquet-wrong-types", "events.parquet", _parquet_bytes(wrong),
-               {1: "wrong_field_type", 2: "bad_timestamp", 3: "wrong_field_type"})
+    wrong = pl.DataFrame(
+        {
+            "id": ["pq-w-1", "pq-w-2", "pq-w-3"],
+            "type": ["track"] * 3,
+            "user_id": [True, None, None],
+            "anonymous_id": [None, "a", "a"],
+            "event": [None, "E", "E"],
+            "timestamp": [TS, "1767607200", TS],
+            "event_count": [1, 2, 3],
+        }
+    ).with_columns(pl.when(pl.col("id") == "pq-w-3").then(pl.lit(7)).otherwise(None).alias("sent_at"))
+    b.raw_file(
+        "parquet-wrong-types",
+        "events.parquet",
+        _parquet_bytes(wrong),
+        {1: "wrong_field_type", 2: "bad_timestamp", 3: "wrong_field_type"},
+    )
     b.raw_file("parquet-empty", "events.parquet", _parquet_bytes(pl.DataFrame(base).clear()), {})
     b.raw_file("parquet-corrupt", "events.parquet", b"PAR1" + b"\x00garbage" * 20 + b"PAR1", {1: "unreadable_file"})
     b.raw_file("parquet-that-is-csv", "events.parquet", b"id,user_id\n1,u\n", {1: "unreadable_file"})

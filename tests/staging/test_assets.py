@@ -16,5 +16,6 @@ def test_staging_day_stages_the_partitions_lines_and_every_check_passes(handful:
     assert read_warehouse(config, "SELECT count(*) FROM staging.quarantine")[0][0] == 0
     members = read_warehouse(config, "SELECT account_id, count(*) FROM staging.memberships GROUP BY 1 ORDER BY 1")
     assert members == [("acc_a", 2), ("acc_b", 1)]
-    assert check_outcomes(result) == {name: (True, "ERROR" if c.blocking else "WARN")
-                                      for name, c in checks.CHECKS.items()}
+    assert check_outcomes(result) == {
+        name: (True, "ERROR" if c.blocking else "WARN") for name, c in checks.CHECKS.items()
+    }

@@ -53,12 +53,20 @@ from engagement_pipeline.staging.parse import MESSAGE_TYPES, REASONS, parse_line
 from tests.exports.test_audiences import HEX64, USER_COLUMNS, assert_reconciles
 from tests.raw.readers import read_json_lines
 
-FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                         HealthCheck.data_too_large])
+FUZZ = settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
 DAY = dt.date(2026, 1, 5)
 MAX_ID = 40
-READ_ERRORS = ("invalid_utf8", "nul_byte", "truncated_file", "unsupported_file_type", "unreadable_file",
-               "bad_csv", "csv_wrong_field_count")
+READ_ERRORS = (
+    "invalid_utf8",
+    "nul_byte",
+    "truncated_file",
+    "unsupported_file_type",
+    "unreadable_file",
+    "bad_csv",
+    "csv_wrong_field_count",
+)
 _CON: duckdb.DuckDBPyConnection | None = None
 
 
@@ -74,28 +82,45 @@ def _con() -> duckdb.DuckDBPyConnection:
 # Strategies: Segment-like messages with every field possibly wrong
 # --------------------------------------------------------------------------------------
 
-json_scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False),
-                         st.text(max_size=12))
-json_values = st.recursive(json_scalars, lambda inner: st.one_of(
-    st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=6), inner, max_size=3)), max_leaves=8)
-ids = st.one_of(st.sampled_from(["u1", "u2", "anon-1", "acc-1", " ", ""]), st.text(max_size=8),
-                st.text(alphabet="x", min_size=MAX_ID - 1, max_size=MAX_ID + 2), st.integers(-5, 2 ** 65))
+json_scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=12))
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=6), inner, max_size=3)),
+    max_leaves=8,
+)
+ids = st.one_of(
+    st.sampled_from(["u1", "u2", "anon-1", "acc-1", " ", ""]),
+    st.text(max_size=8),
+    st.text(alphabet="x", min_size=MAX_ID - 1, max_size=MAX_ID + 2),
+    st.integers(-5, 2**65),
+)
 
 
 @st.composite
 def timestamps(draw: st.DrawFn) -> object:
     moment = draw(st.datetimes(min_value=dt.datetime(1960, 1, 1), max_value=dt.datetime(3000, 1, 1)))
     formats = [
-        moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        moment.strftime("%Y-%m-%d %H:%M:%S"), moment.strftime("%Y-%m-%dt%H:%M:%Sz"),
+        moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        moment.strftime("%Y-%m-%d %H:%M:%S"),
+        moment.strftime("%Y-%m-%dt%H:%M:%Sz"),
         moment.strftime("%Y-%m-%dT%H:%M:%S") + draw(st.sampled_from(["+05:45", "-09:30", "+14:00", "-00:00"])),
-        moment.strftime("%Y-%m-%d"), str(int(moment.replace(tzinfo=dt.UTC).timestamp())),
+        moment.strftime("%Y-%m-%d"),
+        str(int(moment.replace(tzinfo=dt.UTC).timestamp())),
     ]
     near = DAY + dt.timedelta(days=draw(st.sampled_from(range(-3, 4))))
     clock = f"{draw(st.sampled_from(range(24))):02d}:{draw(st.sampled_from([0, 0, 30, 59])):02d}:00"
-    formats += [f"{near.isoformat()}T{clock}Z"] * 6 + [f"{near.isoformat()} {clock}", f"{near.isoformat()}T{clock}+05:45"]
-    return draw(st.sampled_from(["format"] * 18 + ["text", "json"]).flatmap(
-        lambda k: st.sampled_from(formats) if k == "format" else st.text(max_size=30) if k == "text" else json_values))
+    formats += [f"{near.isoformat()}T{clock}Z"] * 6 + [
+        f"{near.isoformat()} {clock}",
+        f"{near.isoformat()}T{clock}+05:45",
+    ]
+    return draw(
+        st.sampled_from(["format"] * 18 + ["text", "json"]).flatmap(
+            lambda k: (
+                st.sampled_from(formats) if k == "format" else st.text(max_size=30) if k == "text" else json_values
+            )
+        )
+    )
 
 
 def _mostly(good: st.SearchStrategy, bad: st.SearchStrategy = json_values) -> st.SearchStrategy:
@@ -112,12 +137,16 @@ def segment_objects(draw: st.DrawFn) -> dict[str, object]:
     kind = draw(st.sampled_from(MESSAGE_TYPES))
     fields = {  # field -> (strategy, chance in 10 that the field is present)
         "type": (_mostly(st.sampled_from([kind] * 6 + [kind.title(), f" {kind} ", "bogus", ""])), 9),
-        "messageId": (_mostly(ids), 8), "userId": (_mostly(ids), 8), "anonymousId": (_mostly(ids), 3),
+        "messageId": (_mostly(ids), 8),
+        "userId": (_mostly(ids), 8),
+        "anonymousId": (_mostly(ids), 3),
         "event": (_mostly(st.sampled_from(["Logged In", "Document Created", "", "  "])), 8 if kind == "track" else 1),
         "groupId": (_mostly(ids), 8 if kind == "group" else 1),
         "previousId": (_mostly(ids), 8 if kind == "alias" else 1),
         "name": (_mostly(st.text(max_size=10)), 2),
-        "timestamp": (timestamps(), 8), "originalTimestamp": (timestamps(), 3), "sentAt": (timestamps(), 3),
+        "timestamp": (timestamps(), 8),
+        "originalTimestamp": (timestamps(), 3),
+        "sentAt": (timestamps(), 3),
         "receivedAt": (timestamps(), 4),
         "traits": (_mostly(st.dictionaries(st.sampled_from(["email", "name", "plan"]), st.text(max_size=8))), 3),
         "properties": (json_values, 3),
@@ -147,11 +176,24 @@ def raw_lines(draw: st.DrawFn) -> str:
 
 def _frame(lines: list[str], errors: list[str | None], received: list[dt.date]) -> pl.DataFrame:
     n = len(lines)
-    return pl.DataFrame({
-        "received_date": received, "source_file": ["f.jsonl"] * n, "line_number": list(range(1, n + 1)),
-        "line": lines, "encoding": ["utf-8"] * n, "read_error": errors,
-    }, schema={"received_date": pl.Date, "source_file": pl.String, "line_number": pl.Int64, "line": pl.String,
-               "encoding": pl.String, "read_error": pl.String})
+    return pl.DataFrame(
+        {
+            "received_date": received,
+            "source_file": ["f.jsonl"] * n,
+            "line_number": list(range(1, n + 1)),
+            "line": lines,
+            "encoding": ["utf-8"] * n,
+            "read_error": errors,
+        },
+        schema={
+            "received_date": pl.Date,
+            "source_file": pl.String,
+            "line_number": pl.Int64,
+            "line": pl.String,
+            "encoding": pl.String,
+            "read_error": pl.String,
+        },
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -160,8 +202,17 @@ def _frame(lines: list[str], errors: list[str | None], received: list[dt.date]) 
 
 
 @FUZZ
-@given(st.lists(st.tuples(raw_lines(), st.one_of(st.none(), st.none(), st.none(), st.sampled_from(READ_ERRORS)),
-                          st.sampled_from([DAY, DAY - dt.timedelta(days=30)])), min_size=1, max_size=30))
+@given(
+    st.lists(
+        st.tuples(
+            raw_lines(),
+            st.one_of(st.none(), st.none(), st.none(), st.sampled_from(READ_ERRORS)),
+            st.sampled_from([DAY, DAY - dt.timedelta(days=30)]),
+        ),
+        min_size=1,
+        max_size=30,
+    )
+)
 def test_parse_lines_judges_every_line_exactly_once(rows: list[tuple[str, str | None, dt.date]]) -> None:
     lines = _frame([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])
     out = parse_lines(_con(), lines, MAX_ID)
@@ -299,9 +350,30 @@ def test_gzip_whole_or_truncated_never_loses_a_readable_line(data: bytes, keep: 
 
 csv_bytes = st.one_of(
     st.binary(max_size=300),
-    st.lists(st.sampled_from([b"a", b"b", b",", b",", b'"', b"\n", b"\r\n", b"\r", b"\xff", b"\x00", b" ",
-                              b"id", b"user_id", b"ID", b"context_group_id", b"type", b"track"]),
-             max_size=80).map(b"".join),
+    st.lists(
+        st.sampled_from(
+            [
+                b"a",
+                b"b",
+                b",",
+                b",",
+                b'"',
+                b"\n",
+                b"\r\n",
+                b"\r",
+                b"\xff",
+                b"\x00",
+                b" ",
+                b"id",
+                b"user_id",
+                b"ID",
+                b"context_group_id",
+                b"type",
+                b"track",
+            ]
+        ),
+        max_size=80,
+    ).map(b"".join),
 )
 
 
@@ -316,7 +388,13 @@ def test_read_csv_rows_never_raises_and_lines_are_unique(data: bytes, truncate: 
     assert frame["line_number"].is_unique().all()
     assert frame["line_number"].is_sorted()
     assert set(frame["read_error"].drop_nulls().to_list()) <= {
-        "bad_csv", "csv_wrong_field_count", "invalid_utf8", "nul_byte", "truncated_file", "unreadable_file"}
+        "bad_csv",
+        "csv_wrong_field_count",
+        "invalid_utf8",
+        "nul_byte",
+        "truncated_file",
+        "unreadable_file",
+    }
     for row in frame.iter_rows(named=True):
         if row["encoding"] == "base64":
             base64.b64decode(row["line"], validate=True)
@@ -357,9 +435,12 @@ def test_e164_is_a_fixed_point(value: str, country: str | None) -> None:
 
 
 @FUZZ
-@given(ascii_local.filter(lambda s: not s.startswith(".") and not s.endswith(".") and ".." not in s),
-       st.lists(ascii_label, min_size=1, max_size=3), st.sampled_from(["com", "io", "co", "de"]),
-       st.sampled_from(["", " ", "\t", "\u00a0"]))
+@given(
+    ascii_local.filter(lambda s: not s.startswith(".") and not s.endswith(".") and ".." not in s),
+    st.lists(ascii_label, min_size=1, max_size=3),
+    st.sampled_from(["com", "io", "co", "de"]),
+    st.sampled_from(["", " ", "\t", "\u00a0"]),
+)
 def test_email_hash_ignores_case_and_surrounding_space(local: str, labels: list[str], tld: str, pad: str) -> None:
     email = f"{local}@{'.'.join(labels)}.{tld}"
     base = normalize_email(email)
@@ -379,8 +460,9 @@ def test_digests_pass_through_and_hashes_are_lower_hex(value: str) -> None:
 def _odd_column(draw: st.DrawFn, n: int) -> pl.Series:
     kind = draw(st.sampled_from(["int", "float", "bool", "null", "text", "date"]))
     if kind == "int":
-        return pl.Series(draw(st.lists(st.one_of(st.none(), st.integers(-10 ** 15, 10 ** 15)), min_size=n, max_size=n)),
-                         dtype=pl.Int64)
+        return pl.Series(
+            draw(st.lists(st.one_of(st.none(), st.integers(-(10**15), 10**15)), min_size=n, max_size=n)), dtype=pl.Int64
+        )
     if kind == "float":
         return pl.Series(draw(st.lists(st.one_of(st.none(), st.floats()), min_size=n, max_size=n)), dtype=pl.Float64)
     if kind == "bool":
@@ -389,7 +471,9 @@ def _odd_column(draw: st.DrawFn, n: int) -> pl.Series:
         return pl.Series([None] * n, dtype=pl.Null)
     if kind == "date":
         return pl.Series([dt.date(2026, 1, 5)] * n, dtype=pl.Date)
-    return pl.Series(draw(st.lists(st.one_of(st.none(), st.text(max_size=15)), min_size=n, max_size=n)), dtype=pl.String)
+    return pl.Series(
+        draw(st.lists(st.one_of(st.none(), st.text(max_size=15)), min_size=n, max_size=n)), dtype=pl.String
+    )
 
 
 @st.composite

@@ -85,15 +85,19 @@ def _case_sources(case: Case) -> set[str]:
 def test_each_hostile_case_lands_and_is_judged_right(staged: Staged, case: Case) -> None:
     sources = _case_sources(case)
     landed = staged.landed.filter(pl.col("source_file").is_in(list(sources)))
-    got = {(r["source_file"][len(PREFIX):], r["line_number"]) for r in landed.iter_rows(named=True)}
+    got = {(r["source_file"][len(PREFIX) :], r["line_number"]) for r in landed.iter_rows(named=True)}
     if case.exact:
         assert got == set(case.lines), f"{case.name}: landed lines differ from the expected ones"
     else:
         assert set(case.lines) <= got, f"{case.name}: expected lines not landed"
-    events = {(r["source_file"][len(PREFIX):], r["line_number"]): r for r in staged.result.events.filter(
-        pl.col("source_file").is_in(list(sources))).iter_rows(named=True)}
-    quarantine = {(r["source_file"][len(PREFIX):], r["line_number"]): r for r in staged.result.quarantine.filter(
-        pl.col("source_file").is_in(list(sources))).iter_rows(named=True)}
+    events = {
+        (r["source_file"][len(PREFIX) :], r["line_number"]): r
+        for r in staged.result.events.filter(pl.col("source_file").is_in(list(sources))).iter_rows(named=True)
+    }
+    quarantine = {
+        (r["source_file"][len(PREFIX) :], r["line_number"]): r
+        for r in staged.result.quarantine.filter(pl.col("source_file").is_in(list(sources))).iter_rows(named=True)
+    }
     assert not staged.result.duplicates.filter(pl.col("source_file").is_in(list(sources))).height
     assert len(events) + len(quarantine) == len(got), f"{case.name}: a line is neither staged nor quarantined"
     for key, expect in case.lines.items():
@@ -131,7 +135,9 @@ def test_the_day_reconciles_line_by_line(staged: Staged) -> None:
         """SELECT (SELECT count(*) FROM raw.landed_lines WHERE received_date = $d),
                   (SELECT count(*) FROM staging.events WHERE received_date = $d),
                   (SELECT count(*) FROM staging.duplicates WHERE received_date = $d),
-                  (SELECT count(*) FROM staging.quarantine WHERE received_date = $d)""", {"d": DAY}).fetchone()
+                  (SELECT count(*) FROM staging.quarantine WHERE received_date = $d)""",
+        {"d": DAY},
+    ).fetchone()
     assert landed == accepted + dupes + quarantined == r.lines
     # Each landed line is in exactly one place (not merely: the counts add up).
     places = con.execute(
@@ -142,7 +148,9 @@ def test_the_day_reconciles_line_by_line(staged: Staged) -> None:
            SELECT count(*) FILTER (WHERE n <> 1), count(*) FROM (
                SELECT l.source_file, l.line_number, count(p.line_number) AS n
                FROM raw.landed_lines l LEFT JOIN placed p USING (source_file, line_number)
-               WHERE l.received_date = $d GROUP BY ALL)""", {"d": DAY}).fetchone()
+               WHERE l.received_date = $d GROUP BY ALL)""",
+        {"d": DAY},
+    ).fetchone()
     assert places == (0, landed)
 
 
@@ -159,13 +167,21 @@ def test_restaging_the_hostile_day_gives_the_same_rows(staged: Staged) -> None:
 
 def test_timestamps_without_zone_are_utc_whatever_the_session_time_zone() -> None:
     """parse_lines is public: its result must not depend on the connection's TimeZone setting."""
-    lines = pl.DataFrame({
-        "received_date": [DAY] * 3, "source_file": ["f"] * 3, "line_number": [1, 2, 3],
-        "line": ['{"type":"track","userId":"u","event":"E","timestamp":"2026-01-05 10:00:00"}',
-                 '{"type":"track","userId":"u","event":"E","timestamp":"2026-01-05T10:00:00+05:45"}',
-                 '{"type":"track","userId":"u","event":"E","timestamp":"2026-01-06T23:30:00"}'],
-        "encoding": ["utf-8"] * 3, "read_error": [None] * 3,
-    }, schema_overrides={"read_error": pl.String})
+    lines = pl.DataFrame(
+        {
+            "received_date": [DAY] * 3,
+            "source_file": ["f"] * 3,
+            "line_number": [1, 2, 3],
+            "line": [
+                '{"type":"track","userId":"u","event":"E","timestamp":"2026-01-05 10:00:00"}',
+                '{"type":"track","userId":"u","event":"E","timestamp":"2026-01-05T10:00:00+05:45"}',
+                '{"type":"track","userId":"u","event":"E","timestamp":"2026-01-06T23:30:00"}',
+            ],
+            "encoding": ["utf-8"] * 3,
+            "read_error": [None] * 3,
+        },
+        schema_overrides={"read_error": pl.String},
+    )
     results = {}
     for zone in ("UTC", "Asia/Kathmandu", "America/Los_Angeles"):
         con = duckdb.connect()
@@ -174,9 +190,11 @@ def test_timestamps_without_zone_are_utc_whatever_the_session_time_zone() -> Non
         assert con.execute("SELECT current_setting('TimeZone')").fetchone()[0] == zone  # left as it was
         con.close()
         results[zone] = out.select("reason", "timestamp", "event_date").rows()
-    assert results["UTC"] == [(None, dt.datetime(2026, 1, 5, 10), DAY),
-                              (None, dt.datetime(2026, 1, 5, 4, 15), DAY),
-                              (None, dt.datetime(2026, 1, 6, 23, 30), dt.date(2026, 1, 6))]
+    assert results["UTC"] == [
+        (None, dt.datetime(2026, 1, 5, 10), DAY),
+        (None, dt.datetime(2026, 1, 5, 4, 15), DAY),
+        (None, dt.datetime(2026, 1, 6, 23, 30), dt.date(2026, 1, 6)),
+    ]
     assert results["Asia/Kathmandu"] == results["UTC"] == results["America/Los_Angeles"]
 
 
@@ -222,7 +240,9 @@ def test_a_file_that_cannot_be_read_is_one_unreadable_line(tmp_path: Path, monke
     from engagement_pipeline.raw import files as ingest
 
     config, con, folder = _fresh_day(tmp_path)
-    (folder / "a.jsonl").write_text('{"type":"track","messageId":"ok","userId":"u","event":"E","timestamp":"2026-01-05T10:00:00Z"}\n')
+    (folder / "a.jsonl").write_text(
+        '{"type":"track","messageId":"ok","userId":"u","event":"E","timestamp":"2026-01-05T10:00:00Z"}\n'
+    )
     (folder / "b.jsonl").write_text("{}\n")
     real = Path.open
 
@@ -257,7 +277,9 @@ def test_the_full_cli_run_succeeds_on_the_hostile_day(staged: Staged, tmp_path: 
             """SELECT (SELECT count(*) FROM raw.landed_lines WHERE received_date = $d),
                       (SELECT count(*) FROM staging.events WHERE received_date = $d),
                       (SELECT count(*) FROM staging.duplicates WHERE received_date = $d),
-                      (SELECT count(*) FROM staging.quarantine WHERE received_date = $d)""", {"d": DAY}).fetchone()
+                      (SELECT count(*) FROM staging.quarantine WHERE received_date = $d)""",
+            {"d": DAY},
+        ).fetchone()
         assert landed == accepted + dupes + quarantined == staged.result.lines
         assert quarantined == staged.result.quarantine.height
         assert con.execute("SELECT count(*) FROM scores.user_scores WHERE as_of_date = ?", [DAY]).fetchone()[0] > 0
@@ -273,12 +295,16 @@ def test_a_user_mostly_without_account_does_not_fail_the_accounts_check(tmp_path
     from tests.conftest import track, write_day
 
     config, con = _fresh(tmp_path)
-    write_day(config.paths.landing, DAY, [
-        track("m1", "u1", "Logged In", "2026-01-05T09:00:00Z"),          # scored, no account
-        track("m2", "u1", "Logged In", "2026-01-05T09:30:00Z"),          # scored, no account
-        track("m3", "u1", "Unscored Thing", "2026-01-05T10:00:00Z", "acc"),  # unscored, in an account
-        track("m4", "u2", "Logged In", "2026-01-05T10:00:00Z", "acc-2"),  # an ordinary user
-    ])
+    write_day(
+        config.paths.landing,
+        DAY,
+        [
+            track("m1", "u1", "Logged In", "2026-01-05T09:00:00Z"),  # scored, no account
+            track("m2", "u1", "Logged In", "2026-01-05T09:30:00Z"),  # scored, no account
+            track("m3", "u1", "Unscored Thing", "2026-01-05T10:00:00Z", "acc"),  # unscored, in an account
+            track("m4", "u2", "Logged In", "2026-01-05T10:00:00Z", "acc-2"),  # an ordinary user
+        ],
+    )
     raw_step.run(con, DAY, config)
     staging_step.run(con, DAY, config)
     scored = scores_step.run(con, DAY, config)
@@ -332,17 +358,24 @@ def test_a_day_of_ten_times_the_usual_volume_stays_within_memory(tmp_path: Path)
     config_path = write_config(tmp_path, base_config("2026-01-01"))
     config = load_config(config_path)
     day = dt.date(2026, 1, 1)
-    summary = generate_demo(config.paths.landing, day, 1, accounts=2000, seed=5, events_per_user_day=15.0,
-                            billing_dir=config.paths.billing)
+    summary = generate_demo(
+        config.paths.landing, day, 1, accounts=2000, seed=5, events_per_user_day=15.0, billing_dir=config.paths.billing
+    )
     assert summary.lines >= 250_000
     started = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", _VOLUME_CHILD, str(config_path), day.isoformat()],
-                          capture_output=True, timeout=600, cwd=tmp_path)
+    proc = subprocess.run(
+        [sys.executable, "-c", _VOLUME_CHILD, str(config_path), day.isoformat()],
+        capture_output=True,
+        timeout=600,
+        cwd=tmp_path,
+    )
     wall = time.perf_counter() - started
     assert proc.returncode == 0, proc.stderr.decode(errors="replace")[-3000:]
     figures = json.loads(proc.stdout.decode().strip().splitlines()[-1])
-    print(f"\n{summary.lines:,} lines: peak RSS {figures['peak_rss_mb']} MB, {wall:.1f} s in all, "
-          f"per layer {figures['seconds']}")
+    print(
+        f"\n{summary.lines:,} lines: peak RSS {figures['peak_rss_mb']} MB, {wall:.1f} s in all, "
+        f"per layer {figures['seconds']}"
+    )
     assert figures["staged"]["reconciles"] and figures["staged"]["lines"] == summary.lines
     assert figures["peak_rss_mb"] < 3 * 1024
 
@@ -369,8 +402,9 @@ def test_a_file_failing_part_way_is_one_unreadable_line(tmp_path: Path, monkeypa
     landed = raw_step.run(con, DAY, config)
     monkeypatch.undo()
     assert landed.filter(pl.col("source_file").str.ends_with("b.jsonl")).height == 1
-    assert con.execute("SELECT count(*), count(*) FILTER (WHERE source_file LIKE '%b.jsonl') "
-                       "FROM raw.landed_lines").fetchone() == (51, 1)
+    assert con.execute(
+        "SELECT count(*), count(*) FILTER (WHERE source_file LIKE '%b.jsonl') FROM raw.landed_lines"
+    ).fetchone() == (51, 1)
     r = staging_step.run(con, DAY, config).result
     assert r.reconciles and r.accepted == 50
     assert r.quarantine.select("source_file", "reason").rows() == [(f"{DAY}/b.jsonl", "unreadable_file")]

@@ -49,13 +49,25 @@ GOOD = track("ok", "u1", "Logged In", TS, "acc")
         ('{"type": "group", "userId": "u", "timestamp": "2026-01-05T00:00:00Z"}', "missing_group_id"),
         ('{"type": "alias", "userId": "u", "timestamp": "2026-01-05T00:00:00Z"}', "missing_previous_id"),
         ('{"type": "track", "userId": "u", "event": "E", "timestamp": "not-a-date"}', "bad_timestamp"),
-        ('{"type": "track", "userId": "u", "event": "E", "timestamp": "1999-12-31T00:00:00Z"}', "timestamp_out_of_range"),
-        ('{"type": "track", "userId": "u", "event": "E", "timestamp": "2026-01-08T00:00:00Z"}', "timestamp_out_of_range"),
+        (
+            '{"type": "track", "userId": "u", "event": "E", "timestamp": "1999-12-31T00:00:00Z"}',
+            "timestamp_out_of_range",
+        ),
+        (
+            '{"type": "track", "userId": "u", "event": "E", "timestamp": "2026-01-08T00:00:00Z"}',
+            "timestamp_out_of_range",
+        ),
         ('{"type": "track", "userId": "u", "event": "E"}', "missing_timestamp"),
         ('{"type": "track", "userId": ["u"], "event": "E", "timestamp": "2026-01-05T00:00:00Z"}', "wrong_field_type"),
         ('{"type": "track", "userId": "u", "event": 7, "timestamp": "2026-01-05T00:00:00Z"}', "wrong_field_type"),
-        ('{"type": "track", "userId": "u", "event": "E", "properties": [], "timestamp": "2026-01-05T00:00:00Z"}', "wrong_field_type"),
-        ('{"type": "track", "userId": "' + "u" * 500 + '", "event": "E", "timestamp": "2026-01-05T00:00:00Z"}', "id_too_long"),
+        (
+            '{"type": "track", "userId": "u", "event": "E", "properties": [], "timestamp": "2026-01-05T00:00:00Z"}',
+            "wrong_field_type",
+        ),
+        (
+            '{"type": "track", "userId": "' + "u" * 500 + '", "event": "E", "timestamp": "2026-01-05T00:00:00Z"}',
+            "id_too_long",
+        ),
     ],
 )
 def test_each_quarantine_reason_and_the_good_line_beside_it(env, line: str, reason: str) -> None:  # type: ignore[no-untyped-def]
@@ -71,7 +83,8 @@ def test_each_quarantine_reason_and_the_good_line_beside_it(env, line: str, reas
 def traits_as_of(con: duckdb.DuckDBPyConnection, table: str, as_of: dt.datetime) -> pl.DataFrame:
     """Every user's or account's traits as known at `as_of`, read from a trait history table."""
     return con.execute(
-        f"SELECT * FROM staging.{table} WHERE valid_from <= ? AND (valid_to IS NULL OR valid_to > ?)", [as_of, as_of],
+        f"SELECT * FROM staging.{table} WHERE valid_from <= ? AND (valid_to IS NULL OR valid_to > ?)",
+        [as_of, as_of],
     ).pl()
 
 
@@ -80,8 +93,11 @@ def test_invalid_utf8_and_truncated_gzip_keep_the_good_lines(env) -> None:  # ty
     folder = config.paths.landing / D1.isoformat()
     folder.mkdir(parents=True)
     import json
+
     good = [json.dumps(track(f"m{i}", "u1", "Logged In", TS, "acc")) for i in range(50)]
-    (folder / "a.jsonl").write_bytes(("\ufeff" + good[0] + "\n").encode() + b'{"bad": "\xff\xfe"}\n' + (good[1] + "\n").encode())
+    (folder / "a.jsonl").write_bytes(
+        ("\ufeff" + good[0] + "\n").encode() + b'{"bad": "\xff\xfe"}\n' + (good[1] + "\n").encode()
+    )
     blob = gzip.compress(("\n".join(good[2:]) + "\n").encode(), mtime=0)
     (folder / "b.jsonl.gz").write_bytes(blob[: len(blob) - 30])
     r = _stage(con, config, D1)
@@ -109,11 +125,24 @@ def test_duplicates_within_and_across_days_first_received_wins(env) -> None:  # 
 
 def test_clock_skew_corrected_and_client_timestamp_kept(env) -> None:  # type: ignore[no-untyped-def]
     config, con = env
-    skewed = {"type": "track", "messageId": "s", "userId": "u", "event": "E",
-              "originalTimestamp": "2026-01-05T08:00:00.000Z", "sentAt": "2026-01-05T08:00:10.000Z",
-              "receivedAt": "2026-01-05T11:00:10.000Z"}  # device clock 3 hours slow
-    kept = {"type": "track", "messageId": "k", "userId": "u", "event": "E", "timestamp": "2026-01-04T23:30:00-02:00",
-            "originalTimestamp": "2026-01-05T08:00:00.000Z", "receivedAt": "2026-01-05T11:00:10.000Z"}
+    skewed = {
+        "type": "track",
+        "messageId": "s",
+        "userId": "u",
+        "event": "E",
+        "originalTimestamp": "2026-01-05T08:00:00.000Z",
+        "sentAt": "2026-01-05T08:00:10.000Z",
+        "receivedAt": "2026-01-05T11:00:10.000Z",
+    }  # device clock 3 hours slow
+    kept = {
+        "type": "track",
+        "messageId": "k",
+        "userId": "u",
+        "event": "E",
+        "timestamp": "2026-01-04T23:30:00-02:00",
+        "originalTimestamp": "2026-01-05T08:00:00.000Z",
+        "receivedAt": "2026-01-05T11:00:10.000Z",
+    }
     write_day(config.paths.landing, D1, [skewed, kept])
     r = _stage(con, config, D1)
     ts = dict(r.events.select("message_id", "timestamp").iter_rows())
@@ -124,24 +153,31 @@ def test_clock_skew_corrected_and_client_timestamp_kept(env) -> None:  # type: i
 
 def test_stitching_membership_as_of_event_time_and_context_precedence(env) -> None:  # type: ignore[no-untyped-def]
     config, con = env
-    write_day(config.paths.landing, D1, [
-        track("anon1", None, "Document Created", "2026-01-05T09:00:00Z", anonymous="a-1"),
-        identify("id1", "u1", "2026-01-05T09:05:00Z", anonymous="a-1", email="u1@x.com"),
-        group("g1", "u1", "acc_a", "2026-01-05T09:10:00Z"),
-        track("t1", "u1", "Logged In", "2026-01-05T10:00:00Z"),
-        group("g2", "u1", "acc_b", "2026-01-05T12:00:00Z"),
-        track("t2", "u1", "Logged In", "2026-01-05T13:00:00Z"),
-        track("t3", "u1", "Logged In", "2026-01-05T14:00:00Z", account="acc_a"),
-        track("t4", "nobody", "Logged In", "2026-01-05T14:00:00Z"),
-    ])
+    write_day(
+        config.paths.landing,
+        D1,
+        [
+            track("anon1", None, "Document Created", "2026-01-05T09:00:00Z", anonymous="a-1"),
+            identify("id1", "u1", "2026-01-05T09:05:00Z", anonymous="a-1", email="u1@x.com"),
+            group("g1", "u1", "acc_a", "2026-01-05T09:10:00Z"),
+            track("t1", "u1", "Logged In", "2026-01-05T10:00:00Z"),
+            group("g2", "u1", "acc_b", "2026-01-05T12:00:00Z"),
+            track("t2", "u1", "Logged In", "2026-01-05T13:00:00Z"),
+            track("t3", "u1", "Logged In", "2026-01-05T14:00:00Z", account="acc_a"),
+            track("t4", "nobody", "Logged In", "2026-01-05T14:00:00Z"),
+        ],
+    )
     r = _stage(con, config, D1)
-    rows = {m: (u, a, s) for m, u, a, s in r.events.select("message_id", "user_id", "account_id", "account_source").iter_rows()}
+    rows = {
+        m: (u, a, s)
+        for m, u, a, s in r.events.select("message_id", "user_id", "account_id", "account_source").iter_rows()
+    }
     assert rows["anon1"] == ("u1", "acc_a", "membership_next")  # stitched, attributed to the account joined next
     assert r.events.filter(pl.col("message_id") == "anon1")["stitched"][0] is True
     assert rows["t1"] == ("u1", "acc_a", "membership")
-    assert rows["t2"] == ("u1", "acc_b", "membership")        # latest group call before the event
-    assert rows["t3"] == ("u1", "acc_a", "context")           # context.groupId wins
-    assert rows["t4"] == ("nobody", None, "unresolved")       # kept, counted, not lost
+    assert rows["t2"] == ("u1", "acc_b", "membership")  # latest group call before the event
+    assert rows["t3"] == ("u1", "acc_a", "context")  # context.groupId wins
+    assert rows["t4"] == ("nobody", None, "unresolved")  # kept, counted, not lost
     assert r.unresolved == 1
     members = con.execute("SELECT user_id, account_id FROM staging.memberships ORDER BY 1, 2").fetchall()
     assert members == [("u1", "acc_a"), ("u1", "acc_b")]
@@ -160,13 +196,21 @@ def test_account_traits_are_point_in_time(env) -> None:  # type: ignore[no-untyp
     from engagement_pipeline.staging.traits import account_attributes
 
     config, con = env
-    write_day(config.paths.landing, D1, [
-        group("g1", "u1", "acc", "2026-01-05T09:00:00Z", plan="trial", status="trial", industry="Retail"),
-        track("t1", "u1", "Logged In", "2026-01-05T10:00:00Z", "acc"),
-    ])
-    write_day(config.paths.landing, D2, [
-        group("g2", "u1", "acc", "2026-01-06T09:00:00Z", plan="pro", status="active"),  # industry not repeated
-    ])
+    write_day(
+        config.paths.landing,
+        D1,
+        [
+            group("g1", "u1", "acc", "2026-01-05T09:00:00Z", plan="trial", status="trial", industry="Retail"),
+            track("t1", "u1", "Logged In", "2026-01-05T10:00:00Z", "acc"),
+        ],
+    )
+    write_day(
+        config.paths.landing,
+        D2,
+        [
+            group("g2", "u1", "acc", "2026-01-06T09:00:00Z", plan="pro", status="active"),  # industry not repeated
+        ],
+    )
     _stage(con, config, D1)
     _stage(con, config, D2)
     day1 = account_attributes(con, D1).row(0, named=True)
@@ -191,8 +235,12 @@ def test_blocking_check_failure_stops_downstream_with_one_sentence(tmp_path: Pat
     write_day(config.paths.landing, D1, [GOOD])
 
     def failing(staged):  # type: ignore[no-untyped-def]
-        return AssetCheckResult(asset_key=keys.EVENTS, check_name="lines_reconcile", passed=False,
-                                description="lines do not add up (simulated)")
+        return AssetCheckResult(
+            asset_key=keys.EVENTS,
+            check_name="lines_reconcile",
+            passed=False,
+            description="lines do not add up (simulated)",
+        )
 
     monkeypatch.setattr(rules, "lines_reconcile", failing)
     monkeypatch.chdir(tmp_path)

@@ -44,14 +44,18 @@ def _stage_in(tmp: Path, landing: Path, order: list[dt.date], **staging) -> dict
                                      stitched, timestamp FROM staging.events ORDER BY ALL""").fetchall(),
             "duplicates": con.execute("SELECT * FROM staging.duplicates ORDER BY ALL").fetchall(),
             "counts": con.execute("SELECT * FROM staging.daily_event_counts ORDER BY ALL").fetchall(),
-            "quarantine": con.execute("SELECT reason, count(*) FROM staging.quarantine GROUP BY 1 ORDER BY 1").fetchall(),
+            "quarantine": con.execute(
+                "SELECT reason, count(*) FROM staging.quarantine GROUP BY 1 ORDER BY 1"
+            ).fetchall(),
             "users": con.execute("SELECT * FROM staging.users ORDER BY ALL").fetchall(),
             "accounts": con.execute("SELECT * FROM staging.accounts ORDER BY ALL").fetchall(),
             "user_history": con.execute("SELECT * FROM staging.user_traits_history ORDER BY ALL").fetchall(),
             "account_history": con.execute("SELECT * FROM staging.account_traits_history ORDER BY ALL").fetchall(),
             # The histories are folded forward day by day: they must equal a rebuild from every call.
             "user_history_rebuilt": con.execute(f"SELECT * FROM ({USER_HISTORY_SPEC.sql()}) ORDER BY ALL").fetchall(),
-            "account_history_rebuilt": con.execute(f"SELECT * FROM ({ACCOUNT_HISTORY_SPEC.sql()}) ORDER BY ALL").fetchall(),
+            "account_history_rebuilt": con.execute(
+                f"SELECT * FROM ({ACCOUNT_HISTORY_SPEC.sql()}) ORDER BY ALL"
+            ).fetchall(),
             "reconcile": con.execute("""
                 SELECT (SELECT count(*) FROM raw.landed_lines),
                        (SELECT count(*) FROM staging.events) + (SELECT count(*) FROM staging.duplicates)
