@@ -258,3 +258,11 @@ def read_warehouse(config: Config, sql: str, params: list[Any] | None = None) ->
         return con.execute(sql, params or []).fetchall()
     finally:
         con.close()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """tests/e2e/ runs the CLI, Dagster or a browser on generated data: all of it is `slow`
+    (left out of `make test-fast`, run by `make test` and CI)."""
+    for item in items:
+        if "e2e" in item.path.parts:
+            item.add_marker(pytest.mark.slow)

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import polars as pl
+import pytest
 
 from engagement_pipeline.accounts import step as accounts_step
 from engagement_pipeline.core.config import load_config
@@ -81,6 +82,7 @@ def _run_all(config) -> Path:  # type: ignore[no-untyped-def]
     return config.paths.exports
 
 
+@pytest.mark.slow  # runs every layer over several days twice
 def test_export_folders_manifest_latest_and_byte_identical_rerun(tmp_path: Path) -> None:
     config = load_config(write_config(tmp_path))
     _land(config)

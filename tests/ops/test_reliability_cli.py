@@ -33,6 +33,9 @@ from engagement_pipeline.ops.cli import main
 from tests.conftest import base_config, write_config
 from tests.reliability import Fingerprint, assert_same, differences, fingerprint
 
+# Most of these run the CLI (Dagster) in a subprocess or in process on generated days.
+pytestmark = pytest.mark.slow
+
 START = dt.date(2026, 1, 1)
 ACCOUNTS = 8
 RUN_TIMEOUT = 600.0  # seconds; a day takes 10-60 s depending on the machine's load

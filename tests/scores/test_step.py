@@ -4,6 +4,7 @@ import datetime as dt
 from pathlib import Path
 
 import polars as pl
+import pytest
 
 from engagement_pipeline.accounts import step as accounts_step
 from engagement_pipeline.core.config import load_config
@@ -50,6 +51,7 @@ def test_extra_windows_personal_activation_and_suggest_weights(tmp_path: Path, c
     assert "Document Created:" in out and "Teammate Invited:" in out and "{weight: 10}" in out
 
 
+@pytest.mark.slow  # about 25 s: several layers over many generated days
 def test_compact_scoring_counts_give_the_same_scores_as_the_full_aggregate(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """`scoring_counts` and `account_event_totals` hand scoring users and days, not user-event-days:
     every score, usage, contribution and backtest row must equal what the event-level daily

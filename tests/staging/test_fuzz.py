@@ -201,6 +201,7 @@ def _frame(lines: list[str], errors: list[str | None], received: list[dt.date]) 
 # --------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # about 16 s of hypothesis examples
 @FUZZ
 @given(
     st.lists(
@@ -251,6 +252,7 @@ def test_parse_lines_judges_every_line_exactly_once(rows: list[tuple[str, str | 
         assert row["encoding"] == "utf-8"
 
 
+@pytest.mark.slow  # about 6 s of hypothesis examples
 @settings(max_examples=60, deadline=None)
 @given(st.lists(raw_lines(), min_size=1, max_size=10))
 def test_parse_lines_is_deterministic_and_order_free(texts: list[str]) -> None:
@@ -377,6 +379,7 @@ csv_bytes = st.one_of(
 )
 
 
+@pytest.mark.slow  # about 6 s of hypothesis examples
 @FUZZ
 @given(csv_bytes, st.booleans())
 def test_read_csv_rows_never_raises_and_lines_are_unique(data: bytes, truncate: bool) -> None:

@@ -260,6 +260,7 @@ def test_a_file_that_cannot_be_read_is_one_unreadable_line(tmp_path: Path, monke
     con.close()
 
 
+@pytest.mark.slow  # runs the CLI (Dagster)
 @pytest.mark.slow
 def test_the_full_cli_run_succeeds_on_the_hostile_day(staged: Staged, tmp_path: Path) -> None:
     """The same folder through `engagement-pipeline run`: Dagster, the blocking checks (GX suites
@@ -345,6 +346,7 @@ print(json.dumps({"seconds": seconds, "staged": staged, "peak_rss_mb": int(statu
 """
 
 
+@pytest.mark.slow  # 300,000 lines in a subprocess
 @pytest.mark.slow
 def test_a_day_of_ten_times_the_usual_volume_stays_within_memory(tmp_path: Path) -> None:
     """~300k lines in one received day (the demo's days have ~11k-17k) through every layer, in a

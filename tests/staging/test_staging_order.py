@@ -75,6 +75,7 @@ def test_generated_faults_are_all_accounted_for(tmp_path: Path, landing: Path) -
     assert any(row[6] for row in got["events"])  # some anonymous events were stitched
 
 
+@pytest.mark.slow  # stages many generated days in three orders
 def test_out_of_order_staging_gives_the_same_result(tmp_path: Path, landing: Path) -> None:
     in_order = _stage_in(tmp_path / "a", landing, DAYS)
     shuffled = _stage_in(tmp_path / "b", landing, [DAYS[i] for i in (5, 2, 0, 4, 1, 3)])
@@ -85,6 +86,7 @@ def test_out_of_order_staging_gives_the_same_result(tmp_path: Path, landing: Pat
         assert got["account_history"] == got["account_history_rebuilt"] and len(got["account_history"]) > 30
 
 
+@pytest.mark.slow  # stages many generated days twice
 def test_restaging_a_day_is_idempotent(tmp_path: Path, landing: Path) -> None:
     once = _stage_in(tmp_path / "a", landing, DAYS)
     twice = _stage_in(tmp_path / "b", landing, DAYS + [DAYS[2], DAYS[4]])
