@@ -295,12 +295,14 @@ def adoption_gaps(base: pl.DataFrame, first_used: pl.DataFrame, config: Config) 
     order = {name: i for i, name in enumerate(events)}
     feature_of = {name: spec.feature or name for name, spec in config.model.events.items()}
     used = first_used.filter(pl.col("event").is_in(events)).group_by("account_id").agg(pl.col("event").unique())
-    frame = (
-        base.filter((pl.col("active_users") > 0) & (pl.col("health") != Health.CHURNED).fill_null(True))
-        .join(used, on="account_id", how="left")
-        .with_columns(pl.col("event").fill_null(pl.lit([], dtype=pl.List(pl.String))))
-        .with_columns(pl.lit(events, dtype=pl.List(pl.String)).list.set_difference(pl.col("event")).alias("_missing"))
-        .filter(pl.col("_missing").list.len() > 0)
+    frame = base.filter((pl.col("active_users") > 0) & (pl.col("health") != Health.CHURNED).fill_null(True)).join(
+        used, on="account_id", how="left"
+    )
+    # The set difference in Python, per row: a list literal broadcast onto a frame with no rows
+    # (a day on which no account is active) is an error in polars.
+    unused = [[e for e in events if e not in set(done or ())] for done in frame["event"].to_list()]
+    frame = frame.with_columns(pl.Series("_missing", unused, dtype=pl.List(pl.String))).filter(
+        pl.col("_missing").list.len() > 0
     )
     missing = [sorted(m, key=order.__getitem__) for m in frame["_missing"].to_list()]
     features = ["; ".join(dict.fromkeys(feature_of.get(e, e) for e in m)) for m in missing]

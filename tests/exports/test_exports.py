@@ -153,3 +153,24 @@ def test_a_crashed_export_leaves_no_visible_half_day(tmp_path: Path) -> None:
     (root / ".2026-01-02.tmp-999" / "lookalike_google.csv").write_text("Email\n")
     assert clean_stale_temporaries(root) == [".2026-01-02.tmp-999"]
     assert list(root.iterdir()) == []
+
+
+def test_a_day_with_no_active_account_exports_empty_lists(tmp_path: Path) -> None:
+    """A first day holding only identify and group calls: no account is active, every list is
+    empty, and the exports are still written (the adoption-gap list used to crash on it)."""
+    from tests.conftest import group, identify, run_days, write_config, write_day
+
+    config = load_config(write_config(tmp_path))
+    day = dt.date(2026, 1, 1)
+    write_day(
+        config.paths.landing,
+        day,
+        [
+            identify("i1", "u1", "2026-01-01T08:00:00Z", email="a@example.com"),
+            group("g1", "u1", "acc", "2026-01-01T08:01:00Z", plan="pro", status="active"),
+        ],
+    )
+    done = run_days(config.paths.warehouse, [day], config)["exports"][0]
+    assert done.problems == []
+    assert done.bundle.files["feature_adoption_gaps.csv"].height == 0
+    assert verify_export_folder(config.paths.exports / day.isoformat()) == []
