@@ -22,6 +22,7 @@ frames of the shape in `raw/lines.py`.
 from __future__ import annotations
 
 import datetime as dt
+import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,10 +75,13 @@ def list_day_files(landing: Path, day: dt.date) -> list[LandedFile]:
             f"no landing folder for {day.isoformat()} ({folder}): land that day's files there "
             f"or run only the days that have data."
         )
+    # Entries are judged by lstat, never through a link: a symlink (to /etc/passwd, say), a FIFO
+    # (which would block the read forever), a device or a socket is not read but listed, so it
+    # becomes one `not_a_regular_file` line in quarantine. Sub-folders are not day data.
     files = [
         p
         for p in sorted(folder.iterdir())
-        if p.is_file() and p.name not in SKIPPED_NAMES and not p.name.startswith(".")
+        if not stat.S_ISDIR(p.lstat().st_mode) and p.name not in SKIPPED_NAMES and not p.name.startswith(".")
     ]
     return [LandedFile(p, f"{day.isoformat()}/{printable_name(p.name)}") for p in files]
 
@@ -96,6 +100,14 @@ def iter_landed_file(file: LandedFile) -> Iterator[tuple[pl.DataFrame, bool]]:
     """`read_landed_file` in blocks (JSON lines are read `jsonl.BLOCK_BYTES` at a time): yields
     (frame, restart). restart=True comes at most once, last: the file failed part-way, so
     the blocks it yielded before must be dropped; that frame is its one `unreadable_file` line."""
+    try:
+        regular = stat.S_ISREG(file.path.lstat().st_mode)
+    except OSError as exc:  # it vanished between the listing and the read
+        yield single_line(file, "unreadable_file", error_text(exc)), False
+        return
+    if not regular:
+        yield single_line(file, "not_a_regular_file"), False
+        return
     kind = file.kind
     if kind == "unsupported":
         yield single_line(file, "unsupported_file_type"), False

@@ -137,3 +137,39 @@ def test_reading_in_blocks_gives_the_same_lines_as_reading_whole(
     monkeypatch.setattr(jsonl, "BLOCK_BYTES", block)
     blocks = ingest.read_landed_file(file)
     assert blocks.to_dicts() == whole.to_dicts()
+
+
+def test_symlinks_and_fifos_in_a_day_folder_are_quarantined_unread(tmp_path: Path) -> None:
+    """A symlink (here to a file outside the landing root) and a FIFO are each one
+    `not_a_regular_file` line; nothing behind them reaches raw or staging, and the good file
+    beside them is staged."""
+    import json
+    import os
+
+    from tests.conftest import track, write_day
+
+    config = load_config(write_config(tmp_path))
+    write_day(config.paths.landing, DAY, [track("m1", "u1", "Logged In", f"{DAY}T10:00:00Z", "acc")])
+    secret = tmp_path / "outside.jsonl"
+    secret.write_text(
+        json.dumps(
+            {"type": "track", "messageId": "secret", "userId": "root", "event": "X", "timestamp": f"{DAY}T10:00:00Z"}
+        )
+        + "\n"
+    )
+    folder = config.paths.landing / DAY.isoformat()
+    (folder / "passwd.jsonl").symlink_to(secret)
+    os.mkfifo(folder / "pipe.jsonl")
+    con = connect(config.paths.warehouse)
+    raw_step.run(con, DAY, config)
+    staged = staging_step.run(con, DAY, config).result
+    landed = con.execute("SELECT string_agg(line, '') FROM raw.landed_lines").fetchone()[0] or ""
+    quarantined = con.execute("SELECT source_file, reason, payload FROM staging.quarantine ORDER BY 1").fetchall()
+    con.close()
+    assert "secret" not in landed
+    assert quarantined == [
+        (f"{DAY}/passwd.jsonl", "not_a_regular_file", ""),
+        (f"{DAY}/pipe.jsonl", "not_a_regular_file", ""),
+    ]
+    assert staged.events["message_id"].to_list() == ["m1"]
+    assert staged.reconciles

@@ -63,6 +63,7 @@ TS = "2026-01-05T10:00:00Z"
 GARBAGE_REASONS = frozenset({"invalid_utf8", "nul_byte", "not_json", "not_an_object", "empty_line"})
 CSV_READER_REASONS = frozenset({"csv_wrong_field_count", "bad_csv", "invalid_utf8", "nul_byte", "empty_line"})
 DIRECTORY = b"<directory>"  # a `files` value that means: create a folder of that name
+SYMLINK = b"<symlink>"  # a `files` value that means: a symlink to a data file outside the day folder
 
 
 @dataclass(frozen=True)
@@ -549,6 +550,13 @@ def _files(b: _Builder, rng: random.Random) -> None:
         {},
         note="sub-folders are not recursed into (and `..` cannot be a file name)",
     )
+    b.raw_file(
+        "symlink-out-of-the-landing-root",
+        "linked.jsonl",
+        SYMLINK,
+        {1: "not_a_regular_file"},
+        note="a symlink is never followed (it could point at /etc/passwd): one line, nothing read behind it",
+    )
     # A file name that is not UTF-8 lands under a printable name (its bad bytes as \xNN).
     stem = f"{len(b.cases):03d}-name-"
     b.cases.append(
@@ -909,6 +917,10 @@ def write_case_files(folder: Path, cases: list[Case]) -> None:
             if data is DIRECTORY:
                 path.mkdir()
                 (path / "inside.jsonl").write_bytes(_dump(good(f"{case.name}-inside")) + b"\n")
+            elif data is SYMLINK:
+                target = folder.parent / f".outside-{name}"
+                target.write_bytes(_dump(good(f"{case.name}-behind-the-link")) + b"\n")
+                path.symlink_to(target)
             else:
                 path.write_bytes(data)
 
