@@ -45,6 +45,9 @@ def instance_home(config: Config) -> Path:
     home = config.paths.dagster_home
     assert home is not None
     home.mkdir(parents=True, exist_ok=True)
+    # The run storage holds metadata previews and logs: readable by the owner only, like the warehouse.
+    if home.stat().st_mode & 0o077:
+        home.chmod(0o700)
     settings = home / "dagster.yaml"
     ours = not settings.exists() or settings.read_text(encoding="utf-8").startswith("# Written by engagement-pipeline")
     wanted = INSTANCE_YAML.format(storage=json.dumps(str(home.resolve() / "storage")))
