@@ -30,14 +30,8 @@ from engagement_pipeline.core.config import Config
 from engagement_pipeline.exports.audiences import platforms as audiences
 from engagement_pipeline.exports.audiences.seed import seed_users
 from engagement_pipeline.exports.files import (
-    EXACT_HEADERS,
-    EXPORT_FILES,
-    HASHED_COLUMNS,
     ICP_SUMMARY,
-    LATEST,
-    MANIFEST,
     PLATFORM_MINIMUMS,
-    TEXT_FILES,
     ExportBundle,
 )
 from engagement_pipeline.exports.icp import (
@@ -58,26 +52,6 @@ from engagement_pipeline.exports.lists import (
     user_dropoff,
 )
 from engagement_pipeline.exports.privacy import neutralize, scrub_emails
-from engagement_pipeline.exports.publish import clean_stale_temporaries, verify_export_folder, write_export_folder
-
-# Names that modules outside the exports layer import from here (tests/e2e/test_crash_safety.py,
-# tests/e2e/test_privacy.py, tests/staging/test_hostile_input.py): re-exported until they import
-# them from `files`, `icp` and `publish`.
-__all__ = [
-    "EXACT_HEADERS",
-    "EXPORT_FILES",
-    "HASHED_COLUMNS",
-    "LATEST",
-    "MANIFEST",
-    "TEXT_FILES",
-    "ExportBundle",
-    "build_exports",
-    "clean_stale_temporaries",
-    "top_accounts",
-    "verify_export_folder",
-    "write_export_folder",
-]
-
 
 # Optional `staging.accounts` columns (group traits linkedin / linkedinUrl / linkedin_url and
 # stockSymbol / stock_symbol / ticker): the LinkedIn company list's page URL and stock symbol.

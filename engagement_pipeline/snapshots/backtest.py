@@ -24,7 +24,6 @@ from collections.abc import Mapping, Sequence
 import polars as pl
 
 from engagement_pipeline.snapshots.history import score_band
-from engagement_pipeline.snapshots.labels import DEFAULT_DIRECTION as DEFAULT_DIRECTION  # re-export: the default
 from engagement_pipeline.snapshots.labels import label_history, populations, resolve_direction
 from engagement_pipeline.snapshots.metrics import auc_expr
 from engagement_pipeline.staging.outcomes import OUTCOME_KINDS
@@ -98,7 +97,7 @@ def score_backtest(
     (band is null except for the band metrics). Metrics:
 
     - `auc`: ROC AUC of direction x predictor (`direction[outcome][predictor]`, default
-      `DEFAULT_DIRECTION`: for churn a LOW score and a HIGH churn_risk point to churn);
+      `labels.DEFAULT_DIRECTION`: for churn a LOW score and a HIGH churn_risk point to churn);
       null without positives or without negatives.
     - `n_accounts`, `n_positive`, `base_rate` (n_positive / n_accounts).
     - `lift_bottom` / `lift_top`: outcome rate in the low / high values of the predictor
