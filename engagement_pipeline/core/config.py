@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from engagement_pipeline.core.config_destinations import Destinations
 from engagement_pipeline.core.errors import ConfigError
 
 DEFAULT_CONFIG_NAME = "engagement.yaml"
@@ -246,6 +247,7 @@ class Exports(_Strict):
     min_tenure_days: Annotated[int, Field(ge=0)] = 0
     paid_only: bool = False
     min_segment_accounts: Annotated[int, Field(ge=1)] = 5
+    include_contacts: bool = Field(default=False, description="Write list_contacts_personal_data.csv (names, emails).")
 
 
 class Automation(_Strict):
@@ -290,6 +292,7 @@ class Config(_Strict):
     exports: Exports = Exports()
     automation: Automation = Automation()
     demo: Demo = Demo()
+    destinations: Destinations = Destinations()
     source: Path | None = Field(default=None, exclude=True)
 
     @model_validator(mode="after")

@@ -215,12 +215,24 @@ EXPORT_RUNS = _t(
     ("as_of_date", D), ("folder", V), ("model_version", V), ("files", I), ("manifest_sha256", V),
     ("warnings", I), ("written_at", TS),
 )
+SEGMENT_SYNC_STATE = _t(
+    "destinations", "segment_sync_state",
+    "What Segment last acknowledged per account (group call) and user (identify call): traits hash, messageId, day.",
+    ("kind", V), ("key", V), ("traits_sha256", V), ("message_id", V), ("as_of_date", D), ("synced_at", TS),
+)
+DESTINATION_RUNS = _t(
+    "destinations", "destination_runs",
+    "One row per destination x as-of day: what its last run sent, skipped and failed to deliver.",
+    ("destination", V), ("as_of_date", D), ("status", V), ("sent", I), ("skipped", I), ("failed", I),
+    ("payload_sha256", V), ("finished_at", TS),
+)
 
 ALL_TABLES: tuple[Table, ...] = (
     LANDED_LINES, EVENTS, QUARANTINE, DUPLICATES, DAILY_EVENT_COUNTS, USERS, ACCOUNTS,
     MEMBERSHIPS, USER_TRAITS_HISTORY, ACCOUNT_TRAITS_HISTORY, BILLING, BENCHMARKS, USER_SCORES, USER_WINDOW_SCORES, ACCOUNT_SCORES, ACCOUNT_FEATURE_USAGE,
     ACCOUNT_CONTRIBUTIONS, ACTIVATION_STEPS,
     ACCOUNT_HISTORY, PRODUCT_DAILY, COHORT_DAILY, SCORE_BACKTEST, EXPORT_RUNS,
+    SEGMENT_SYNC_STATE, DESTINATION_RUNS,
 )
 # fmt: on
 

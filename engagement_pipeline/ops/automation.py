@@ -64,7 +64,8 @@ def jobs(partitions: PartitionsDefinition) -> list[UnresolvedAssetJobDefinition]
             DAILY_JOB,
             selection=AssetSelection.all(),
             **common,
-            description="Every layer for one day: raw -> staging -> scores -> accounts -> snapshots -> exports.",
+            description="Every layer for one day: raw -> staging -> scores -> accounts -> snapshots -> exports "
+            "-> destinations.",
         ),
         define_asset_job(
             STAGE_JOB,
@@ -74,9 +75,9 @@ def jobs(partitions: PartitionsDefinition) -> list[UnresolvedAssetJobDefinition]
         ),
         define_asset_job(
             MODEL_JOB,
-            selection=AssetSelection.groups(*MODEL_GROUPS, "exports"),
+            selection=AssetSelection.groups(*MODEL_GROUPS, "exports", "destinations"),
             **common,
-            description="Scores, accounts, snapshots and exports of one as-of day.",
+            description="Scores, accounts, snapshots, exports and destinations of one as-of day.",
         ),
         define_asset_job(
             RESTATE_JOB,

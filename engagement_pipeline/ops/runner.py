@@ -29,7 +29,8 @@ from engagement_pipeline.core.errors import (
     Stopped,
     raise_if_stopped,
 )
-from engagement_pipeline.ops.failures import check_warehouse, explain_failure, interrupted
+from engagement_pipeline.core.keys import DESTINATIONS_STEP
+from engagement_pipeline.ops.failures import check_warehouse, explain_failure, failed_steps, interrupted
 from engagement_pipeline.ops.instance import open_instance, release_dead_runs
 from engagement_pipeline.raw.files import day_folder
 
@@ -161,6 +162,7 @@ def run_days(
         done: list[DayRun] = []
 
         resolved: dict[str, object] = {}
+        destination_failures: list[PipelineError] = []
 
         def execute(job_name: str, stage: str, day: dt.date) -> ExecuteInProcessResult:
             started = time.perf_counter()
@@ -177,7 +179,11 @@ def run_days(
             if not result.success:
                 if interrupted(result):  # interrupted, but not through `stop_on_signals` (no record of which)
                     raise Stopped(signal.SIGINT)
-                raise explain_failure(result, day, config)
+                if not failed_steps(result) <= {DESTINATIONS_STEP}:
+                    raise explain_failure(result, day, config)
+                # A destination that is down never blocks the exports: the day is done, the next days
+                # run, and the command ends non-zero with the destination's sentence after them.
+                destination_failures.append(PipelineError(f"{day}: {explain_failure(result, day, config)}"))
             run = DayRun(day, stage, result.run_id, time.perf_counter() - started, _lines_landed(result))
             done.append(run)
             if on_run:
@@ -214,6 +220,11 @@ def run_days(
                     )
                     restate_stale(stale, {day.isoformat()})
                     execute(MODEL_JOB, "model", day)
+            if destination_failures:
+                more = len(destination_failures) - 1
+                also = f" (and on {more} more day{'s' if more > 1 else ''})" if more else ""
+                first = str(destination_failures[0]).rstrip(".")
+                raise PipelineError(f"{first}{also}; the exports of every day were written.")
         finally:
             instance.dispose()
         return done
