@@ -88,8 +88,10 @@ def build_digest(
             f"Turned at risk ({news['at_risk'].height}, {_money(float(at_stake), cur)} MRR at stake)",
             _lines(
                 news["at_risk"],
-                lambda r: f"{_name(r)}: {_money(r['mrr'], cur)} MRR, churn risk {_score((r['churn_risk'] or 0) * 100)}%"
-                + ("" if r["mrr_at_stake"] is None else f" ({_money(r['mrr_at_stake'], cur)} expected loss)"),
+                lambda r: (
+                    f"{_name(r)}: {_money(r['mrr'], cur)} MRR, churn risk {_score((r['churn_risk'] or 0) * 100)}%"
+                    + ("" if r["mrr_at_stake"] is None else f" ({_money(r['mrr_at_stake'], cur)} expected loss)")
+                ),
                 limit,
             ),
         ),

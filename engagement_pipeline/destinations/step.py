@@ -79,7 +79,9 @@ def _record_run(con: duckdb.DuckDBPyConnection, day: dt.date, outcome: Outcome, 
 def _secret(env: str, what: str) -> str:
     value = os.environ.get(env, "").strip()
     if not value:
-        raise DeliveryError(f"the environment variable {env} is not set", f"export it with {what} and run the day again")
+        raise DeliveryError(
+            f"the environment variable {env} is not set", f"export it with {what} and run the day again"
+        )
     return value
 
 

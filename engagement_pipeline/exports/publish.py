@@ -23,9 +23,11 @@ from engagement_pipeline.exports.audiences.platforms import FILES as AUDIENCE_FI
 from engagement_pipeline.exports.files import (
     EXACT_HEADERS,
     EXPORT_FILES,
+    FILE_KEYS,
     HASHED_COLUMNS,
     LATEST,
     MANIFEST,
+    PERSONAL_COLUMNS,
     TEXT_FILES,
     ExportBundle,
     text_of,
@@ -67,7 +69,7 @@ def write_export_folder(root: Path, bundle: ExportBundle, model_version: str) ->
         shutil.rmtree(tmp)
     tmp.mkdir(mode=0o700)
     entries = []
-    for name in EXPORT_FILES:
+    for name in bundle.names():
         data = _file_bytes(name, bundle.files[name])
         path = tmp / name
         path.write_bytes(data)
@@ -163,6 +165,8 @@ def _identifier(name: str, frame: pl.DataFrame) -> pl.Expr | None:
     """What must be unique in each file (the audiences' own dedupe keys for the platform files)."""
     if name in AUDIENCE_FILES:
         return AUDIENCE_FILES[name].dedupe_key
+    if name in FILE_KEYS:
+        return FILE_KEYS[name]
     if name == "icp_profile.csv":
         return pl.col("attribute") + pl.lit("\x00") + pl.col("value")
     if "account_id" in frame.columns:
@@ -188,7 +192,7 @@ def _check_csv(name: str, path: Path, rows: object) -> list[str]:
         bad = values.filter(~values.str.contains(r"^[0-9a-f]{64}$")).len()
         if bad:
             problems.append(f"{name}: {bad} values in {column} are not SHA-256 hex (64 lowercase hex digits)")
-    hashed = set(HASHED_COLUMNS.get(name, ()))
+    hashed = set(HASHED_COLUMNS.get(name, ())) | set(PERSONAL_COLUMNS.get(name, ()))
     for column in (c for c in frame.columns if c not in hashed):
         leaks = frame[column].str.contains(EMAIL_RE).sum()
         if leaks:

@@ -26,7 +26,9 @@ from tests.destinations.receiver import Receiver, closed_port_url
 
 
 def _materialize(tmp_path: Path, destinations: dict[str, object]):  # type: ignore[no-untyped-def]
-    config = load_config(write_config(tmp_path, {**base_config(HANDFUL_START.isoformat()), "destinations": destinations}))
+    config = load_config(
+        write_config(tmp_path, {**base_config(HANDFUL_START.isoformat()), "destinations": destinations})
+    )
     day = day_range(HANDFUL_START, 1)[0]
     land_handful(config, [day])
     run_days(config.paths.warehouse, [day], config, through="snapshots")

@@ -165,7 +165,9 @@ def test_identify_calls_carry_user_scores_and_trait_names_are_configurable(
     con = connect(config.paths.warehouse)
     try:
         step.sync_segment(con, day, config)
-        users = dict(con.execute("SELECT user_id, score FROM scores.user_scores WHERE as_of_date = ?", [day]).fetchall())
+        users = dict(
+            con.execute("SELECT user_id, score FROM scores.user_scores WHERE as_of_date = ?", [day]).fetchall()
+        )
     finally:
         con.close()
     identifies = {m["userId"]: m["traits"] for m in receiver.messages if m["type"] == "identify"}

@@ -137,7 +137,8 @@ def test_audience_files_are_hashed_and_lists_neutralized(tmp_path: Path) -> None
     assert b"@acme" not in raw_text.lower()  # no clear-text email in any export file
     assert b"smith" not in raw_text.lower() and "zoë".encode() not in raw_text.lower()  # nor names
     for name, header in EXACT_HEADERS.items():
-        assert tuple(pl.read_csv(folder / name, infer_schema=False).columns) == header, name
+        if name in EXPORT_FILES:  # the optional files (CRM, contacts) are off here
+            assert tuple(pl.read_csv(folder / name, infer_schema=False).columns) == header, name
     summary = (folder / "icp_summary.md").read_text(encoding="utf-8")
     assert (
         summary.startswith(f"# Ideal customer profile, {DAYS[-1].isoformat()}\n") and "## Best-fit segment" in summary
