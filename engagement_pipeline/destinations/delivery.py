@@ -76,7 +76,7 @@ def post_json(
                 url,
                 content=body,
                 headers={"Content-Type": "application/json"},
-                auth=auth,
+                auth=httpx.BasicAuth(*auth) if auth is not None else httpx.USE_CLIENT_DEFAULT,
                 timeout=delivery.timeout_seconds,
             )
         except httpx.TransportError as exc:
