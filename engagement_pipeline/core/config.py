@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from engagement_pipeline.core.config_raw import Raw
 from engagement_pipeline.core.errors import ConfigError
 
 DEFAULT_CONFIG_NAME = "engagement.yaml"
@@ -285,6 +286,7 @@ class Demo(_Strict):
 class Config(_Strict):
     start_date: dt.date
     paths: Paths = Paths()
+    raw: Raw = Raw()
     model: Model
     staging: Staging = Staging()
     exports: Exports = Exports()
