@@ -221,7 +221,8 @@ def _parse_sql(max_id_length: int, source: str = "_lines", accepted_lines: bool 
         type, event, name, user_id, anonymous_id, group_id, context_group_id, previous_id,
         traits,
         timezone('UTC', event_ts) AS timestamp,
-        CAST(timezone('UTC', event_ts) AS DATE) AS event_date
+        CAST(timezone('UTC', event_ts) AS DATE) AS event_date,
+        timezone('UTC', ts_received) AS received_at
     FROM judged
     """
     if accepted_lines:
