@@ -34,6 +34,7 @@ from engagement_pipeline.core.warehouse import (
 from engagement_pipeline.destinations import segment as seg
 from engagement_pipeline.destinations.delivery import DeliveryError, Sleep, post_json
 from engagement_pipeline.destinations.digest import build_digest
+from engagement_pipeline.exports.privacy import mask_names
 
 SEGMENT, DIGEST = "segment", "digest"
 DRY_RUN_FOLDER = "segment_dry_run"
@@ -159,29 +160,23 @@ def sync_segment(
         return outcome
     outcome = Outcome(SEGMENT, "nothing_new" if not chosen.send else "sent", 0, skipped, 0, details)
     parts = seg.batches(chosen.send, segment.max_batch_bytes)
-    details.update(batches=len(parts), batches_acknowledged=0, attempts=0)
-    what = f"the Segment endpoint {segment.endpoint}/v1/batch"
+    url, what = f"{segment.endpoint}/v1/batch", f"the Segment endpoint {segment.endpoint}/v1/batch"
+    acknowledged = attempts = 0
     try:
         if parts:
             write_key = _secret(segment.write_key_env, "the write key of the Segment source")
             with httpx.Client(transport=transport) as client:
                 for part in parts:
-                    details["attempts"] = int(str(details["attempts"])) + post_json(
-                        client,
-                        f"{segment.endpoint}/v1/batch",
-                        seg.batch_body(part),
-                        segment,
-                        what,
-                        auth=(write_key, ""),
-                        sleep=sleep,
-                    )
-                    _acknowledged(con, day, part)
+                    body = seg.batch_body(part)
+                    attempts += post_json(client, url, body, segment, what, auth=(write_key, ""), sleep=sleep)
+                    _acknowledged(con, day, part)  # recorded only now, after the 2xx
                     outcome.sent += len(part)
-                    details["batches_acknowledged"] = int(str(details["batches_acknowledged"])) + 1
+                    acknowledged += 1
     except DeliveryError as exc:
         outcome.status, outcome.failed = "failed", len(chosen.send) - outcome.sent
-        done = f"{outcome.sent} calls acknowledged and recorded, {outcome.failed} not sent and sent again next run"
+        done = f"{outcome.sent} calls acknowledged and recorded, {outcome.failed} left for the next run"
         outcome.error = _sentence(SEGMENT, exc, done)
+    details.update(batches=len(parts), batches_acknowledged=acknowledged, attempts=attempts)
     _record_run(con, day, outcome, None)
     return outcome
 
@@ -203,7 +198,8 @@ def send_digest(
     ).fetchone()
     if done and done[0]:
         return Outcome(DIGEST, "already_sent", skipped=1)
-    today = con.execute("SELECT * FROM accounts.account_scores WHERE as_of_date = ?", [day]).pl()
+    # Names are free text: an email or phone number in one is masked, as in every export file.
+    today = mask_names(con.execute("SELECT * FROM accounts.account_scores WHERE as_of_date = ?", [day]).pl())
     before = day - dt.timedelta(days=1)
     had_before = con.execute("SELECT count(*) FROM snapshots.account_history WHERE date = ?", [before]).fetchone()
     yesterday = (

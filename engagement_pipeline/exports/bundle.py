@@ -64,7 +64,7 @@ from engagement_pipeline.exports.lists import (
     pql_list,
     user_dropoff,
 )
-from engagement_pipeline.exports.privacy import EMAIL_RE, PHONE_RE, neutralize, scrub_emails
+from engagement_pipeline.exports.privacy import mask_personal, neutralize, scrub_emails
 from engagement_pipeline.exports.upload import UPLOAD_GUIDE, upload_guide
 
 # Optional `staging.accounts` columns (group traits linkedin / linkedinUrl / linkedin_url and
@@ -112,7 +112,7 @@ def build_exports(
     employers = user_scores.select("user_id", "account_id").join(top.select("account_id", "name"), on="account_id")
     seed_contacts = seed_people.join(employers, on="user_id", how="left").select(
         "email",
-        pl.col("title").str.replace_all(EMAIL_RE, "").str.replace_all(PHONE_RE, "").str.strip_chars(" ,;()"),
+        mask_personal(pl.col("title")),
         pl.col("name").alias("company"),
         "country",
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from engagement_pipeline.exports.privacy import neutralize
+from engagement_pipeline.exports.privacy import mask_personal, neutralize
 
 CONTACTS_FILE = "list_contacts_personal_data.csv"
 CONTACTS_HEADER: tuple[str, ...] = (
@@ -33,7 +33,8 @@ def list_contacts(
     lists: dict[str, pl.DataFrame], user_scores: pl.DataFrame, users: pl.DataFrame, n: int = 3
 ) -> pl.DataFrame:
     """Per list (`CONTACT_LISTS`, in the list's own order) and account, its `n` most engaged active
-    users (the `main_users` rule: score, then user id) with their name, email and title."""
+    users (the `main_users` rule: score, then user id) with their name, email and title (an email or
+    phone number typed into a name or title is masked: only the `email` column holds one)."""
     people = (
         users.select("user_id", "first_name", "last_name", "email", "title")
         .sort("user_id", "email", nulls_last=True)
@@ -58,10 +59,10 @@ def list_contacts(
                 "name",
                 pl.lit(key).alias("list"),
                 pl.col("rank").cast(pl.Int64),
-                pl.col("first_name").str.strip_chars(),
-                pl.col("last_name").str.strip_chars(),
+                mask_personal(pl.col("first_name")).str.strip_chars(),
+                mask_personal(pl.col("last_name")).str.strip_chars(),
                 pl.col("email").str.strip_chars(),
-                pl.col("title").str.strip_chars(),
+                mask_personal(pl.col("title")).str.strip_chars(),
                 pl.col("score").alias("user_score"),
             )
         )
