@@ -8,7 +8,14 @@ CRM files are written by the exports (`destinations.crm_files`), inside the day'
 from collections.abc import Iterator
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetSpec, MaterializeResult, MetadataValue, PartitionsDefinition
+from dagster import (
+    AssetExecutionContext,
+    AssetObservation,
+    AssetSpec,
+    MaterializeResult,
+    MetadataValue,
+    PartitionsDefinition,
+)
 from dagster_duckdb import DuckDBResource
 
 from assets.common import day_asset
@@ -65,7 +72,8 @@ def build(partitions: PartitionsDefinition) -> list[Any]:
         for outcome in outcomes:
             if outcome.error is None:
                 yield MaterializeResult(asset_key=SPECS[outcome.destination].key, metadata=_metadata(outcome))
-            else:
+            else:  # the counts of a failed destination still show on its asset, as an observation
+                yield AssetObservation(asset_key=SPECS[outcome.destination].key, metadata=_metadata(outcome))
                 counts = ", ".join(f"{k} {getattr(outcome, k)}" for k in ("sent", "skipped", "failed"))
                 context.log.error(f"{outcome.error} [{counts}]")
         if failed:

@@ -57,6 +57,11 @@ def test_a_segment_endpoint_that_is_down_fails_only_the_destination_asset(
     assert [e.step_key for e in failures] == [keys.DESTINATIONS_STEP]
     message = str(failures[0].step_failure_data.error.cause.message)
     assert "destinations.segment: the Segment endpoint" in message and "after 2 attempts" in message
+    observed = [e.asset_observation_data.asset_observation for e in result.all_events if e.is_asset_observation]
+    assert [(o.asset_key, o.metadata["status"].value, o.metadata["sent"].value) for o in observed] == [
+        (keys.SEGMENT_TRAITS, "failed", 0)
+    ]
+    assert observed[0].metadata["failed"].value == 2  # the handful's two accounts, counted in the UI
     assert read_warehouse(config, "SELECT count(*) FROM exports.export_runs") == [(1,)]
     assert (config.paths.exports / HANDFUL_START.isoformat() / "manifest.json").exists()
 

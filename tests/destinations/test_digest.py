@@ -110,3 +110,25 @@ def test_a_webhook_that_is_down_fails_the_digest_and_it_is_sent_when_it_is_back(
     assert down.error.startswith("destinations.digest: the digest webhook ($TEST_DIGEST_URL) could not be reached")
     assert "127.0.0.1" not in down.error  # the webhook URL is a secret: never in a message
     assert back.status == "sent" and len(receiver.acknowledged) == 1
+
+
+def test_an_email_or_phone_typed_into_an_account_name_never_reaches_the_channel(
+    demo_world: DemoWorld, tmp_path: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEST_DIGEST_URL", receiver.url)
+    config = world_copy(demo_world, tmp_path, digest=DigestDestination(webhook_url_env="TEST_DIGEST_URL"))
+    day = demo_world.days[-1]
+    con = connect(config.paths.warehouse)
+    try:
+        con.execute(
+            "UPDATE accounts.account_scores SET name = 'Jane Doe (jane.doe@example.org, +1 512 503 2107)', "
+            "trend = 'heating', trend_delta = 99 WHERE as_of_date = ? AND account_id = (SELECT min(account_id) "
+            "FROM accounts.account_scores WHERE as_of_date = ?)",
+            [day, day],
+        )
+        assert step.send_digest(con, day, config).status == "sent"
+    finally:
+        con.close()
+    body = str(receiver.acknowledged[0])
+    assert "Jane Doe ([email removed], [phone removed])" in body
+    assert "jane.doe@example.org" not in body and "503 2107" not in body
