@@ -19,7 +19,8 @@ PLATFORMS: dict[str, tuple[str, str, str]] = {
         "Tools > Shared library > Audience manager > Segments > + > Customer list > "
         "'Upload Emails, Phones, and/or Mailing Addresses', choose 'Upload hashed data', then the file.",
         "Email, Phone, First Name and Last Name are already normalized and SHA-256 hashed; Country and Zip are "
-        "plain, as Google's template writes them. The list serves once at least 100 members match.",
+        "plain, as Google's template writes them. At least 100 members must match before the list serves "
+        "(more on some networks).",
     ),
     "lookalike_meta.csv": (
         "Meta: Custom Audience from a customer list",
@@ -78,7 +79,7 @@ def upload_guide(day: dt.date, stats: Mapping[str, Mapping[str, object]], extra_
         ready = "yes" if rows >= minimum else "no: below the minimum, the platform may refuse to serve it"
         lines.append(f"| `{name}` | {platform} | {rows} | {minimum} | {ready} |")
     for name, (platform, how, needs) in PLATFORMS.items():
-        lines += ["", f"## {platform}: `{name}`", "", f"How: {how}", "", needs]
+        lines += ["", f"## `{name}` to {platform}", "", f"How: {how}", "", needs]
     lines += [
         "",
         "A file below its minimum grows with a wider seed: a larger `exports.top_account_share` or a lower "
