@@ -75,7 +75,7 @@ class StagingResult:
 
 def _dedupe(parsed: pl.DataFrame, earlier: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Split accepted messages into first copies and duplicates (with the first copy's day)."""
-    ordered = parsed.sort("source_file", "line_number")
+    ordered = parsed.sort("source", "source_file", "line_number")  # source: issue 17
     seen_before = earlier.group_by("message_id").agg(pl.col("received_date").min().alias("_earlier_date"))
     judged = ordered.with_columns(pl.col("message_id").is_first_distinct().alias("_first_in_day")).join(
         seen_before, on="message_id", how="left", maintain_order="left"
