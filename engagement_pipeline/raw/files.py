@@ -110,9 +110,7 @@ def list_source_day(source: Source, day: dt.date) -> list[LandedFile] | None:
             return None
         fs, objects = listed
         folder = storage.folder_name(source.layout, day)
-        return [
-            LandedFile(Path(o.key), f"{folder}/{printable_name(o.name)}", source.name, o, fs) for o in objects
-        ]
+        return [LandedFile(Path(o.key), f"{folder}/{printable_name(o.name)}", source.name, o, fs) for o in objects]
     if not source.local.is_dir():
         raise missing_landing(source.local)
     if not day_folder(source.local, day, source.layout).is_dir():

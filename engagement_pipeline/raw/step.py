@@ -28,7 +28,7 @@ DAY = "received_date = ?"
 @dataclass(frozen=True)
 class LandedDay:
     lines: pl.DataFrame  # every line's position and read error, not its text
-    files: int  # files in the listing
+    listing: pl.DataFrame  # the rows of raw.landed_files written for the day
     late_files: int  # files (or new versions) that an earlier run of the day had not listed
 
 
@@ -68,8 +68,8 @@ def run_day(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> Lan
     late = listing.filter(pl.col("first_listed_at") == listed_at).height if earlier.height else 0
     if not positions:
         schema = {k: v for k, v in LANDED_LINES.polars_schema().items() if k != "line"}
-        return LandedDay(pl.DataFrame(schema=schema), len(files), late)
-    return LandedDay(pl.concat(positions), len(files), late)
+        return LandedDay(pl.DataFrame(schema=schema), listing, late)
+    return LandedDay(pl.concat(positions), listing, late)
 
 
 def _listing(files: list[LandedFile], day: dt.date, listed_at: dt.datetime, earlier: pl.DataFrame) -> pl.DataFrame:
@@ -93,6 +93,8 @@ def _listing(files: list[LandedFile], day: dt.date, listed_at: dt.datetime, earl
         orient="row",
     )
     seen = earlier.select("source", "source_file", "version", pl.col("first_listed_at").alias("_first"))
-    return frame.join(seen, on=["source", "source_file", "version"], how="left").with_columns(
-        pl.coalesce("_first", "listed_at").alias("first_listed_at")
+    return (
+        frame.join(seen, on=["source", "source_file", "version"], how="left")
+        .with_columns(pl.coalesce("_first", "listed_at").alias("first_listed_at"))
+        .drop("_first")
     )

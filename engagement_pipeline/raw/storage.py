@@ -52,7 +52,7 @@ class ObjectPath:
     def open(self, mode: str = "rb") -> IO[bytes]:
         if mode != "rb":
             raise ValueError("stored objects are opened for reading bytes only")
-        return self._fs.open(self._key, "rb")  # type: ignore[no-any-return]
+        return self._fs.open(self._key, "rb")
 
     def read_bytes(self) -> bytes:
         with self.open() as handle:
