@@ -60,6 +60,7 @@ class LandedFile:
     source: str = DEFAULT_SOURCE
     stored: storage.StoredObject | None = None
     fs: Any = field(default=None, compare=False, repr=False)
+    data: bytes | BaseException | None = field(default=None, compare=False, repr=False)  # fetched ahead
 
     @property
     def kind(self) -> str:
@@ -110,7 +111,11 @@ def list_source_day(source: Source, day: dt.date) -> list[LandedFile] | None:
             return None
         fs, objects = listed
         folder = storage.folder_name(source.layout, day)
-        return [LandedFile(Path(o.key), f"{folder}/{printable_name(o.name)}", source.name, o, fs) for o in objects]
+        return [
+            LandedFile(Path(o.key), f"{folder}/{printable_name(o.name)}", source.name, o, fs)
+            for o in objects
+            if o.name not in SKIPPED_NAMES and not o.name.startswith(".")  # as in a local folder
+        ]
     if not source.local.is_dir():
         raise missing_landing(source.local)
     if not day_folder(source.local, day, source.layout).is_dir():
@@ -207,14 +212,45 @@ def _readable(file: LandedFile, kind: str) -> Iterator[LandedFile]:
     if file.stored is None:
         yield file
         return
-    remote = storage.ObjectPath(file.fs, file.stored.key)
+    if isinstance(file.data, BaseException):
+        raise file.data  # the fetch ahead failed: judged like a failed read
+    remote = storage.ObjectPath(file.fs, file.stored.key, file.data)
     if kind == "json":
         yield replace(file, path=cast(Path, remote))
         return
     with tempfile.TemporaryDirectory(prefix="engagement-object-") as folder:
         local = Path(folder) / remote.name
-        file.fs.get_file(file.stored.key, str(local))
+        local.write_bytes(remote.read_bytes())
         yield replace(file, path=local)
+
+
+def fetched_ahead(files: list[LandedFile]) -> Iterator[LandedFile]:
+    """The files in order, the small objects of a bucket fetched ahead in concurrent batches
+    (`storage.fetch_small`); local files and large objects as they are (read as streams)."""
+    batch: list[tuple[LandedFile, storage.StoredObject]] = []
+    for file in files:
+        stored = file.stored
+        small = stored is not None and stored.regular and stored.size <= storage.SMALL_OBJECT_BYTES
+        if batch and (
+            stored is None
+            or not small
+            or file.fs is not batch[0][0].fs
+            or len(batch) >= storage.FETCH_BATCH_OBJECTS
+            or sum(s.size for _, s in batch) + stored.size > storage.FETCH_BATCH_BYTES
+        ):
+            yield from _fetch(batch)
+            batch = []
+        if stored is not None and small:
+            batch.append((file, stored))
+        else:
+            yield file
+    yield from _fetch(batch)
+
+
+def _fetch(batch: list[tuple[LandedFile, storage.StoredObject]]) -> Iterator[LandedFile]:
+    if batch:
+        data = storage.fetch_small(batch[0][0].fs, [stored.key for _, stored in batch])
+        yield from (replace(file, data=data[stored.key]) for file, stored in batch)
 
 
 def _one(reader: Callable[[LandedFile], pl.DataFrame]) -> Callable[[LandedFile], Iterator[pl.DataFrame]]:

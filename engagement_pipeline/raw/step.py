@@ -20,7 +20,7 @@ import polars as pl
 
 from engagement_pipeline.core.config import Config
 from engagement_pipeline.core.warehouse import LANDED_FILES, LANDED_LINES, insert_rows, replace_rows, transaction
-from engagement_pipeline.raw.files import LandedFile, iter_landed_file, list_landed
+from engagement_pipeline.raw.files import LandedFile, fetched_ahead, iter_landed_file, list_landed
 
 DAY = "received_date = ?"
 
@@ -48,7 +48,7 @@ def run_day(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> Lan
             f"SELECT source, source_file, version, first_listed_at FROM {LANDED_FILES.qualified} WHERE {DAY}", [day]
         ).pl()
         con.execute(f"DELETE FROM {LANDED_LINES.qualified} WHERE {DAY}", [day])
-        for file in files:
+        for file in fetched_ahead(files):
             kept = len(positions)
             for lines, restart in iter_landed_file(file):
                 if restart:  # the file failed part-way: it is one unreadable line, nothing more

@@ -15,6 +15,7 @@ all (no credentials, no such bucket, an endpoint that does not answer, access de
 from __future__ import annotations
 
 import datetime as dt
+import io
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -44,19 +45,37 @@ class ObjectPath:
     """The part of `pathlib.Path` the line readers use (`name`, `open('rb')`, `read_bytes()`),
     for one stored object: the readers get the object's byte stream, read block by block."""
 
-    def __init__(self, fs: Any, key: str) -> None:
+    def __init__(self, fs: Any, key: str, data: bytes | None = None) -> None:
         self._fs = fs
         self._key = key
+        self._data = data  # the object's bytes when they were fetched ahead (`fetch_small`)
         self.name = key.rstrip("/").rsplit("/", 1)[-1]
 
     def open(self, mode: str = "rb") -> IO[bytes]:
         if mode != "rb":
             raise ValueError("stored objects are opened for reading bytes only")
+        if self._data is not None:
+            return io.BytesIO(self._data)
         return self._fs.open(self._key, "rb")
 
     def read_bytes(self) -> bytes:
-        with self.open() as handle:
-            return handle.read()
+        if self._data is not None:
+            return self._data
+        return self._fs.cat_file(self._key)  # one GET, no HEAD first
+
+
+# Objects up to this size are fetched ahead, many at once (Segment writes many small files a day);
+# a batch holds at most FETCH_BATCH_BYTES, so memory stays bounded whatever the day holds.
+SMALL_OBJECT_BYTES = 8 << 20
+FETCH_BATCH_BYTES = 64 << 20
+FETCH_BATCH_OBJECTS = 64
+
+
+def fetch_small(fs: Any, keys: list[str]) -> dict[str, bytes | BaseException]:
+    """The bytes of several small objects, fetched concurrently (one GET each); a failed fetch is
+    its exception, so one bad object costs only its own lines."""
+    fetched = fs.cat(keys, on_error="return")
+    return {key: fetched[key] for key in keys}
 
     def __str__(self) -> str:
         return self._key
