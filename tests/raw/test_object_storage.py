@@ -186,6 +186,7 @@ def test_the_listing_is_read_once_and_late_files_come_with_the_next_run(
 def _run_cli(folder: Path, landing: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
     data = base_config(START.isoformat())
     data["paths"] = {"landing": landing, "warehouse": "w.duckdb", "exports": "exports"}
+    folder.mkdir(parents=True, exist_ok=True)
     path = write_config(folder, data)
     code = main(["run", "--config", str(path), "--date", START.isoformat()])
     return code, capsys.readouterr().err
@@ -241,3 +242,43 @@ def test_segment_folders_are_the_epoch_milliseconds_of_utc_days(name: str, day: 
     assert storage.day_of_folder("segment_s3", name) == day
     if day is not None:
         assert storage.folder_name("segment_s3", day) == name
+
+
+def test_the_landing_sensor_sees_a_bucket_day_complete_by_marker_or_quiet_period(s3: S3, tmp_path: Path) -> None:
+    from engagement_pipeline.ops.automation import complete_landing_days
+
+    bucket = s3.bucket("acme-sensor")
+    today = dt.datetime.now(dt.UTC).date()
+    folder = str((today - dt.date(1970, 1, 1)).days * 86_400_000)
+    s3.put(bucket, f"seg/{folder}/a.gz", gz("{}\n"))
+    config = _config(
+        tmp_path,
+        start_date=today - dt.timedelta(days=3),
+        sources=[{"name": "web", "landing": f"s3://{bucket}/seg", "layout": "segment_s3"}],
+    )
+    assert complete_landing_days(config) == {}  # no marker, and the object is new
+    later = time.time() + 31 * 60
+    quiet = complete_landing_days(config, now=later)
+    assert list(quiet) == [today.isoformat()]
+    s3.put(bucket, f"seg/{folder}/_SUCCESS", b"")
+    marked = complete_landing_days(config)
+    assert list(marked) == [today.isoformat()] and marked != quiet  # the marker is a new object
+    s3.put(bucket, f"seg/{folder}/b.gz", gz("{}\n"))
+    assert complete_landing_days(config) != marked  # a late file: the day runs again
+
+
+@pytest.mark.slow  # the CLI through Dagster
+def test_the_cli_runs_a_bucket_day_through_dagster(s3: S3, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    local = tmp_path / "generated"
+    _land_local(local)
+    bucket = s3.bucket("acme-cli")
+    s3.mirror(local, bucket, "events")
+    code, err = _run_cli(tmp_path / "run", f"s3://{bucket}/events", capsys)
+    assert code == 0, err
+    con = connect(tmp_path / "run" / "w.duckdb")
+    try:
+        files = con.execute("SELECT count(*) FROM raw.landed_files WHERE received_date = ?", [START]).fetchone()
+        events = con.execute("SELECT count(*) FROM staging.events WHERE source = 'default'").fetchone()
+        assert files == (4,) and events is not None and events[0] > 50
+    finally:
+        con.close()
