@@ -194,7 +194,7 @@ def _run_cli(folder: Path, landing: str, capsys: pytest.CaptureFixture[str]) -> 
 
 def test_a_missing_bucket_is_one_sentence(s3: S3, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, err = _run_cli(tmp_path, "s3://no-such-bucket/events", capsys)
-    assert code != 0 and "Traceback" not in err
+    assert code == 2 and "Traceback" not in err and err.count("error:") == 1
     assert "bucket 'no-such-bucket' of s3://no-such-bucket/events does not exist" in err
 
 
@@ -205,7 +205,7 @@ def test_missing_credentials_name_the_variables(
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
     code, err = _run_cli(tmp_path, "s3://acme-creds/events", capsys)
-    assert code != 0 and "Traceback" not in err
+    assert code == 2 and "Traceback" not in err and err.count("error:") == 1
     assert "no AWS credentials" in err and "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY" in err
 
 
@@ -217,7 +217,7 @@ def test_an_endpoint_that_does_not_answer_is_one_sentence(
         port = sock.getsockname()[1]
     monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}")
     code, err = _run_cli(tmp_path, "s3://acme-any/events", capsys)
-    assert code != 0 and "Traceback" not in err
+    assert code == 2 and "Traceback" not in err and err.count("error:") == 1
     assert "cannot reach the object storage" in err and "AWS_ENDPOINT_URL" in err
 
 
