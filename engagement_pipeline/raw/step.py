@@ -30,6 +30,7 @@ class LandedDay:
     lines: pl.DataFrame  # every line's position and read error, not its text
     listing: pl.DataFrame  # the rows of raw.landed_files written for the day
     late_files: int  # files (or new versions) that an earlier run of the day had not listed
+    kept_files: int = 0  # objects gone from a bucket since an earlier run read them: their lines kept
 
 
 def run(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> pl.DataFrame:
@@ -39,24 +40,42 @@ def run(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> pl.Data
 
 def run_day(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> LandedDay:
     """Copy the day's landed lines verbatim into raw.landed_lines, one file at a time (so only
-    one file's text is in memory), and record the listing read in raw.landed_files."""
+    one file's text is in memory), and record the listing read in raw.landed_files.
+
+    An object an earlier run read from a bucket and that is gone now (a lifecycle rule expired
+    it, say) keeps its lines and its listing row: a re-run never loses lines that were landed.
+    A local file is the user's own: removed, its lines go with it."""
     files = list_landed(config.landing_sources, day)
     listed_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     positions: list[pl.DataFrame] = []
+    buckets = [s.name for s in config.landing_sources if s.remote]
     with transaction(con):
-        earlier = con.execute(
-            f"SELECT source, source_file, version, first_listed_at FROM {LANDED_FILES.qualified} WHERE {DAY}", [day]
-        ).pl()
-        con.execute(f"DELETE FROM {LANDED_LINES.qualified} WHERE {DAY}", [day])
+        earlier = con.execute(f"SELECT * FROM {LANDED_FILES.qualified} WHERE {DAY}", [day]).pl()
+        listed = pl.DataFrame(
+            {"source": [f.source for f in files], "source_file": [f.relative for f in files]},
+            schema={"source": pl.String, "source_file": pl.String},
+        )
+        vanished = earlier.filter(pl.col("source").is_in(buckets)).join(
+            listed, on=["source", "source_file"], how="anti"
+        )
+        keep = [f"{r['source']}/{r['source_file']}" for r in vanished.iter_rows(named=True)]  # no / in names
+        kept = "list_contains(?, coalesce(source, '') || '/' || source_file)"
+        con.execute(f"DELETE FROM {LANDED_LINES.qualified} WHERE {DAY} AND NOT {kept}", [day, keep])
+        if keep:
+            positions.append(
+                con.execute(
+                    f"SELECT * EXCLUDE (line) FROM {LANDED_LINES.qualified} WHERE {DAY} AND {kept}", [day, keep]
+                ).pl()
+            )
         for file in fetched_ahead(files):
-            kept = len(positions)
+            before = len(positions)
             for lines, restart in iter_landed_file(file):
                 if restart:  # the file failed part-way: it is one unreadable line, nothing more
                     con.execute(
                         f"DELETE FROM {LANDED_LINES.qualified} WHERE {DAY} AND source = ? AND source_file = ?",
                         [day, file.source, file.relative],
                     )
-                    del positions[kept:]
+                    del positions[before:]
                 lines = lines.with_columns(
                     pl.lit(day, dtype=pl.Date).alias("received_date"), pl.lit(file.source).alias("source")
                 )
@@ -64,12 +83,19 @@ def run_day(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> Lan
                 positions.append(lines.drop("line"))
                 del lines
         listing = _listing(files, day, listed_at, earlier)
-        replace_rows(con, LANDED_FILES, listing, DAY, [day])
+        replace_rows(
+            con,
+            LANDED_FILES,
+            pl.concat([listing, vanished.select(listing.columns)], how="vertical_relaxed"),
+            DAY,
+            [day],
+        )
     late = listing.filter(pl.col("first_listed_at") == listed_at).height if earlier.height else 0
+    columns = [c for c in LANDED_LINES.column_names if c != "line"]
     if not positions:
         schema = {k: v for k, v in LANDED_LINES.polars_schema().items() if k != "line"}
-        return LandedDay(pl.DataFrame(schema=schema), listing, late)
-    return LandedDay(pl.concat(positions), listing, late)
+        return LandedDay(pl.DataFrame(schema=schema), listing, late, vanished.height)
+    return LandedDay(pl.concat([p.select(columns) for p in positions]), listing, late, vanished.height)
 
 
 def _listing(files: list[LandedFile], day: dt.date, listed_at: dt.datetime, earlier: pl.DataFrame) -> pl.DataFrame:

@@ -179,6 +179,11 @@ def test_the_listing_is_read_once_and_late_files_come_with_the_next_run(
         ).fetchall()
         assert rows == [(f"{day}/a.jsonl", True), (f"{day}/b.jsonl.gz", False)]
         assert raw_step.run_day(con, START, config).late_files == 0  # the same set: nothing late
+        s3.client.delete_object(Bucket=bucket, Key=f"l/{day}/a.jsonl")  # expired by a lifecycle rule, say
+        expired = raw_step.run_day(con, START, config)
+        assert expired.kept_files == 1 and expired.lines.height == 2  # its landed lines are not lost
+        assert con.execute("SELECT count(*) FROM raw.landed_lines").fetchone() == (2,)
+        assert con.execute("SELECT count(*) FROM raw.landed_files").fetchone() == (2,)
     finally:
         con.close()
 
