@@ -49,6 +49,7 @@ def build(partitions: PartitionsDefinition) -> list[Any]:
             metadata={
                 **table_metadata(LANDED_FILES, landed.listing),
                 "late_files": MetadataValue.int(landed.late_files),
+                "kept_files": MetadataValue.int(landed.kept_files),
             },
         )
         yield checks.lines_have_position(lines)
