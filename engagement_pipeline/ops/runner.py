@@ -43,6 +43,13 @@ def resolve_days(config: Config, date: dt.date | None, start: dt.date | None, en
     The landed days are the day folders of every source (local folders listed, buckets listed
     through `raw.files.landed_days`; a missing folder or bucket is one sentence)."""
     sources = config.landing_sources
+    for s in sources:
+        if not s.remote and not s.local.is_dir():
+            key = "paths.landing" if config.sources is None else f"sources[{s.name}].landing"
+            raise PipelineError(
+                f"landing folder {s.local} does not exist: generate demo data with `engagement-pipeline generate` "
+                f"or set {key} in {config.source or 'the config'}."
+            )
     where = ", ".join(str(s.landing) for s in sources)
     landed = landed_days(sources)
     if date is not None:
