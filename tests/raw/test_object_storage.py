@@ -73,6 +73,9 @@ def test_a_bucket_day_gives_the_same_tables_as_the_local_day(s3: S3, tmp_path: P
     mine, theirs = _contract_tables(local.paths.warehouse), _contract_tables(remote.paths.warehouse)
     assert uploaded >= 6 and mine["staging.events"][0] > 100 and mine["staging.quarantine"][0] >= 1
     assert theirs == mine
+    print(
+        f"{len(mine)} tables identical; staging.events {mine['staging.events'][0]} rows, quarantine {mine['staging.quarantine'][0]}"
+    )
 
 
 def test_segment_s3_layout_in_a_bucket_and_in_a_folder_agree(s3: S3, tmp_path: Path) -> None:
