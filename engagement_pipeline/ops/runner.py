@@ -32,37 +32,32 @@ from engagement_pipeline.core.errors import (
 from engagement_pipeline.core.keys import DESTINATIONS_STEP
 from engagement_pipeline.ops.failures import check_warehouse, explain_failure, failed_steps, interrupted
 from engagement_pipeline.ops.instance import open_instance, release_dead_runs
-from engagement_pipeline.raw.files import day_folder
+from engagement_pipeline.raw.files import landed_days
 
 # The CLI explains a failure in one sentence itself; the full logs stay in the instance for the UI.
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
-def landed_days(landing: Path) -> list[dt.date]:
-    days = []
-    if landing.is_dir():
-        for path in landing.iterdir():
-            try:
-                days.append(dt.date.fromisoformat(path.name))
-            except ValueError:
-                continue
-    return sorted(days)
-
-
 def resolve_days(config: Config, date: dt.date | None, start: dt.date | None, end: dt.date | None) -> list[dt.date]:
-    """The days to run: one date, a range, or (neither) start_date through the newest landed day."""
-    landing = config.paths.landing
-    if not landing.is_dir():
-        raise PipelineError(
-            f"landing folder {landing} does not exist: generate demo data with `engagement-pipeline generate` "
-            f"or set paths.landing in {config.source or 'the config'}."
-        )
+    """The days to run: one date, a range, or (neither) start_date through the newest landed day.
+
+    The landed days are the day folders of every source (local folders listed, buckets listed
+    through `raw.files.landed_days`; a missing folder or bucket is one sentence)."""
+    sources = config.landing_sources
+    for s in sources:
+        if not s.remote and not s.local.is_dir():
+            key = "paths.landing" if config.sources is None else f"sources[{s.name}].landing"
+            raise PipelineError(
+                f"landing folder {s.local} does not exist: generate demo data with `engagement-pipeline generate` "
+                f"or set {key} in {config.source or 'the config'}."
+            )
+    where = ", ".join(str(s.landing) for s in sources)
+    landed = landed_days(sources)
     if date is not None:
         start = end = date
     if start is None and end is None:
-        landed = landed_days(landing)
         if not landed:
-            raise PipelineError(f"landing folder {landing} has no day folders (YYYY-MM-DD): land some data first.")
+            raise PipelineError(f"landing {where} has no day folders (YYYY-MM-DD): land some data first.")
         if config.start_date > landed[-1]:
             today = dt.datetime.now(dt.UTC).date()
             future = f" and after today ({today})" if config.start_date > today else ""
@@ -81,11 +76,12 @@ def resolve_days(config: Config, date: dt.date | None, start: dt.date | None, en
             f"{start} is before start_date {config.start_date}: choose a later day or move start_date in the config."
         )
     days = [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
-    missing = [d for d in days if not day_folder(landing, d).is_dir()]
+    present = set(landed)
+    missing = [d for d in days if d not in present]
     if missing:
         more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
         raise PipelineError(
-            f"no landing folder for {missing[0]}{more} in {landing}: land those days' files or run a range that has data."
+            f"no landing folder for {missing[0]}{more} in {where}: land those days' files or run a range that has data."
         )
     return days
 

@@ -12,6 +12,7 @@ import datetime as dt
 import duckdb
 import polars as pl
 
+from engagement_pipeline.core.config_sources import DEFAULT_SOURCE
 from engagement_pipeline.core.vocab import MessageType, values
 
 MESSAGE_TYPES: tuple[str, ...] = tuple(values(MessageType))
@@ -146,6 +147,7 @@ def _parse_sql(max_id_length: int, source: str = "_lines", accepted_lines: bool 
     sql = f"""
     WITH src AS (
         SELECT received_date, source_file, line_number, line, encoding, read_error,
+               coalesce(source, '{DEFAULT_SOURCE}') AS source,  -- issue 17: the landing source
                CASE WHEN read_error IS NULL AND json_valid(line) THEN line END AS j
         FROM {source}
     ),
@@ -188,7 +190,7 @@ def _parse_sql(max_id_length: int, source: str = "_lines", accepted_lines: bool 
         FROM timed
     )
     SELECT
-        received_date, source_file, line_number, line, encoding,
+        received_date, source_file, line_number, line, encoding, source,
         CASE
             WHEN read_error IS NOT NULL THEN read_error
             WHEN j IS NULL AND trim(line, '{_BLANK}') = '' THEN 'empty_line'
@@ -235,6 +237,8 @@ def parse_lines(con: duckdb.DuckDBPyConnection, lines: pl.DataFrame, max_id_leng
 
     `lines` has the columns of raw.landed_lines. The result has one row per input line.
     """
+    if "source" not in lines.columns:  # lines read outside a source (tests, tools): the default one
+        lines = lines.with_columns(pl.lit(DEFAULT_SOURCE, dtype=pl.String).alias("source"))
     con.register("_lines", lines.to_arrow())
     try:
         return _run_utc(con, _parse_sql(max_id_length), [])

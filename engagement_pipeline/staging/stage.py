@@ -78,7 +78,8 @@ def _dedupe(parsed: pl.DataFrame, earlier: pl.DataFrame) -> tuple[pl.DataFrame, 
 
     Within the day the copy received first wins, as Segment keeps the first received: by
     `receivedAt`, then file and line (copies without `receivedAt` come after those with one)."""
-    ordered = parsed.sort("source_file", "line_number").with_row_index("_position")
+    ordered = parsed.sort("source", "source_file", "line_number")  # source: issue 17
+    ordered = ordered.with_row_index("_position")
     first_received = (
         ordered.sort("received_at", "_position", nulls_last=True)
         .group_by("message_id", maintain_order=True)
