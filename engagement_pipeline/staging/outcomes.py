@@ -40,7 +40,9 @@ def _events_from_states(states: pl.DataFrame) -> pl.DataFrame:
     )
     was_unpaid = (pl.col("_p_status") == Status.TRIAL) | pl.col("_p_plan").is_in(UNPAID_PLANS)
     paid_now = (status == Status.ACTIVE) & ~plan.is_in(UNPAID_PLANS) & plan.is_not_null()
-    churn = (status == Status.CHURNED) & (pl.col("_p_status") != Status.CHURNED)
+    # An unknown status before (an account whose status no one stated, say told by lifecycle events
+    # up to its deletion) is not churned: becoming churned from it is a churn.
+    churn = (status == Status.CHURNED) & pl.col("_p_status").ne_missing(Status.CHURNED)
     conversion = was_unpaid.fill_null(False) & paid_now & (pl.col("_p_status") != Status.CHURNED)
     # A conversion also raises MRR; it is counted once, as the conversion.
     active_both = (pl.col("_p_status") == Status.ACTIVE) & (status == Status.ACTIVE) & ~conversion.fill_null(False)
