@@ -281,6 +281,7 @@ class Demo(_Strict):
     days: Annotated[int, Field(ge=1, le=3650)] = 60
     accounts: Annotated[int, Field(ge=1)] = 250
     seed: int = 42
+    spec_events: bool = Field(default=False, description="Also tell the accounts' lives in B2B SaaS spec events.")
 
 
 class Config(_Strict):

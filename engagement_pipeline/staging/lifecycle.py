@@ -95,9 +95,7 @@ def _paths(config: Config) -> dict[str, str]:
     return {key: '$."' + name.replace('"', '\\"') + '"' for key, name in props.items()}
 
 
-def refresh_facts(
-    con: duckdb.DuckDBPyConnection, day: dt.date, restated_days: list[dt.date], config: Config
-) -> int:
+def refresh_facts(con: duckdb.DuckDBPyConnection, day: dt.date, restated_days: list[dt.date], config: Config) -> int:
     """Rewrite `staging.lifecycle_facts` for the received `day` and the days its staging restated.
 
     Runs after the day's events are in `staging.events`. An empty table (a new warehouse, or one
