@@ -56,19 +56,16 @@ def spec_events_day(world: World, d: int, plan: np.ndarray, status: np.ndarray) 
             (float(rng.uniform(9, 17) * 3600), int(mem.user[m]), int(mem.account[m]), _body("Account Removed User", {}))
         )
 
-    for account in np.flatnonzero((acc.trans_day == d) & (acc.created_day < d)):
-        admin = int(world.admin_of[account])
-        user = int(mem.user[admin]) if admin >= 0 else None
-        if user is None:
+    for changed in np.flatnonzero((acc.trans_day == d) & (acc.created_day < d)):
+        a, admin = int(changed), int(world.admin_of[changed])
+        if admin < 0:  # no admin in the period to send it
             continue
-        sec = float(rng.uniform(9, 17) * 3600)
-        if acc.status0[account] == ST_TRIAL:
-            ended = {"trial_end_date": _iso(world, d), "trial_plan_name": PLANS[acc.plan0[account]]}
-            rows.append((sec, user, int(account), _body("Trial Ended", ended)))
-        if status[account] == ST_CHURNED:
-            rows.append(
-                (sec + 60.0, user, int(account), _body("Account Deleted", {"account_name": acc.names[account]}))
-            )
+        admin_user, sec = int(mem.user[admin]), float(rng.uniform(9, 17) * 3600)
+        if acc.status0[a] == ST_TRIAL:
+            ended = {"trial_end_date": _iso(world, d), "trial_plan_name": PLANS[acc.plan0[a]]}
+            rows.append((sec, admin_user, a, _body("Trial Ended", ended)))
+        if status[a] == ST_CHURNED:
+            rows.append((sec + 60.0, admin_user, a, _body("Account Deleted", {"account_name": acc.names[a]})))
 
     if not rows:
         rows_t: tuple[Any, ...] = ((), (), (), ())
