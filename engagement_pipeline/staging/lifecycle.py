@@ -64,7 +64,8 @@ WITH ev AS (
     SELECT e.received_date, e.message_id, e.event, k.kind, e.account_id, e.user_id, e.timestamp, e.event_date,
            e.source_file, e.line_number
     FROM staging.events e JOIN _lifecycle_kinds k ON k.event = e.event
-    WHERE e.type = '{MessageType.TRACK}' AND list_contains($days, e.received_date)
+    WHERE e.type = '{MessageType.TRACK}' AND e.received_date BETWEEN $first AND $last
+      AND list_contains($days, e.received_date)
 ),
 props AS (
     SELECT ev.*, CASE WHEN json_valid(l.line) THEN json_extract(l.line, '$.properties') END AS p
@@ -95,23 +96,33 @@ def _paths(config: Config) -> dict[str, str]:
     return {key: '$."' + name.replace('"', '\\"') + '"' for key, name in props.items()}
 
 
+# Set on `staging.lifecycle_facts` once it holds the facts of every staged day (a warehouse written
+# before lifecycle facts existed gets them all at its first run): later runs read their own days only.
+_FILLED = "lifecycle facts of every staged day"
+
+
 def refresh_facts(con: duckdb.DuckDBPyConnection, day: dt.date, restated_days: list[dt.date], config: Config) -> int:
     """Rewrite `staging.lifecycle_facts` for the received `day` and the days its staging restated.
 
-    Runs after the day's events are in `staging.events`. An empty table (a new warehouse, or one
-    written before lifecycle facts existed) is filled from every staged day. Returns the rows written.
+    Runs after the day's events are in `staging.events`. The first run on a warehouse fills the
+    table from every staged day. Returns the rows written.
     """
-    row = con.execute(f"SELECT count(*) FROM {LIFECYCLE_FACTS.qualified}").fetchone()
-    if row is not None and row[0] == 0:
-        days = [d for (d,) in con.execute("SELECT DISTINCT received_date FROM staging.events").fetchall()]
+    table = LIFECYCLE_FACTS.qualified
+    row = con.execute(
+        "SELECT comment FROM duckdb_tables() WHERE schema_name = ? AND table_name = ? AND database_name = current_database()",
+        [LIFECYCLE_FACTS.schema, LIFECYCLE_FACTS.name],
+    ).fetchone()
+    if row is None or row[0] != _FILLED:
+        days = sorted(d for (d,) in con.execute("SELECT DISTINCT received_date FROM staging.events").fetchall())
+        con.execute(f"COMMENT ON TABLE {table} IS '{_FILLED}'")
     else:
         days = sorted({day, *restated_days})
-    con.execute(f"DELETE FROM {LIFECYCLE_FACTS.qualified} WHERE list_contains(?, received_date)", [days])
+    con.execute(f"DELETE FROM {table} WHERE list_contains(?, received_date)", [days])
     kinds = _kinds(config)
     if kinds.is_empty() or not days:
         return 0
     with registered(con, "_lifecycle_kinds", kinds):
-        facts = con.execute(FACTS_SQL, {"days": days, **_paths(config)}).pl()
+        facts = con.execute(FACTS_SQL, {"days": days, "first": days[0], "last": days[-1], **_paths(config)}).pl()
     return insert_rows(con, LIFECYCLE_FACTS, facts)
 
 

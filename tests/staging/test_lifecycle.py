@@ -161,3 +161,22 @@ def test_lifecycle_can_be_switched_off(tmp_path: Path, enabled: bool) -> None:
     ensure_schema(con)
     run_days(con, [D1], config, through="staging")
     assert con.execute("SELECT name FROM staging.accounts").fetchall() == [("X" if enabled else None,)]
+
+
+def test_a_warehouse_staged_before_lifecycle_facts_gets_every_days_facts(tmp_path: Path) -> None:
+    days = {
+        D1: [_spec("c1", "u1", "Account Created", D1, 9, account_name="X")],
+        D2: [_spec("d1", "u1", "Account Deleted", D2, 9)],
+    }
+    config, con = _stage(tmp_path, days)
+    # As a warehouse written by a version without lifecycle facts: the table new and empty.
+    con.execute("DROP TABLE staging.lifecycle_facts")
+    ensure_schema(con)
+    run_days(con, [D2], config, start="staging", through="staging")
+    assert con.execute("SELECT kind FROM staging.lifecycle_facts ORDER BY timestamp").fetchall() == [
+        ("account_created",),
+        ("account_deleted",),
+    ]
+    # Later runs read their own day only (the facts of D1 stay).
+    run_days(con, [D2], config, start="staging", through="staging")
+    assert con.execute("SELECT count(*) FROM staging.lifecycle_facts").fetchone() == (2,)
