@@ -38,6 +38,8 @@ Precedence when sources disagree (the README's "Lifecycle events" section):
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 
 import duckdb
 import polars as pl
@@ -96,25 +98,30 @@ def _paths(config: Config) -> dict[str, str]:
     return {key: '$."' + name.replace('"', '\\"') + '"' for key, name in props.items()}
 
 
-# Set on `staging.lifecycle_facts` once it holds the facts of every staged day (a warehouse written
-# before lifecycle facts existed gets them all at its first run): later runs read their own days only.
-_FILLED = "lifecycle facts of every staged day"
+def _fingerprint(config: Config) -> str:
+    """What `staging.lifecycle_facts`'s comment says once it holds every staged day's facts under
+    this mapping: a new warehouse, one written before lifecycle facts existed, or a changed
+    `lifecycle:` mapping has another, and its next run reads every staged day again."""
+    mapping = json.dumps(config.lifecycle.model_dump(mode="json"), sort_keys=True)
+    return "lifecycle facts of every staged day, mapping " + hashlib.sha256(mapping.encode()).hexdigest()[:12]
 
 
 def refresh_facts(con: duckdb.DuckDBPyConnection, day: dt.date, restated_days: list[dt.date], config: Config) -> int:
-    """Rewrite `staging.lifecycle_facts` for the received `day` and the days its staging restated.
+    """Rewrite `staging.lifecycle_facts` for the received `day` and the days its staging restated
+    (every staged day at the first run under a mapping, see `_fingerprint`).
 
-    Runs after the day's events are in `staging.events`. The first run on a warehouse fills the
-    table from every staged day. Returns the rows written.
+    Runs after the day's events are in `staging.events`. Returns the rows written.
     """
     table = LIFECYCLE_FACTS.qualified
     row = con.execute(
         "SELECT comment FROM duckdb_tables() WHERE schema_name = ? AND table_name = ? AND database_name = current_database()",
         [LIFECYCLE_FACTS.schema, LIFECYCLE_FACTS.name],
     ).fetchone()
-    if row is None or row[0] != _FILLED:
+    fingerprint = _fingerprint(config)
+    if row is None or row[0] != fingerprint:
         days = sorted(d for (d,) in con.execute("SELECT DISTINCT received_date FROM staging.events").fetchall())
-        con.execute(f"COMMENT ON TABLE {table} IS '{_FILLED}'")
+        con.execute(f"DELETE FROM {table}")
+        con.execute(f"COMMENT ON TABLE {table} IS '{fingerprint}'")
     else:
         days = sorted({day, *restated_days})
     con.execute(f"DELETE FROM {table} WHERE list_contains(?, received_date)", [days])

@@ -180,3 +180,14 @@ def test_a_warehouse_staged_before_lifecycle_facts_gets_every_days_facts(tmp_pat
     # Later runs read their own day only (the facts of D1 stay).
     run_days(con, [D2], config, start="staging", through="staging")
     assert con.execute("SELECT count(*) FROM staging.lifecycle_facts").fetchone() == (2,)
+
+
+def test_a_changed_mapping_reads_every_staged_day_again(tmp_path: Path) -> None:
+    days = {D1: [_spec("w1", "u1", "Workspace Created", D1, 9, account_name="X")], D2: []}
+    config, con = _stage(tmp_path, days)
+    assert con.execute("SELECT count(*) FROM staging.lifecycle_facts").fetchone() == (0,)
+    renamed = config.model_copy(
+        update={"lifecycle": config.lifecycle.model_copy(update={"account_created": "Workspace Created"})}
+    )
+    run_days(con, [D2], renamed, start="staging", through="staging")
+    assert con.execute("SELECT name FROM staging.accounts").fetchall() == [("X",)]
