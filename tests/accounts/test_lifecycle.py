@@ -129,7 +129,9 @@ def _traits_lines(day: dt.date) -> list[dict[str, Any]]:
     return []
 
 
-def _run(tmp_path: Path, told_by: str) -> tuple[Config, duckdb.DuckDBPyConnection, dict[str, list[Any]]]:
+def _run(
+    tmp_path: Path, told_by: str, through: str = "snapshots"
+) -> tuple[Config, duckdb.DuckDBPyConnection, dict[str, list[Any]]]:
     config = load_config(write_config(tmp_path))
     for day in DAYS:
         story = _lifecycle_lines(day) if told_by == "events" else _traits_lines(day)
@@ -144,7 +146,7 @@ def _run(tmp_path: Path, told_by: str) -> tuple[Config, duckdb.DuckDBPyConnectio
     from engagement_pipeline.core.warehouse import ensure_schema
 
     ensure_schema(con)
-    return config, con, run_days(con, DAYS, config, through="snapshots")
+    return config, con, run_days(con, DAYS, config, through=through)
 
 
 def _scores(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
@@ -155,15 +157,16 @@ def _scores(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def told_by_events(tmp_path_factory: pytest.TempPathFactory) -> tuple[Config, duckdb.DuckDBPyConnection]:
-    config, con, _ = _run(tmp_path_factory.mktemp("events"), "events")
-    return config, con
+def told_by_events(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[Config, duckdb.DuckDBPyConnection, dict[str, list[Any]]]:
+    return _run(tmp_path_factory.mktemp("events"), "events")
 
 
 def test_an_account_told_only_in_spec_events_day_by_day(
-    told_by_events: tuple[Config, duckdb.DuckDBPyConnection],
+    told_by_events: tuple[Config, duckdb.DuckDBPyConnection, dict[str, list[Any]]],
 ) -> None:
-    config, con = told_by_events
+    config, con, _ = told_by_events
     assert con.execute("SELECT count(*) FROM staging.events WHERE type = 'group'").fetchone() == (0,)
     scores = _scores(con)
     assert scores["as_of_date"].to_list() == DAYS
@@ -188,9 +191,9 @@ def test_an_account_told_only_in_spec_events_day_by_day(
 
 
 def test_spec_events_feed_users_memberships_and_churn_outcomes(
-    told_by_events: tuple[Config, duckdb.DuckDBPyConnection],
+    told_by_events: tuple[Config, duckdb.DuckDBPyConnection, dict[str, list[Any]]],
 ) -> None:
-    config, con = told_by_events
+    config, con, _ = told_by_events
     users = {r[0]: r[1:] for r in con.execute("SELECT user_id, email, first_name, title FROM staging.users").fetchall()}
     assert users["u1"] == ("ada@acme.example", "Ada", "CTO")
     assert users["u2"] == ("grace@acme.example", "Grace", None)
@@ -212,22 +215,30 @@ def test_spec_events_feed_users_memberships_and_churn_outcomes(
     ).fetchone() == (0,)
 
 
-def test_a_deleted_account_leaves_every_list(told_by_events: tuple[Config, duckdb.DuckDBPyConnection]) -> None:
-    """The exports of the day before the deletion and of the day after it."""
-    config, con = told_by_events
-    account_lists = ("pql_accounts.csv", "at_risk_accounts.csv", "expansion_accounts.csv", "case_study_candidates.csv")
-    for day, pql in ((TRIAL_ENDS_ON - dt.timedelta(days=1), ["acme"]), (TRIAL_ENDS_ON + dt.timedelta(days=1), [])):
-        files = run_days(con, [day], config, start="exports", through="exports")["exports"][0].bundle.files
+def test_a_deleted_account_leaves_every_list(
+    told_by_events: tuple[Config, duckdb.DuckDBPyConnection, dict[str, list[Any]]],
+) -> None:
+    """The exports of the days where something changes: before the PQL, its first day, the last
+    day of the trial, the deletion day and after. (Every day's `is_pql` and health: above.)"""
+    config, con, _ = told_by_events
+    for day in (DAYS[2], DAYS[3], DAYS[10], DAYS[11], DAYS[13]):
+        done = run_days(con, [day], config, start="exports", through="exports")["exports"][0]
+        files = done.bundle.files
+        alive = day < TRIAL_ENDS_ON
+        pql = ["acme"] if DAYS[3] <= day < TRIAL_ENDS_ON else []
         assert files["pql_accounts.csv"]["account_id"].to_list() == pql, day
-        for name in account_lists[1:]:
+        for name in ("at_risk_accounts.csv", "expansion_accounts.csv", "case_study_candidates.csv"):
             assert files[name].height == 0, (day, name)
-        assert ("acme" in files["feature_adoption_gaps.csv"]["account_id"].to_list()) == bool(pql), day
+        assert ("acme" in files["feature_adoption_gaps.csv"]["account_id"].to_list()) == alive, day
+        if not alive:  # no top account left: no ICP seeds, no look-alike audience
+            assert done.bundle.selection["top_accounts"] == 0, day
+            assert files["lookalike_google.csv"].height == 0, day
 
 
 def test_the_same_account_told_with_group_traits_and_billing_gives_the_same_facts(
-    tmp_path: Path, told_by_events: tuple[Config, duckdb.DuckDBPyConnection]
+    tmp_path: Path, told_by_events: tuple[Config, duckdb.DuckDBPyConnection, dict[str, list[Any]]]
 ) -> None:
-    _, events_con = told_by_events
+    _, events_con, _ = told_by_events
     _, con, _ = _run(tmp_path, "billing")
     by_events, by_billing = _scores(events_con), _scores(con)
     facts = ["as_of_date", "name", "status", "health", "is_pql"]
