@@ -188,6 +188,11 @@ def test_an_account_told_only_in_spec_events_day_by_day(
             assert row["is_pql"] == (day >= DAYS[3]), day
         else:
             assert (row["health"], row["is_pql"]) == ("churned", False), day
+    # The daily history shows the trial, then the churn.
+    history = con.execute(
+        "SELECT date, plan, status FROM snapshots.account_history WHERE account_id = 'acme' ORDER BY date"
+    ).fetchall()
+    assert history == [(d, "pro", "trial") if d < TRIAL_ENDS_ON else (d, None, "churned") for d in DAYS]
 
 
 def test_spec_events_feed_users_memberships_and_churn_outcomes(
