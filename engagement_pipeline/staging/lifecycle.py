@@ -61,6 +61,12 @@ def _date(key: str) -> str:
     return f"coalesce(CAST(timezone('UTC', TRY_CAST({text} AS TIMESTAMPTZ)) AS DATE), TRY_CAST({text} AS DATE))"
 
 
+def _signed_up(key: str) -> str:
+    """A user trait, kept from `Signed Up` only: personal data no other fact needs is not stored."""
+    text = f"lower({_text(key)})" if key == "email" else _text(key)
+    return f"CASE WHEN kind = 'signed_up' THEN {text} END AS {key}"
+
+
 FACTS_SQL = f"""
 WITH ev AS (
     SELECT e.received_date, e.message_id, e.event, k.kind, e.account_id, e.user_id, e.timestamp, e.event_date,
@@ -79,8 +85,7 @@ SELECT received_date, message_id, event, kind, account_id, user_id, timestamp, e
        lower(CASE WHEN kind = 'invite_sent' THEN {_text("invitee_role")} ELSE {_text("role")} END) AS role,
        lower({_text("trial_plan")}) AS plan,
        {_date("trial_start")} AS trial_start, {_date("trial_end")} AS trial_end,
-       {_text("first_name")} AS first_name, {_text("last_name")} AS last_name,
-       lower({_text("email")}) AS email, {_text("phone")} AS phone, {_text("title")} AS title
+       {", ".join(_signed_up(c) for c in ("first_name", "last_name", "email", "phone", "title"))}
 FROM props
 """
 
