@@ -248,6 +248,8 @@ def account_day(
     current members then and now).
     """
     model = config.model
+    if "_status_source" not in attributes.columns:
+        attributes = attributes.with_columns(pl.lit(None, dtype=pl.String).alias("_status_source"))
     if totals is None:
         totals = event_totals(counts, as_of, config)
     now, bench = score_accounts_at(counts, as_of, config, removed)

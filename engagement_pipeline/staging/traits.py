@@ -253,6 +253,8 @@ bill AS (
 )
 SELECT a.account_id, coalesce(t.name, l.name, a.name) AS name,
        coalesce(b.plan, l.plan, t.plan) AS plan, coalesce(b.status, l.status, t.status) AS status,
+       CASE WHEN b.status IS NOT NULL THEN 'billing' WHEN l.status IS NOT NULL THEN 'lifecycle'
+            WHEN t.status IS NOT NULL THEN 'traits' END AS _status_source,
        coalesce(b.mrr, 0.0) AS mrr,
        coalesce(CAST(t.created_at AS DATE), CAST(l.created_at AS DATE), a.first_seen) AS created_date
 FROM staging.accounts a LEFT JOIN traits t USING (account_id) LEFT JOIN life l USING (account_id)
@@ -261,7 +263,8 @@ LEFT JOIN bill b USING (account_id)
 
 
 def account_attributes(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> pl.DataFrame:
-    """account_id, name, plan, status, mrr, created_date as known at the end of `as_of`."""
+    """account_id, name, plan, status, mrr, created_date as known at the end of `as_of`, and
+    `_status_source` (billing, lifecycle or traits: which source said the status)."""
     end = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time())
     return con.execute(ACCOUNT_ATTRIBUTES_SQL, {"end": end, "day": as_of}).pl()
 

@@ -151,7 +151,7 @@ def _run(
 
 def _scores(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     return con.execute(
-        "SELECT as_of_date, name, plan, status, health, is_pql, total_users, active_users, invites_sent "
+        "SELECT as_of_date, name, plan, status, health, is_pql, total_users, active_users, invites_sent, health_reason "
         "FROM accounts.account_scores WHERE account_id = 'acme' ORDER BY as_of_date"
     ).pl()
 
@@ -188,6 +188,7 @@ def test_an_account_told_only_in_spec_events_day_by_day(
             assert row["is_pql"] == (day >= DAYS[3]), day
         else:
             assert (row["health"], row["is_pql"]) == ("churned", False), day
+            assert row["health_reason"] == "the account was deleted (lifecycle event)", day
     # The daily history shows the trial, then the churn.
     history = con.execute(
         "SELECT date, plan, status FROM snapshots.account_history WHERE account_id = 'acme' ORDER BY date"
@@ -246,9 +247,10 @@ def test_the_same_account_told_with_group_traits_and_billing_gives_the_same_fact
     _, con, _ = _run(tmp_path, "billing")
     by_events, by_billing = _scores(events_con), _scores(con)
     facts = ["as_of_date", "name", "status", "health", "is_pql"]
+    in_trial = pl.col("as_of_date") < TRIAL_ENDS_ON
+    assert by_billing.filter(~in_trial)["health_reason"].unique().to_list() == ["billing status is churned"]
     assert by_billing.select(facts).equals(by_events.select(facts))
     # The plan of the trial; after it the billing keeps its last plan, the events state none.
-    in_trial = pl.col("as_of_date") < TRIAL_ENDS_ON
     assert by_billing.filter(in_trial)["plan"].equals(by_events.filter(in_trial)["plan"])
     billing = con.execute("SELECT account_id, date, plan, mrr, status FROM staging.billing").pl()
     told = [
