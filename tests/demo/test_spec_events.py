@@ -48,3 +48,13 @@ def test_the_demo_speaks_the_spec_and_the_facts_agree_with_its_traits_and_billin
     # A removed member's membership ends the day of its Account Removed User.
     ended = con.execute("SELECT count(*) FROM staging.memberships WHERE removed_on IS NOT NULL").fetchone()
     assert ended is not None and ended[0] == kinds["user_removed"]
+    # The accounts layer shows it: invites as seat growth; the status stays billing's.
+    run_days(con, days[-1:], config, start="scores", through="accounts")
+    invites = con.execute("SELECT sum(invites_sent) FROM accounts.account_scores").fetchone()
+    assert invites is not None and invites[0] > 0
+    disagree = con.execute(
+        """SELECT count(*) FROM accounts.account_scores s JOIN (
+               SELECT account_id, arg_max(status, date) AS status FROM staging.billing GROUP BY ALL
+           ) b USING (account_id) WHERE s.status IS DISTINCT FROM b.status"""
+    ).fetchone()
+    assert disagree == (0,)
