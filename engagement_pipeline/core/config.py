@@ -19,6 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from engagement_pipeline.core.config_lifecycle import Lifecycle
+from engagement_pipeline.core.config_raw import Raw
 from engagement_pipeline.core.errors import ConfigError
 
 DEFAULT_CONFIG_NAME = "engagement.yaml"
@@ -287,6 +288,7 @@ class Demo(_Strict):
 class Config(_Strict):
     start_date: dt.date
     paths: Paths = Paths()
+    raw: Raw = Raw()
     model: Model
     staging: Staging = Staging()
     exports: Exports = Exports()

@@ -30,9 +30,11 @@ from pathlib import Path
 import polars as pl
 from polars.exceptions import PanicException
 
+from engagement_pipeline.core.config_raw import Raw
 from engagement_pipeline.core.errors import InputError
 from engagement_pipeline.raw.jsonl import iter_json_lines
 from engagement_pipeline.raw.lines import error_text, line_frame, printable_name, single_line
+from engagement_pipeline.raw.streams import FileTooLarge
 from engagement_pipeline.raw.tables import read_csv_rows, read_parquet_rows
 
 JSON_SUFFIXES = (".jsonl", ".json", ".ndjson")
@@ -86,20 +88,22 @@ def list_day_files(landing: Path, day: dt.date) -> list[LandedFile]:
     return [LandedFile(p, f"{day.isoformat()}/{printable_name(p.name)}") for p in files]
 
 
-def read_landed_file(file: LandedFile) -> pl.DataFrame:
+def read_landed_file(file: LandedFile, limits: Raw | None = None) -> pl.DataFrame:
     """One file's lines. A file that cannot be read at all (an OSError such as a permission
     problem or the file vanishing, or a reader failure) is one `unreadable_file` line, so one
     bad file costs its own lines, never the whole day."""
     frames: list[pl.DataFrame] = []
-    for frame, restart in iter_landed_file(file):
+    for frame, restart in iter_landed_file(file, limits):
         frames = [frame] if restart else [*frames, frame]
     return pl.concat(frames) if frames else line_frame(file, [], [], [], [])
 
 
-def iter_landed_file(file: LandedFile) -> Iterator[tuple[pl.DataFrame, bool]]:
+def iter_landed_file(file: LandedFile, limits: Raw | None = None) -> Iterator[tuple[pl.DataFrame, bool]]:
     """`read_landed_file` in blocks (JSON lines are read `jsonl.BLOCK_BYTES` at a time): yields
     (frame, restart). restart=True comes at most once, last: the file failed part-way, so
-    the blocks it yielded before must be dropped; that frame is its one `unreadable_file` line."""
+    the blocks it yielded before must be dropped; that frame is its one `unreadable_file` line
+    (or `file_too_large`, when it passed a `raw:` cap)."""
+    limits = limits or Raw()
     try:
         regular = stat.S_ISREG(file.path.lstat().st_mode)
     except OSError as exc:  # it vanished between the listing and the read
@@ -114,16 +118,20 @@ def iter_landed_file(file: LandedFile) -> Iterator[tuple[pl.DataFrame, bool]]:
         return
     reader = {"json": iter_json_lines, "csv": _one(read_csv_rows), "parquet": _one(read_parquet_rows)}[kind]
     try:
-        for frame in reader(file):
+        for frame in reader(file, limits):
             yield frame, False
+    except FileTooLarge as exc:  # a bomb or a giant: the whole file is one quarantine line
+        yield single_line(file, "file_too_large", str(exc)), True
     except MemoryError:
         raise  # a resource problem of this machine, not a property of the file
     except (Exception, PanicException) as exc:  # any failure: see read_landed_file
         yield single_line(file, "unreadable_file", error_text(exc)), True
 
 
-def _one(reader: Callable[[LandedFile], pl.DataFrame]) -> Callable[[LandedFile], Iterator[pl.DataFrame]]:
-    def blocks(file: LandedFile) -> Iterator[pl.DataFrame]:
-        yield reader(file)
+def _one(
+    reader: Callable[[LandedFile, Raw], pl.DataFrame],
+) -> Callable[[LandedFile, Raw], Iterator[pl.DataFrame]]:
+    def blocks(file: LandedFile, limits: Raw) -> Iterator[pl.DataFrame]:
+        yield reader(file, limits)
 
     return blocks

@@ -26,7 +26,7 @@ def run(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> pl.Data
         con.execute(f"DELETE FROM {LANDED_LINES.qualified} WHERE {DAY}", [day])
         for file in list_day_files(config.paths.landing, day):
             kept = len(positions)
-            for lines, restart in iter_landed_file(file):
+            for lines, restart in iter_landed_file(file, config.raw):
                 if restart:  # the file failed part-way: it is one unreadable line, nothing more
                     con.execute(
                         f"DELETE FROM {LANDED_LINES.qualified} WHERE {DAY} AND source_file = ?", [day, file.relative]

@@ -23,6 +23,9 @@ REASONS: dict[str, str] = {
     "truncated_file": "the file ends in the middle of this line (truncated or corrupt gzip)",
     "unsupported_file_type": "the file type is not a supported input format",
     "unreadable_file": "the file cannot be read at all (e.g. corrupt Parquet)",
+    "line_too_long": "the line is longer than raw.max_line_bytes; only its first KiB is kept",
+    "file_too_large": "the file passed a raw: cap (decompressed size or compression ratio): not read, "
+    "the line holds which cap",
     "not_a_regular_file": "the landed entry is a symlink, FIFO, device or socket, not a regular file: it is not read",
     "bad_csv": "the CSV record cannot be parsed",
     "csv_wrong_field_count": "the CSV record has more or fewer fields than the header",
@@ -218,7 +221,8 @@ def _parse_sql(max_id_length: int, source: str = "_lines", accepted_lines: bool 
         type, event, name, user_id, anonymous_id, group_id, context_group_id, previous_id,
         traits,
         timezone('UTC', event_ts) AS timestamp,
-        CAST(timezone('UTC', event_ts) AS DATE) AS event_date
+        CAST(timezone('UTC', event_ts) AS DATE) AS event_date,
+        timezone('UTC', ts_received) AS received_at
     FROM judged
     """
     if accepted_lines:
