@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from engagement_pipeline.core import config_sources as cs
 from engagement_pipeline.core.config_destinations import Destinations
+from engagement_pipeline.core.config_lifecycle import Lifecycle
 from engagement_pipeline.core.config_raw import Raw
 from engagement_pipeline.core.errors import ConfigError
 
@@ -284,6 +285,7 @@ class Demo(_Strict):
     days: Annotated[int, Field(ge=1, le=3650)] = 60
     accounts: Annotated[int, Field(ge=1)] = 250
     seed: int = 42
+    spec_events: bool = Field(default=False, description="Also tell the accounts' lives in B2B SaaS spec events.")
 
 
 class Config(_Strict):
@@ -297,6 +299,7 @@ class Config(_Strict):
     automation: Automation = Automation()
     demo: Demo = Demo()
     destinations: Destinations = Destinations()
+    lifecycle: Lifecycle = Lifecycle()
     source: Path | None = Field(default=None, exclude=True)
 
     @model_validator(mode="after")

@@ -67,6 +67,7 @@ def column_lineage(deps: dict[str, list[tuple[str, str]]]) -> dict[str, TableCol
 
 
 COUNTS = "staging.daily_event_counts"
+LIFECYCLE = "staging.lifecycle_facts"
 USER_SCORES_LINEAGE = column_lineage(
     {
         "raw_score": [(COUNTS, "event_count"), (COUNTS, "event")],
@@ -80,12 +81,13 @@ ACCOUNT_SCORES_LINEAGE = column_lineage(
     {
         "score": [("scores.user_scores", "score"), (COUNTS, "event_count")],
         "raw_score": [(COUNTS, "event_count"), (COUNTS, "event")],
-        "active_users": [(COUNTS, "user_id")],
-        "total_users": [(COUNTS, "user_id")],
+        "active_users": [(COUNTS, "user_id"), (LIFECYCLE, "kind")],
+        "total_users": [(COUNTS, "user_id"), (LIFECYCLE, "kind")],
         "activation_pct": [(COUNTS, "event")],
-        "plan": [("staging.billing", "plan"), ("staging.account_traits_history", "plan")],
-        "status": [("staging.billing", "status"), ("staging.account_traits_history", "status")],
+        "plan": [("staging.billing", "plan"), (LIFECYCLE, "plan"), ("staging.account_traits_history", "plan")],
+        "status": [("staging.billing", "status"), (LIFECYCLE, "kind"), ("staging.account_traits_history", "status")],
         "mrr": [("staging.billing", "mrr")],
         "name": [("staging.accounts", "name")],
+        "invites_sent": [(COUNTS, "event")],
     }
 )

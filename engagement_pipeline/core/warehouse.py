@@ -134,8 +134,17 @@ ACCOUNT_TRAITS_HISTORY = _t(
     ("linkedin_url", V), ("stock_symbol", V), ("valid_to", TS),
 )
 MEMBERSHIPS = _t(
-    "staging", "memberships", "User x account, from group calls and group context.",
+    "staging", "memberships",
+    "User x account, from group calls, group context and lifecycle events (role, added, removed).",
     ("user_id", V), ("account_id", V), ("first_seen", D), ("last_seen", D), ("group_calls", I),
+    ("role", V), ("added_on", D), ("removed_on", D),
+)
+LIFECYCLE_FACTS = _t(
+    "staging", "lifecycle_facts",
+    "One row per lifecycle event (Segment's B2B SaaS spec, `lifecycle:` names): the dated fact and its properties.",
+    ("received_date", D), ("message_id", V), ("event", V), ("kind", V), ("account_id", V), ("user_id", V),
+    ("timestamp", TS), ("event_date", D), ("account_name", V), ("role", V), ("plan", V), ("trial_start", D),
+    ("trial_end", D), ("first_name", V), ("last_name", V), ("email", V), ("phone", V), ("title", V),
 )
 BILLING = _t(
     "staging", "billing", "Billing changes (account x day), from the optional billing input.",
@@ -166,7 +175,7 @@ ACCOUNT_SCORES = _t(
     ("health", V), ("health_reason", V), ("is_pql", B), ("pql_reason", V), ("churn_risk", F),
     ("adoption_rate_all_time", F), ("never_used_key_events", V), ("top_contributors", V),
     ("change_drivers", V), ("segments", V), ("activity_change", F), ("days_since_active", I),
-    ("churn_model", V), ("activity_vs_peak", F),
+    ("churn_model", V), ("activity_vs_peak", F), ("invites_sent", I),
 )
 ACCOUNT_CONTRIBUTIONS = _t(
     "accounts", "account_contributions",
@@ -238,7 +247,7 @@ DESTINATION_RUNS = _t(
 
 ALL_TABLES: tuple[Table, ...] = (
     LANDED_LINES, LANDED_FILES, EVENTS, QUARANTINE, DUPLICATES, DAILY_EVENT_COUNTS, USERS, ACCOUNTS,
-    MEMBERSHIPS, USER_TRAITS_HISTORY, ACCOUNT_TRAITS_HISTORY, BILLING, BENCHMARKS, USER_SCORES, USER_WINDOW_SCORES, ACCOUNT_SCORES, ACCOUNT_FEATURE_USAGE,
+    MEMBERSHIPS, USER_TRAITS_HISTORY, ACCOUNT_TRAITS_HISTORY, LIFECYCLE_FACTS, BILLING, BENCHMARKS, USER_SCORES, USER_WINDOW_SCORES, ACCOUNT_SCORES, ACCOUNT_FEATURE_USAGE,
     ACCOUNT_CONTRIBUTIONS, ACTIVATION_STEPS,
     ACCOUNT_HISTORY, PRODUCT_DAILY, COHORT_DAILY, SCORE_BACKTEST, EXPORT_RUNS,
     SEGMENT_SYNC_STATE, DESTINATION_RUNS,

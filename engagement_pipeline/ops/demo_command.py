@@ -30,12 +30,28 @@ GROUND_TRUTH = "ground truth"  # the demo's answer key, `ground_truth/` beside t
 
 
 def generate_events(
-    landing: Path, start: dt.date, days: int, accounts: int, seed: int, billing: Path | None, truth: Path | None = None
+    landing: Path,
+    start: dt.date,
+    days: int,
+    accounts: int,
+    seed: int,
+    billing: Path | None,
+    truth: Path | None = None,
+    spec_events: bool = False,
 ) -> GenerationSummary:
     from engagement_pipeline.demo.generator import generate_demo
 
     started = time.perf_counter()
-    summary = generate_demo(landing, start, days, accounts=accounts, seed=seed, billing_dir=billing, truth_dir=truth)
+    summary = generate_demo(
+        landing,
+        start,
+        days,
+        accounts=accounts,
+        seed=seed,
+        billing_dir=billing,
+        truth_dir=truth,
+        spec_events=spec_events,
+    )
     console.print(
         f"Generated {summary.lines:,} lines ({summary.track_events:,} track events, {summary.duplicates:,} duplicates, "
         f"{summary.malformed:,} malformed, {summary.late:,} late) for {summary.accounts} accounts and "
@@ -213,7 +229,14 @@ def cmd_demo(config: Config, days: int | None, accounts: int | None, seed: int |
     outputs = _prepare_demo_outputs(config)
     started = time.perf_counter()
     generate_events(
-        demo_landing(config), config.start_date, days, accounts, seed, config.paths.billing, truth=outputs[GROUND_TRUTH]
+        demo_landing(config),
+        config.start_date,
+        days,
+        accounts,
+        seed,
+        config.paths.billing,
+        truth=outputs[GROUND_TRUTH],
+        spec_events=config.demo.spec_events,
     )
     _list_generated(outputs)
     end = config.start_date + dt.timedelta(days=days - 1)
