@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from engagement_pipeline.core.config_collector import Collector
 from engagement_pipeline.core.errors import ConfigError
 
 DEFAULT_CONFIG_NAME = "engagement.yaml"
@@ -290,6 +291,7 @@ class Config(_Strict):
     exports: Exports = Exports()
     automation: Automation = Automation()
     demo: Demo = Demo()
+    collector: Collector = Collector()
     source: Path | None = Field(default=None, exclude=True)
 
     @model_validator(mode="after")
