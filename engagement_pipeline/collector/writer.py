@@ -113,6 +113,7 @@ class DayWriter:
         max_backlog_requests: int = 2000,
         marker: str | None = "_SUCCESS",
         clock: Clock = utc_now,
+        tick_seconds: float = TICK_SECONDS,
     ) -> None:
         self.landing = landing
         self.rotate_bytes = rotate_bytes
@@ -120,6 +121,7 @@ class DayWriter:
         self.max_backlog_requests = max_backlog_requests
         self.marker = marker
         self.clock = clock
+        self.tick_seconds = tick_seconds
         self.instance = f"{clock():%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
         self.stats = WriterStats()
         self._cond = threading.Condition()
@@ -201,7 +203,7 @@ class DayWriter:
         while True:
             with self._cond:
                 if not self._queue and (not self._stopping or self._reserved):
-                    self._cond.wait(TICK_SECONDS)
+                    self._cond.wait(self.tick_seconds)
                 group, self._queue = self._queue, []
                 finished = self._stopping and not group and not self._reserved
             if group:
