@@ -120,19 +120,19 @@ def build_app(writer: DayWriter, keys: list[str], limits: Limits) -> Starlette:
             limits.max_batch_bytes,
         )
         outcome.update(wire=body.wire_bytes, decoded=len(body.data), gzip=body.gzip)
-        messages, body_key = request_messages(parse_json(body.data), ENDPOINTS[name])
-        label = label or key_label(keys, body_key)
+        incoming = request_messages(parse_json(body.data), ENDPOINTS[name])
+        label = label or key_label(keys, incoming.write_key)
         if label is None:
             raise UNAUTHORIZED
-        outcome.update(key=label, messages=len(messages))
-        if not messages:
+        outcome.update(key=label, messages=len(incoming.messages))
+        if not incoming.messages:
             return 200
         try:
             ticket = writer.reserve()
         except Backlogged:
             raise _busy(limits) from None
         try:
-            data = encode_lines(messages, ticket.received, limits.max_message_bytes)
+            data = encode_lines(incoming.messages, ticket.received, limits.max_message_bytes, incoming.defaults)
         except BaseException:
             writer.release(ticket)
             raise

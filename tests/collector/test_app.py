@@ -210,3 +210,15 @@ def test_unknown_paths_and_methods_answer_json(api: Fixture) -> None:
     response = api.client.get("/v1/batch")
     assert response.status_code == 405 and response.json()["code"] == "method_not_allowed"
     assert api.client.get("/health").json()["ok"] is True
+
+
+def test_text_that_json_allows_is_landed_as_sent(api: Fixture) -> None:
+    body = (
+        b'{"batch": [{"type": "track", "userId": "\\u00e9l\\u00e8ve \\ud83d\\ude00", '
+        b'"event": "x\\ud800y", "messageId": "s", "properties": {"n": 123456789012345678}}]}'
+    )
+    assert api.client.post("/v1/batch", content=body, headers=AUTH).status_code == 200
+    (line,) = api.lines()
+    assert line["userId"] == "\u00e9l\u00e8ve \U0001f600"
+    assert line["event"] == "x\ud800y"  # a lone surrogate escape is JSON: landed, staging decides
+    assert line["properties"]["n"] == 123456789012345678
