@@ -17,6 +17,8 @@ from engagement_pipeline.core.config import load_config
 from tests.collector.server import WRITE_KEY, landed_days, running_collector
 from tests.conftest import base_config, read_warehouse, run_days, write_config
 
+pytestmark = pytest.mark.slow  # a real collector process and the raw + staging steps: seconds each
+
 
 def segment_client(url: str, errors: list[Any]) -> Any:
     from segment.analytics import Client

@@ -24,9 +24,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from engagement_pipeline.core.config import load_config
 from tests.collector.server import landed_days, now_text, send_batch, start_collector
 from tests.conftest import base_config, read_warehouse, run_days, write_config
+
+pytestmark = pytest.mark.slow  # two collector processes, a stream of batches, raw + staging: ~20 s
 
 BATCHES, BATCH_SIZE, SENDERS = 120, 100, 4
 KILL_AFTER = 30  # acknowledged batches
