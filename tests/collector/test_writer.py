@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from engagement_pipeline.collector.writer import DayWriter
+from engagement_pipeline.ops.automation import folder_is_complete
 
 DAY = dt.date(2026, 3, 9)
 BEFORE_MIDNIGHT = dt.datetime(2026, 3, 9, 23, 59, 59, 900_000, tzinfo=dt.UTC)
@@ -82,9 +83,12 @@ def test_at_midnight_the_day_is_closed_and_marked_and_the_next_day_gets_its_own_
 ) -> None:
     clock.now = BEFORE_MIDNIGHT
     write(writer, b'{"late":1}\n')
+    folder = writer.landing / DAY.isoformat()
+    assert not folder_is_complete(folder, "_SUCCESS", quiet_minutes=0)
     clock.now = AFTER_MIDNIGHT
-    marker = writer.landing / DAY.isoformat() / "_SUCCESS"
+    marker = folder / "_SUCCESS"
     assert eventually(marker.exists), "no marker after midnight"
+    assert folder_is_complete(folder, "_SUCCESS", quiet_minutes=0)  # what the landing sensor asks
     write(writer, b'{"next":1}\n')
     assert [p.parent.name for p in files(writer.landing)] == ["2026-03-09", "2026-03-10"]
     assert not (writer.landing / "2026-03-10" / "_SUCCESS").exists()
