@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -91,6 +91,9 @@ def build_app(writer: DayWriter, keys: list[str], limits: Limits) -> Starlette:
         except ApiError as exc:
             status = exc.status
             response = JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
+        except ClientDisconnect:  # gone before its body arrived: nothing was accepted, nobody to answer
+            status = 499
+            response = Response(status_code=400)
         log.info(
             "POST /v1/%s %d messages=%d bytes=%d decoded=%d%s key=%s ms=%.1f",
             shown,
@@ -131,6 +134,8 @@ def build_app(writer: DayWriter, keys: list[str], limits: Limits) -> Starlette:
             ticket = writer.reserve()
         except Backlogged:
             raise _busy(limits) from None
+        except OSError:
+            raise _unavailable(limits) from None
         try:
             data = encode_lines(incoming.messages, ticket.received, limits.max_message_bytes, incoming.defaults)
         except BaseException:
@@ -146,12 +151,7 @@ def build_app(writer: DayWriter, keys: list[str], limits: Limits) -> Starlette:
         try:
             await asyncio.shield(written)
         except OSError:
-            raise ApiError(
-                503,
-                "write_failed",
-                "the collector could not write to its landing folder; nothing was accepted, retry later",
-                {"Retry-After": str(limits.retry_after_seconds)},
-            ) from None
+            raise _unavailable(limits) from None
         return 200
 
     async def health(request: Request) -> Response:
@@ -176,6 +176,15 @@ def _busy(limits: Limits) -> ApiError:
         429,
         "backlogged",
         "the collector is writing what it already accepted; retry after the delay in Retry-After",
+        {"Retry-After": str(limits.retry_after_seconds)},
+    )
+
+
+def _unavailable(limits: Limits) -> ApiError:
+    return ApiError(
+        503,
+        "write_failed",
+        "the collector could not write to its landing folder; nothing was accepted, retry later",
         {"Retry-After": str(limits.retry_after_seconds)},
     )
 

@@ -106,8 +106,12 @@ def cmd_collect(config: Config, host: str | None, port: int | None) -> None:
     logging.basicConfig(
         level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
     )
-    sock = bind(host, port)
     writer = open_writer(config, landing)
+    try:
+        sock = bind(host, port)
+    except PipelineError:
+        writer.stop()
+        raise
     limits = Limits(settings.max_message_bytes, settings.max_batch_bytes, settings.retry_after_seconds)
     app = build_app(writer, keys, limits)
     server = uvicorn.Server(

@@ -133,6 +133,8 @@ class DayWriter:
         self._written: set[dt.date] = set()  # days this process wrote to and has not closed yet
         self._sequence = 0
         self._thread: threading.Thread | None = None
+        self.broken: BaseException | None = None
+        self._committing: list[_Pending] = []
 
     # --- the request side (the event loop's thread) -------------------------------------------
 
@@ -143,8 +145,11 @@ class DayWriter:
         )
 
     def reserve(self) -> Ticket:
-        """Stamp a request's receipt (its day) or refuse it when the backlog is full."""
+        """Stamp a request's receipt (its day); `Backlogged` when the backlog is full, OSError when
+        the writer thread has stopped."""
         with self._cond:
+            if self.broken is not None:
+                raise OSError(f"the writer stopped: {self.broken!r}")
             if self._stopping:
                 raise Backlogged("the collector is stopping")
             if self.overloaded():
@@ -200,6 +205,18 @@ class DayWriter:
     # --- the writer thread -------------------------------------------------------------------
 
     def _run(self) -> None:
+        try:
+            self._loop()
+        except Exception as exc:  # a bug: fail what waits (never leave a request hanging) and refuse the rest
+            log.critical(
+                "the collector's writer stopped: %r; it refuses every request (503) until restarted", exc, exc_info=True
+            )
+            with self._cond:
+                self.broken, waiting, self._queue = exc, self._committing + self._queue, []
+            for pending in waiting:
+                pending.done(OSError(f"the writer stopped: {exc!r}"))
+
+    def _loop(self) -> None:
         while True:
             with self._cond:
                 if not self._queue and (not self._stopping or self._reserved):
@@ -207,7 +224,9 @@ class DayWriter:
                 group, self._queue = self._queue, []
                 finished = self._stopping and not group and not self._reserved
             if group:
+                self._committing = group
                 self._commit(group)
+                self._committing = []
             self._close_finished_days()
             if finished:
                 return

@@ -55,4 +55,9 @@ class Collector(BaseModel):
                 f"no write key: set {self.write_keys_env} to the comma-separated write keys your apps "
                 f"send (collector.write_keys_env names this variable), then start the collector again."
             )
+        if any(":" in k for k in keys):
+            raise ConfigError(
+                f"a write key in {self.write_keys_env} contains ':', which HTTP Basic auth cannot carry in a "
+                f"user name: use keys of letters and digits."
+            )
         return keys

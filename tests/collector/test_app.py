@@ -222,3 +222,14 @@ def test_text_that_json_allows_is_landed_as_sent(api: Fixture) -> None:
     assert line["userId"] == "\u00e9l\u00e8ve \U0001f600"
     assert line["event"] == "x\ud800y"  # a lone surrogate escape is JSON: landed, staging decides
     assert line["properties"]["n"] == 123456789012345678
+
+
+def test_a_writer_that_stopped_on_a_bug_fails_requests_instead_of_leaving_them_hanging(api: Fixture) -> None:
+    def broken(group: list) -> None:
+        raise RuntimeError("a bug in the writer")
+
+    api.writer._commit = broken  # type: ignore[method-assign]
+    response = api.client.post("/v1/batch", json={"batch": [track("x")]}, headers=AUTH)
+    assert (response.status_code, response.json()["code"]) == (503, "write_failed")
+    response = api.client.post("/v1/batch", json={"batch": [track("y")]}, headers=AUTH)
+    assert (response.status_code, response.json()["code"]) == (503, "write_failed")  # refused at once
