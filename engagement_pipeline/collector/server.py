@@ -9,10 +9,12 @@ that was acknowledged, and exits 0.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import socket
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from engagement_pipeline.collector.app import Limits, build_app
@@ -96,16 +98,41 @@ def open_writer(config: Config, landing: Path) -> DayWriter:
 
 
 def cmd_collect(config: Config, host: str | None, port: int | None) -> None:
-    import uvicorn
-
     settings = config.collector
     host = host or settings.host
     port = settings.port if port is None else port
     keys = settings.write_keys()
     landing = collector_landing(config)
-    logging.basicConfig(
-        level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
-    )
+    with _log_to_stderr():
+        _serve(config, host, port, keys, landing)
+
+
+@contextlib.contextmanager
+def _log_to_stderr() -> Iterator[None]:
+    """The collector's and uvicorn's INFO lines on stderr, for this command only (the root logger
+    and other loggers stay as they were, so calling the CLI in-process leaves logging alone)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    saved = []
+    for name in ("engagement_pipeline.collector", "uvicorn"):
+        logger = logging.getLogger(name)
+        saved.append((logger, logger.level, logger.propagate))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+    try:
+        yield
+    finally:
+        for logger, level, propagate in saved:
+            logger.removeHandler(handler)
+            logger.setLevel(level)
+            logger.propagate = propagate
+
+
+def _serve(config: Config, host: str, port: int, keys: list[str], landing: Path) -> None:
+    import uvicorn
+
+    settings = config.collector
     writer = open_writer(config, landing)
     try:
         sock = bind(host, port)
