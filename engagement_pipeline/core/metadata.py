@@ -7,17 +7,22 @@ from typing import Any
 import polars as pl
 from dagster import AssetKey, MetadataValue, TableColumn, TableColumnDep, TableColumnLineage, TableSchema
 
+from engagement_pipeline.core.privacy import shown
 from engagement_pipeline.core.warehouse import Table
 
 
 def markdown_table(frame: pl.DataFrame, limit: int = 8) -> str:
-    """A frame's first rows as a markdown table (values shortened to keep the UI readable)."""
+    """A frame's first rows as a markdown table (values shortened to keep the UI readable).
+
+    Person ids are pseudonyms and contact data is hidden (`core.privacy.shown`): the Dagster
+    run storage is read by everyone with the UI, and user ids are often emails."""
     head = frame.head(limit)
     if not head.columns:
         return "_empty_"
     lines = ["| " + " | ".join(head.columns) + " |", "|" + "---|" * len(head.columns)]
     for row in head.iter_rows():
-        cells = ["" if v is None else str(v)[:40].replace("|", "\\|").replace("\n", " ") for v in row]
+        values = (shown(c, v) for c, v in zip(head.columns, row, strict=True))
+        cells = [v[:40].replace("|", "\\|").replace("\n", " ") for v in values]
         lines.append("| " + " | ".join(cells) + " |")
     if frame.height > limit:
         lines.append(f"\n_{limit} of {frame.height} rows_")

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import duckdb
 import polars as pl
 
-from engagement_pipeline.core.vocab import MessageType
+from engagement_pipeline.core.vocab import PLAN_SYNONYMS, STATUS_SYNONYMS, MessageType, canonical_sql
 from engagement_pipeline.core.warehouse import (
     ACCOUNT_TRAITS_HISTORY,
     USER_TRAITS_HISTORY,
@@ -50,8 +50,8 @@ ACCOUNT_TRAITS = {
     "website": _trait("$.website"),
     "industry": _trait("$.industry"),
     "employees": f"TRY_CAST(regexp_replace({_trait('$.employees', '$.employee_count')}, '[ ,_]', '', 'g') AS BIGINT)",
-    "plan": f"lower({_trait('$.plan')})",
-    "status": f"lower({_trait('$.status')})",
+    "plan": canonical_sql(f"lower({_trait('$.plan')})", PLAN_SYNONYMS),  # trialing -> trial, ... (vocab.py)
+    "status": canonical_sql(f"lower({_trait('$.status')})", STATUS_SYNONYMS),
     "created_at": f"timezone('UTC', TRY_CAST({_trait('$.createdAt', '$.created_at')} AS TIMESTAMPTZ))",
     "city": _trait("$.address.city", "$.city"),
     "state": _trait("$.address.state", "$.state"),
