@@ -27,28 +27,20 @@ GRACEFUL_SHUTDOWN_SECONDS = 30
 
 
 def collector_landing(config: Config) -> Path:
-    """The folder the collector writes into: the first source's landing, else `paths.landing`.
-
-    It must be a local folder with the `days` layout, the one the collector writes."""
-    # `sources:` (a list of named landings) comes with the object-storage half of issue 17;
-    # read through getattr so this works with and without it.
-    landing_sources = getattr(config, "landing_sources", None)
-    if callable(landing_sources):
-        first = landing_sources()[0]
-        if getattr(first, "layout", "days") != "days":
-            raise ConfigError(
-                f"the collector writes day folders (layout: days), but the first source, {first.name!r}, "
-                f"has layout {first.layout}: put a `days` source first in `sources:`."
-            )
-        landing = first.landing
-    else:
-        landing = config.paths.landing
-    if not isinstance(landing, Path):
+    """The folder the collector writes into: the first source's landing (`paths.landing` when
+    there is no `sources:` list). It must be a local folder with the `days` layout."""
+    first = config.landing_sources[0]
+    if first.layout != "days":
         raise ConfigError(
-            f"the collector writes to a local folder, but the landing is {landing}: make the first "
+            f"the collector writes day folders (layout: days), but the first source, {first.name!r}, "
+            f"has layout {first.layout}: put a `days` source first in `sources:`."
+        )
+    if not isinstance(first.landing, Path):
+        raise ConfigError(
+            f"the collector writes to a local folder, but the landing is {first.landing}: make the first "
             f"source (or paths.landing) a local folder, and copy it to the bucket from there if needed."
         )
-    return landing
+    return first.landing
 
 
 def bind(host: str, port: int) -> socket.socket:

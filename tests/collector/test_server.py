@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import socket
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -84,23 +83,19 @@ def test_a_port_out_of_range_is_named(
     assert code == 2 and "not a port number" in err
 
 
-def test_the_collector_writes_to_the_first_local_days_source(tmp_path: Path) -> None:
-    """With `sources:` (object-storage half of issue 17) the first source is the collector's; it must be
-    a local folder with the `days` layout. Shown with stand-ins for the config, whichever half lands first."""
-    from types import SimpleNamespace
-
+def test_with_a_sources_list_the_collector_writes_to_the_first_source(tmp_path: Path) -> None:
     from engagement_pipeline.collector.server import collector_landing
+    from engagement_pipeline.core.config import load_config
     from engagement_pipeline.core.errors import ConfigError
 
-    def config_with(*sources: SimpleNamespace) -> Any:
-        return SimpleNamespace(landing_sources=lambda: list(sources), paths=SimpleNamespace(landing=tmp_path / "x"))
-
-    web = SimpleNamespace(name="web", landing=tmp_path / "web", layout="days")
-    bucket = SimpleNamespace(name="bucket", landing="s3://acme/segment-logs", layout="days")
-    archive = SimpleNamespace(name="archive", landing=tmp_path / "archive", layout="segment_s3")
-    assert collector_landing(config_with(web, bucket)) == tmp_path / "web"
-    with pytest.raises(ConfigError, match="s3://acme/segment-logs"):
-        collector_landing(config_with(bucket, web))
+    data = base_config()
+    data["sources"] = [{"name": "apps", "landing": "apps-landing"}, {"name": "web", "landing": "s3://acme/segment"}]
+    assert collector_landing(load_config(write_config(tmp_path, data))) == tmp_path / "apps-landing"
+    data["sources"].reverse()
+    with pytest.raises(ConfigError, match="s3://acme/segment"):
+        collector_landing(load_config(write_config(tmp_path, data)))
+    data["sources"] = [{"name": "archive", "landing": "archive", "layout": "segment_s3"}]
     with pytest.raises(ConfigError, match="layout segment_s3"):
-        collector_landing(config_with(archive))
-    assert collector_landing(SimpleNamespace(paths=SimpleNamespace(landing=tmp_path / "plain"))) == tmp_path / "plain"  # type: ignore[arg-type]
+        collector_landing(load_config(write_config(tmp_path, data)))
+    del data["sources"]
+    assert collector_landing(load_config(write_config(tmp_path, data))) == tmp_path / "data" / "landing"
