@@ -165,9 +165,9 @@ def test_the_listing_is_read_once_and_late_files_come_with_the_next_run(
     config = _config(tmp_path, paths={"landing": f"s3://{bucket}/l", "warehouse": "w.duckdb"})
     reading = raw_step.iter_landed_file
 
-    def lands_while_reading(file: raw_files.LandedFile):  # type: ignore[no-untyped-def]
+    def lands_while_reading(file: raw_files.LandedFile, limits=None):  # type: ignore[no-untyped-def]
         s3.put(bucket, f"l/{day}/b.jsonl.gz", gz(line % "b"))  # lands after the listing was taken
-        yield from reading(file)
+        yield from reading(file, limits)
 
     con = connect(config.paths.warehouse)
     try:
