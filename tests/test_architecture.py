@@ -1,7 +1,7 @@
 """The package's shape: layers import only earlier layers, modules stay short, assets hold no SQL.
 
 Layer order (a module may import its own layer and earlier ones):
-core < raw < staging < scores < accounts < snapshots < exports < destinations < ops, demo (same rank) < assets, checks
+core < collector < raw < staging < scores < accounts < snapshots < exports < destinations < ops, demo (same rank) < assets, checks
 (the Dagster packages beside engagement_pipeline). `engagement_pipeline/definitions.py` is the
 entry point and may import anything. Imports are read with `ast`, wherever they are in the
 module (inside functions too), relative ones resolved against the module's package.
@@ -18,6 +18,7 @@ from tests.conftest import REPO
 PACKAGE = REPO / "engagement_pipeline"
 ORDER = (
     "core",
+    "collector",
     "raw",
     "staging",
     "scores",
