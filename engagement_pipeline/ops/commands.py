@@ -149,7 +149,8 @@ def cmd_suggest_weights(config: Config, days: int | None) -> None:
     console.print(
         f"# {int(freq['events'].sum()):,} track events of {freq.height} kinds, {since if days else 'all days'} .. {last}"
     )
-    print(yaml_block(suggest_weights(freq), config.model.weights))
+    features = {name: spec.feature for name, spec in config.model.events.items()}
+    print(yaml_block(suggest_weights(freq), config.model.weights, features))
 
 
 def cmd_ui(config: Config) -> None:
