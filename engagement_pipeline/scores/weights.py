@@ -46,7 +46,9 @@ def event_line(name: str, weight: int, feature: str | None, width: int) -> str:
     return f"{yaml_key(name) + ':':<{width + 1}} {spec}"
 
 
-def yaml_block(suggested: pl.DataFrame, current: dict[str, int], features: Mapping[str, str | None] | None = None) -> str:
+def yaml_block(
+    suggested: pl.DataFrame, current: dict[str, int], features: Mapping[str, str | None] | None = None
+) -> str:
     """The `model.events` block, ready to paste, each line commented with its frequency.
 
     `features` keeps each event's `feature:` mapping (the feature-adoption gaps read it):
