@@ -64,6 +64,11 @@ def cmd_run(
             progress.update(tasks[run.stage], advance=1, detail=f"{run.day}{lines}{rate}  {run.seconds:.1f} s")
 
         runs = run_days(config, days, on_run, restate=restate, stage_first=stage_first)
+    from engagement_pipeline.staging.coverage import summary_line
+
+    warnings = summary_line(r.coverage for r in runs if r.coverage is not None)
+    if warnings:
+        console.print(warnings, soft_wrap=True, markup=False)
     restated = sorted({r.day for r in runs if r.stage == "restate"})
     note = f"; restated {len(restated)} earlier as-of day(s) made stale by late data" if restated else ""
     console.print(
