@@ -18,7 +18,7 @@ import yaml
 
 from engagement_pipeline.core.config import parse_config
 from engagement_pipeline.core.errors import PipelineError
-from engagement_pipeline.core.vocab import Status, UNPAID_PLANS, values
+from engagement_pipeline.core.vocab import UNPAID_PLANS, Status, values
 from engagement_pipeline.ops.profiling import MODEL_TRAITS, Profile, profile, sample_days
 from engagement_pipeline.scores.weights import event_line, yaml_key
 
