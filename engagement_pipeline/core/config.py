@@ -7,7 +7,6 @@ the configuration file, so a command gives the same result from any working fold
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 import os
@@ -18,6 +17,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from engagement_pipeline.core.config_dates import StartDate
 from engagement_pipeline.core.errors import ConfigError
 
 DEFAULT_CONFIG_NAME = "engagement.yaml"
@@ -283,7 +283,7 @@ class Demo(_Strict):
 
 
 class Config(_Strict):
-    start_date: dt.date
+    start_date: StartDate  # a date, or "N days ago" (core/config_dates.py)
     paths: Paths = Paths()
     model: Model
     staging: Staging = Staging()
