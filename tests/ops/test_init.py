@@ -89,6 +89,9 @@ def test_init_then_run_scores_every_event_seen_and_warns_on_unknown_events_and_a
     assert main(["run", "--config", str(config_file)]) == 0
     first = capsys.readouterr().out
     assert "Warnings:" not in first  # every event seen is scored, the traits arrive
+    # not a terminal: one plain line per day and stage, no progress bar
+    assert "2026-03-04 staging, 11 lines, " in first and "2026-03-04 scoring + exports, " in first
+    assert "━" not in first
     config = load_config(config_file)
     con = duckdb.connect(str(config.paths.warehouse), read_only=True)
     try:
