@@ -1,6 +1,6 @@
 """Cohorts: the day's account engagement split by who the accounts are.
 
-REFERENCE section 1 asks to compare cohorts (new vs established, free vs paid) because
+The engagement model (README) asks to compare cohorts (new vs established, free vs paid) because
 engagement is only worth something if it differs where revenue does. `cohort_daily`
 turns one day of `accounts.account_scores` (plus firmographics from `staging.accounts`)
 into one row per (date, dimension, cohort) with the same figures for every cohort, so a
