@@ -64,7 +64,7 @@ RSS_METHODS = {
 FLOOR_METHOD = (
     "floor = one DuckDB pass over the measured day's landed .jsonl.gz files: read_csv one VARCHAR column per line "
     "(delim chr(1), no quotes, store_rejects) -> json_valid -> one json_extract_string of messageId/userId/"
-    "anonymousId/event/type -> GROUP BY messageId -> GROUP BY user x event (the README's "Performance"); "
+    "anonymousId/event/type -> GROUP BY messageId -> GROUP BY user x event (see the README, Performance); "
     "`read_json` (ignore_errors, drops bad lines silently) is shown as the engine's absolute minimum"
 )
 MB = 1024 * 1024
