@@ -246,6 +246,7 @@ class Exports(_Strict):
     min_tenure_days: Annotated[int, Field(ge=0)] = 0
     paid_only: bool = False
     min_segment_accounts: Annotated[int, Field(ge=1)] = 5
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code shown with MRR.")] = "USD"
 
 
 class Automation(_Strict):

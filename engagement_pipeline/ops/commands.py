@@ -137,6 +137,7 @@ def print_summary(config: Config, day: dt.date) -> None:
     at_risk = (
         scores.filter(pl.col("health") == "at_risk")
         .with_columns((pl.col("churn_risk") * pl.col("mrr")).round(0).alias("mrr_at_risk"))
+        .with_columns(pl.format("{}%", (pl.col("churn_risk") * 100).round(0).cast(pl.Int64)).alias("churn_risk"))
         .sort(["mrr_at_risk", "account_id"], descending=[True, False])
     )
     table(
