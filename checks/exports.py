@@ -34,10 +34,12 @@ def files_valid(problems: list[str], files: int) -> AssetCheckResult:
 
 def audience_sizes(warnings: list[str], stats: dict[str, dict[str, object]]) -> AssetCheckResult:
     small = [w for w in warnings if "platform minimum" in w]
-    if small:
-        small.append(
-            "expected with small data (the demo's audiences are a few hundred people): the files are written "
-            "and valid; upload them once the audience passes the minimum"
+    if small:  # the first sentence is what the UI shows: say first that this is expected on small data
+        small.insert(
+            0,
+            f"{len(small)} audience(s) below the platform minimum, as expected with small data (the demo's "
+            "audiences are a few hundred people at most): the files are written and valid; upload them once "
+            "they pass the minimum",
         )
     figures = {name.removesuffix(".csv"): int(str(s["rows"])) for name, s in stats.items()}
     return result(CHECKS["audience_sizes"], small, **figures)

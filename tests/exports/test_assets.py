@@ -39,4 +39,5 @@ def test_audience_sizes_warns_with_why_it_is_expected_on_small_data() -> None:
     )
     assert not warned.passed and str(warned.severity).endswith("WARN")
     assert "expected with small data" in str(warned.metadata["problems"].value)
+    assert warned.description is not None and "as expected with small data" in warned.description
     assert checks.audience_sizes([], {"lookalike_google.csv": {"rows": 500}}).passed
