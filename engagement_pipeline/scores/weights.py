@@ -12,6 +12,7 @@ import math
 from collections.abc import Mapping
 
 import polars as pl
+import yaml
 
 
 def suggest_weights(frequencies: pl.DataFrame) -> pl.DataFrame:
@@ -37,7 +38,9 @@ def yaml_key(text: str) -> str:
     JSON string syntax is valid YAML double-quoted syntax, so `json.dumps` escapes exactly.
     """
     plain = text.replace(" ", "").replace("-", "").replace("_", "").isalnum() and text == text.strip()
-    return text if plain and not text[:1].isdigit() else json.dumps(text, ensure_ascii=False)
+    if plain and yaml.safe_load(f"{text}: 1") == {text: 1}:  # not a YAML word such as yes, null or 12
+        return text
+    return json.dumps(text, ensure_ascii=False)
 
 
 def event_line(name: str, weight: int, feature: str | None, width: int) -> str:

@@ -44,3 +44,13 @@ def test_the_printed_block_keeps_feature_mappings_and_parses_as_yaml() -> None:
     assert events["Document Created"] == {"weight": 6, "feature": "Documents"}
     assert events["Invoice: Paid"] == {"weight": 10, "feature": "Billing"}
     assert events["Logged In"] == {"weight": 1}
+
+
+def test_names_that_yaml_would_read_as_something_else_are_quoted() -> None:
+    import yaml
+
+    from engagement_pipeline.scores.weights import yaml_key
+
+    for name in ["yes", "No", "null", "on", "12", "1.5", "-x", "a: b", "#tag", "Ünïcode Event", "Plain Name"]:
+        assert yaml.safe_load(f"{yaml_key(name)}: 1") == {name: 1}, name
+    assert yaml_key("Plain Name") == "Plain Name"
