@@ -19,6 +19,7 @@ def table_spec(table: Table, deps: Sequence[AssetKey], description: str | None =
         deps=list(deps),
         group_name=table.schema,
         description=description or table.description,
+        metadata={"dagster/column_schema": table.column_schema()},  # shown before the first run too
     )
 
 

@@ -3,14 +3,13 @@
 from collections.abc import Iterator
 from typing import Any
 
-import polars as pl
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, PartitionsDefinition
 from dagster_duckdb import DuckDBResource
 
 from assets.common import day_asset, table_spec
 from checks import snapshots as checks
 from checks.common import specs
-from engagement_pipeline.core.metadata import markdown_table, table_metadata
+from engagement_pipeline.core.metadata import markdown_table, record_markdown, table_metadata, typed_value
 from engagement_pipeline.core.warehouse import (
     ACCOUNT_HISTORY,
     ACCOUNT_SCORES,
@@ -57,13 +56,12 @@ def build(partitions: PartitionsDefinition) -> list[Any]:
             asset_key=PRODUCT_DAILY.key,
             metadata={
                 **table_metadata(PRODUCT_DAILY, snap.product),
-                "product_score": MetadataValue.float(float(row["product_score"])),
-                "active_accounts": MetadataValue.int(row["active_accounts"]),
-                "day": MetadataValue.md(
-                    markdown_table(
-                        snap.product.transpose(include_header=True, column_names=["value"]).cast(pl.String), 30
-                    )
-                ),
+                **{
+                    key: typed_value(row[key])
+                    for key in ("date", "product_score", "active_accounts", "total_accounts", "active_users")
+                    + ("pql_accounts", "at_risk_accounts", "activation_rate_30d")
+                },
+                "day": record_markdown(row),
             },
         )
         yield MaterializeResult(

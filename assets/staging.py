@@ -29,6 +29,7 @@ from engagement_pipeline.core.warehouse import (
 from engagement_pipeline.ops.partitions import partition_day
 from engagement_pipeline.ops.resources import EngagementConfig, open_warehouse
 from engagement_pipeline.staging import step
+from engagement_pipeline.staging.coverage import Coverage
 from engagement_pipeline.staging.parse import REASONS
 
 TABLES: tuple[Table, ...] = (
@@ -56,11 +57,15 @@ def build(partitions: PartitionsDefinition) -> list[Any]:
         with open_warehouse(duckdb) as con:
             staged = step.run(con, day, config)
         r = staged.result
+        coverage = staged.coverage or Coverage(day, r.lines)
         late = r.late_event_dates
         context.log.info(
             f"{r.lines} lines: {r.accepted} accepted, {r.duplicates.height} duplicates, "
             f"{r.quarantine.height} quarantined; {r.stitched} stitched; {r.unresolved} without account"
         )
+        for found in checks.day_problems(coverage).values():
+            for sentence in found:
+                context.log.warning(sentence)
         for warning in staged.billing_warnings:
             context.log.warning(warning)
         sources = dict(r.events["account_source"].value_counts(sort=True).iter_rows())
@@ -89,6 +94,9 @@ def build(partitions: PartitionsDefinition) -> list[Any]:
                 "restated_received_days": MetadataValue.json([d.isoformat() for d in r.restated_days]),
                 "restated_events": MetadataValue.int(r.restated.height),
                 "later_copies_now_duplicates": MetadataValue.int(r.later_duplicates.height),
+                "unscored_events": MetadataValue.int(coverage.unscored_events),
+                "unscored_event_names": MetadataValue.json(coverage.unscored),
+                "input_coverage": MetadataValue.json(coverage.as_metadata()),
             },
         )
         yield MaterializeResult(
@@ -136,5 +144,6 @@ def build(partitions: PartitionsDefinition) -> list[Any]:
         yield validate(r.counts, checks.daily_counts_suite(day), c["gx_daily_event_counts"])
         yield checks.quarantine_share(r, config.staging.quarantine_warn_share)
         yield checks.unresolved_account_share(r, config.staging.unresolved_account_warn_share)
+        yield from checks.coverage_checks(coverage)
 
     return [staging_day]

@@ -6,7 +6,7 @@ For each size (`--sizes 1m,10m,30m`, or `SIZES=...` for make):
    pilot so the size comes out near its target; the real line counts are reported);
 2. floor: one DuckDB pass over the measured day's landed files (read_csv of the gz lines,
    json_valid + json_extract, de-duplicate on messageId, group by user x event), and the
-   same with read_json for reference (REFERENCE section 5);
+   same with read_json for reference (the README's "Performance");
 3. backfill the history days (every layer, direct, one process);
 4. the measured (last) day: each layer of `engagement_pipeline.<layer>.step` in its own fresh
    process on its own connection, timed around the call (and the close that checkpoints);
@@ -64,7 +64,7 @@ RSS_METHODS = {
 FLOOR_METHOD = (
     "floor = one DuckDB pass over the measured day's landed .jsonl.gz files: read_csv one VARCHAR column per line "
     "(delim chr(1), no quotes, store_rejects) -> json_valid -> one json_extract_string of messageId/userId/"
-    "anonymousId/event/type -> GROUP BY messageId -> GROUP BY user x event (REFERENCE section 5); "
+    "anonymousId/event/type -> GROUP BY messageId -> GROUP BY user x event (see the README, Performance); "
     "`read_json` (ignore_errors, drops bad lines silently) is shown as the engine's absolute minimum"
 )
 MB = 1024 * 1024

@@ -19,7 +19,9 @@ CHECKS = {
         Check(
             "audience_sizes",
             keys.EXPORTS,
-            "WARN when a look-alike audience is below its platform's minimum size.",
+            "WARN when a look-alike audience is below its platform's minimum size (Google and Meta 100 "
+            "people, LinkedIn 300 contacts). Expected on small data such as the demo's: the file is still "
+            "written and valid, and the platform serves it once the audience grows; nothing downstream waits on it.",
             blocking=False,
         ),
     )
@@ -32,5 +34,12 @@ def files_valid(problems: list[str], files: int) -> AssetCheckResult:
 
 def audience_sizes(warnings: list[str], stats: dict[str, dict[str, object]]) -> AssetCheckResult:
     small = [w for w in warnings if "platform minimum" in w]
+    if small:  # the first sentence is what the UI shows: say first that this is expected on small data
+        small.insert(
+            0,
+            f"{len(small)} audience(s) below the platform minimum, as expected with small data (the demo's "
+            "audiences are a few hundred people at most): the files are written and valid; upload them once "
+            "they pass the minimum",
+        )
     figures = {name.removesuffix(".csv"): int(str(s["rows"])) for name, s in stats.items()}
     return result(CHECKS["audience_sizes"], small, **figures)

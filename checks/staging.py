@@ -10,6 +10,7 @@ from dagster import AssetCheckResult
 from checks.common import Check, day_number, result
 from engagement_pipeline.core import keys
 from engagement_pipeline.core.vocab import AccountSource, MessageType, values
+from engagement_pipeline.staging.coverage import Coverage, day_problems
 from engagement_pipeline.staging.stage import StagingResult
 
 CHECKS = {
@@ -39,6 +40,26 @@ CHECKS = {
             "quarantine_share",
             keys.EVENTS,
             "WARN when the day's quarantined share passes staging.quarantine_warn_share.",
+            blocking=False,
+        ),
+        Check(
+            "unscored_events",
+            keys.EVENTS,
+            "WARN when the day has track events whose name is not in model.events: they count in no score "
+            "(the names and counts are in the result).",
+            blocking=False,
+        ),
+        Check(
+            "day_has_lines",
+            keys.EVENTS,
+            "WARN when no line landed for the day: an empty day scores as if nobody used the product.",
+            blocking=False,
+        ),
+        Check(
+            "model_traits_arrive",
+            keys.EVENTS,
+            "WARN when a trait the model needs never arrived: no groupId (no account), no plan or no status on "
+            "any account (without a billing input): PQLs, paying accounts and churn cannot be told.",
             blocking=False,
         ),
         Check(
@@ -92,6 +113,17 @@ def unresolved_account_share(staged: StagingResult, threshold: float) -> AssetCh
         [f"{share:.1%} of accepted events have no account (threshold {threshold:.1%})"] if share > threshold else []
     )
     return result(CHECKS["unresolved_account_share"], problems, share=round(share, 5), unresolved=staged.unresolved)
+
+
+def coverage_checks(coverage: Coverage) -> list[AssetCheckResult]:
+    """The three WARN checks of what the model will not see (`staging/coverage.py`)."""
+    problems = day_problems(coverage)
+    figures = {
+        "unscored_events": {"unscored_events": coverage.unscored_events, "unscored_names": len(coverage.unscored)},
+        "day_has_lines": {"lines": coverage.lines},
+        "model_traits_arrive": {"missing_traits": len(coverage.missing_traits)},
+    }
+    return [result(CHECKS[name], found, **figures[name]) for name, found in problems.items()]
 
 
 def events_suite(day: dt.date) -> gx.ExpectationSuite:

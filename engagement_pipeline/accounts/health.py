@@ -47,6 +47,12 @@ CHURNED_BECAUSE = {
 }
 
 
+def is_active_account() -> pl.Expr:
+    """The one definition of an active account, everywhere a count of them is shown (CLI, report,
+    product_daily, ICP): a scored event in the window, i.e. at least one active user."""
+    return pl.col("active_users").fill_null(0) > 0
+
+
 def health_exprs(config: Config) -> list[pl.Expr]:
     """`health` and `health_reason` (see the module docstring)."""
     h, m = config.model.health, config.model
@@ -58,7 +64,8 @@ def health_exprs(config: Config) -> list[pl.Expr]:
         [
             pl.when(pl.col("_risk_reasons") != "").then(pl.col("_risk_reasons")),
             pl.when(low_and_falling).then(pl.format("score {} and falling", pl.col("score"))),
-            pl.format("churn risk {}", pl.col("churn_risk")),
+            # one unit for churn risk wherever a person reads it: a percentage (the column stays 0..1)
+            pl.format("churn risk {}%", (pl.col("churn_risk") * 100).round(0).cast(pl.Int64)),
         ],
         separator="; ",
         ignore_nulls=True,

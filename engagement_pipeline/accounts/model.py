@@ -1,6 +1,6 @@
 """Account aggregates for one as-of day: score, users, adoption, activation, trend, health, PQL.
 
-Definitions (REFERENCE section 1, and the README's "Engagement model"):
+Definitions (the README's "The engagement model"):
 
 - score (`model.account_score`): `average` - mean score of the account's active users
   (the category's default; it favours small accounts); `size_aware` - mean over all of

@@ -7,7 +7,6 @@ the configuration file, so a command gives the same result from any working fold
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 import os
@@ -20,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from engagement_pipeline.core import config_sources as cs
 from engagement_pipeline.core.config_collector import Collector
+from engagement_pipeline.core.config_dates import StartDate
 from engagement_pipeline.core.config_destinations import Destinations
 from engagement_pipeline.core.config_lifecycle import Lifecycle
 from engagement_pipeline.core.config_raw import Raw
@@ -253,10 +253,11 @@ class Exports(_Strict):
     paid_only: bool = False
     min_segment_accounts: Annotated[int, Field(ge=1)] = 5
     include_contacts: bool = Field(default=False, description="Write list_contacts_personal_data.csv (names, emails).")
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code shown with MRR.")] = "USD"
 
 
 class Config(_Strict):
-    start_date: dt.date
+    start_date: StartDate  # a date, or "N days ago" (core/config_dates.py)
     paths: Paths = Paths()
     raw: Raw = Raw()
     sources: list[cs.Source] | None = None  # replaces paths.landing when present

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import polars as pl
-from dagster import AssetKey, MetadataValue, TableColumn, TableColumnDep, TableColumnLineage, TableSchema
+from dagster import AssetKey, MetadataValue, TableColumnDep, TableColumnLineage
 
-from engagement_pipeline.core.privacy import shown
+from engagement_pipeline.core import privacy
 from engagement_pipeline.core.warehouse import Table
 
 
@@ -21,12 +22,58 @@ def markdown_table(frame: pl.DataFrame, limit: int = 8) -> str:
         return "_empty_"
     lines = ["| " + " | ".join(head.columns) + " |", "|" + "---|" * len(head.columns)]
     for row in head.iter_rows():
-        values = (shown(c, v) for c, v in zip(head.columns, row, strict=True))
-        cells = [v[:40].replace("|", "\\|").replace("\n", " ") for v in values]
+        cells = [
+            _cell(c, v)[:40].replace("|", "\\|").replace("\n", " ") for c, v in zip(head.columns, row, strict=True)
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     if frame.height > limit:
         lines.append(f"\n_{limit} of {frame.height} rows_")
     return "\n".join(lines)
+
+
+def _cell(column: str, value: Any) -> str:
+    """A preview cell: text and person columns through the privacy rule, numbers and dates as shown."""
+    if isinstance(value, str) or column in privacy.PERSON_ID_COLUMNS | privacy.HIDDEN_COLUMNS:
+        return privacy.shown(column, value)
+    return shown(value)
+
+
+def shown(value: Any) -> str:
+    """A value as the UI shows it: dates as YYYY-MM-DD, whole numbers without `.0`, others rounded."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ", timespec="seconds")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float) and value == value and abs(value) != float("inf"):
+        if value.is_integer():
+            return str(int(value))
+        return f"{value:.4g}" if abs(value) < 1 else f"{value:.2f}".rstrip("0").rstrip(".")
+    return str(value)
+
+
+def typed_value(value: Any) -> MetadataValue[Any]:
+    """A value as metadata of its own kind: a date as text YYYY-MM-DD, an integer as an integer (even when
+    a float holds it, as a count read through a float column does), a float as a float."""
+    if isinstance(value, dt.date):
+        return MetadataValue.text(shown(value))
+    if isinstance(value, bool) or value is None:
+        return MetadataValue.text(shown(value))
+    if isinstance(value, int):
+        return MetadataValue.int(value)
+    if isinstance(value, float):
+        return MetadataValue.int(int(value)) if value.is_integer() else MetadataValue.float(value)
+    return MetadataValue.text(str(value))
+
+
+def record_markdown(row: dict[str, Any]) -> MetadataValue[Any]:
+    """One row as a two-column markdown table (field, value), each value shown by its own type.
+
+    Transposing a one-row frame casts every value to one type: the date became `20513.0` and
+    every count a float in the UI."""
+    lines = ["| field | value |", "|---|---|"] + [f"| {k} | {shown(v)} |" for k, v in row.items()]
+    return MetadataValue.md("\n".join(lines))
 
 
 def table_metadata(table: Table, frame: pl.DataFrame, preview: pl.DataFrame | None = None) -> dict[str, Any]:
@@ -36,7 +83,7 @@ def table_metadata(table: Table, frame: pl.DataFrame, preview: pl.DataFrame | No
     """
     meta: dict[str, Any] = {
         "dagster/row_count": MetadataValue.int(frame.height),
-        "dagster/column_schema": TableSchema(columns=[TableColumn(name, kind) for name, kind in table.columns]),
+        "dagster/column_schema": table.column_schema(),
         "dagster/table_name": MetadataValue.text(f"warehouse.{table.qualified}"),
     }
     if preview is not None:

@@ -17,8 +17,9 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
-from dagster import AssetKey
+from dagster import AssetKey, TableColumn, TableSchema
 
+from engagement_pipeline.core.columns import describe
 from engagement_pipeline.core.errors import PipelineError
 from engagement_pipeline.core.vocab import Health
 
@@ -42,6 +43,13 @@ class Table:
     @property
     def column_names(self) -> list[str]:
         return [c for c, _ in self.columns]
+
+    def description_of(self, column: str) -> str:
+        return describe(self.qualified, column)
+
+    def column_schema(self) -> TableSchema:
+        """The columns with their types and descriptions, as Dagster shows a table's schema."""
+        return TableSchema(columns=[TableColumn(c, t, description=self.description_of(c)) for c, t in self.columns])
 
     def ddl(self) -> str:
         cols = ", ".join(f'"{c}" {t}' for c, t in self.columns)
@@ -273,12 +281,16 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     for schema in sorted({t.schema for t in ALL_TABLES}):
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
     for table in ALL_TABLES:
+        new = [c for c in table.column_names if c not in present.get(table.qualified, set())]
         if table.qualified not in present:
             con.execute(table.ddl())
-            continue
-        for column, kind in table.columns:
-            if column not in present[table.qualified]:
-                con.execute(f'ALTER TABLE {table.qualified} ADD COLUMN "{column}" {kind}')
+        else:
+            for column, kind in table.columns:
+                if column in new:
+                    con.execute(f'ALTER TABLE {table.qualified} ADD COLUMN "{column}" {kind}')
+        for column in new:  # the UI's column descriptions, in the warehouse too (duckdb_columns().comment)
+            comment = table.description_of(column).replace("'", "''")
+            con.execute(f"COMMENT ON COLUMN {table.qualified}.\"{column}\" IS '{comment}'")
 
 
 def conform(frame: pl.DataFrame, table: Table) -> pl.DataFrame:

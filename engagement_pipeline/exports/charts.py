@@ -22,6 +22,7 @@ import polars as pl
 from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
 
+from engagement_pipeline.accounts.health import is_active_account
 from engagement_pipeline.exports.figures import (
     BANDS,
     BLUE,
@@ -116,7 +117,7 @@ def score_distribution_chart(account_scores: pl.DataFrame | None) -> bytes:
     frame, day = latest(account_scores, "as_of_date")
     frame = frame.filter(pl.col("score").is_not_null())
     if "active_users" in frame.columns:
-        active = frame.filter(pl.col("active_users").fill_null(0) > 0)
+        active = frame.filter(is_active_account())
     else:
         active = frame.filter(pl.col("score") > 0)
     inactive = frame.height - active.height

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
+from engagement_pipeline.accounts.health import is_active_account
 from engagement_pipeline.core.config import Config
 from engagement_pipeline.core.vocab import Health
 
@@ -44,7 +45,7 @@ def eligible_accounts(scores: pl.DataFrame, config: Config) -> pl.DataFrame:
     """The pool top accounts are drawn from (and the ICP's baseline): active in the window, not
     churned, and paying / old enough when `exports.paid_only` / `exports.min_tenure_days` say so."""
     e = config.exports
-    eligible = scores.filter((pl.col("active_users") > 0) & (pl.col("health") != Health.CHURNED).fill_null(True))
+    eligible = scores.filter(is_active_account() & (pl.col("health") != Health.CHURNED).fill_null(True))
     if e.paid_only:
         eligible = eligible.filter(pl.col("is_paying").fill_null(False))
     if e.min_tenure_days:
@@ -247,7 +248,9 @@ def icp_summary(
 
 def pool_label(config: Config) -> str:
     e = config.exports
-    label = "active paying accounts" if e.paid_only else "active accounts"
+    # Churned accounts are left out of the pool: say so, so its count is not read as "active accounts"
+    # (which counts them, as the CLI, the report and product_daily do).
+    label = "active paying accounts" if e.paid_only else "active accounts that have not churned"
     if e.min_tenure_days:
         label += f" at least {e.min_tenure_days} days old"
     return label

@@ -7,6 +7,7 @@ import datetime as dt
 
 import polars as pl
 
+from engagement_pipeline.accounts.health import is_active_account
 from engagement_pipeline.core.config import Config
 from engagement_pipeline.core.privacy import EMAIL_RE, PHONE_RE
 from engagement_pipeline.core.vocab import Health, Trend
@@ -296,7 +297,7 @@ def adoption_gaps(base: pl.DataFrame, first_used: pl.DataFrame, config: Config) 
     order = {name: i for i, name in enumerate(events)}
     feature_of = {name: spec.feature or name for name, spec in config.model.events.items()}
     used = first_used.filter(pl.col("event").is_in(events)).group_by("account_id").agg(pl.col("event").unique())
-    frame = base.filter((pl.col("active_users") > 0) & (pl.col("health") != Health.CHURNED).fill_null(True)).join(
+    frame = base.filter(is_active_account() & (pl.col("health") != Health.CHURNED).fill_null(True)).join(
         used, on="account_id", how="left"
     )
     # The set difference in Python, per row: a list literal broadcast onto a frame with no rows

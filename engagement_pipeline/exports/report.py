@@ -51,10 +51,12 @@ from engagement_pipeline.exports.report_sections import (
     chart_entry,
     chart_title,
     conform,
+    files_section,
     funnel_levels,
     funnel_section,
     is_trend_chart,
     kpis_section,
+    list_section,
     movers_section,
     of_day,
     pqls_section,
@@ -90,8 +92,11 @@ _NAV = (
     (Trend.COOLING, "Cooling down"),
     ("pqls", "PQLs"),
     ("at-risk", "At risk"),
+    ("expansion", "Expansion"),
+    ("case-studies", "Case studies"),
     ("activation", "Activation"),
     ("charts", "Charts"),
+    ("files", "Files"),
 )
 
 
@@ -143,8 +148,10 @@ def pct(value: object, decimals: int = 0) -> str:
     return "–" if _missing(value) else f"{float(value) * 100:.{decimals}f}%"  # type: ignore[arg-type]
 
 
-def money(value: object) -> str:
-    return num(value, 0)
+def money(value: object, currency: str = "") -> str:
+    """An amount without decimals, after its currency code when one is given ('USD 1,250')."""
+    shown = num(value, 0)
+    return f"{currency} {shown}" if currency and shown != "–" else shown
 
 
 def delta_class(value: object) -> str:
@@ -191,6 +198,8 @@ def render_report(
     *,
     activation_steps: pl.DataFrame | None = None,
     max_rows: int = MAX_ROWS,
+    currency: str = "USD",
+    files: Mapping[str, pl.DataFrame] | None = None,
 ) -> str:
     """The account health report of `day` as one self-contained HTML page (a str; write it as UTF-8).
 
@@ -204,6 +213,9 @@ def render_report(
       the others are embedded in the charts section in the order given.
     - `activation_steps`: optional `accounts.activation_steps` rows: adds the funnel per step.
     - `max_rows`: longest table shown (the page says how many more there are).
+    - `currency`: the code shown with every amount (`exports.currency`).
+    - `files`: the export folder's files by name: the expansion-ready and case-study lists become
+      sections, and every CSV gets a link (the page sits beside them in `<exports>/<day>/`).
     """
     accounts = of_day(conform(account_scores, SCORE_COLUMNS), "as_of_date", day)
     history = product_history(product_daily, day)
@@ -214,8 +226,12 @@ def render_report(
         "accounts": accounts.height,
         "trend": trend_section(history, trend_charts[-1] if trend_charts else None),
         "charts": other_charts,
+        "currency": currency,
+        "files": files_section(files),
     }
     sections = {"trend", "charts"} if other_charts else {"trend"}
+    if context["files"]:
+        sections.add("files")
     if accounts.height:
         risk = at_risk_table(accounts, at_risk)
         context |= {
@@ -227,5 +243,11 @@ def render_report(
             "funnel": funnel_section(accounts, activation_steps, day),
         }
         sections |= {"kpis", Trend.HEATING, Trend.COOLING, "pqls", "at-risk", "activation"}
+        if files is not None:
+            context |= {
+                "expansion": list_section(files.get("expansion_accounts.csv"), max_rows),
+                "case_studies": list_section(files.get("case_study_candidates.csv"), max_rows),
+            }
+            sections |= {"expansion", "case-studies"}
     context["nav"] = [(anchor, label) for anchor, label in _NAV if anchor in sections]
     return environment().get_template("report.html.j2").render(context)

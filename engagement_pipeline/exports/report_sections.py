@@ -17,6 +17,7 @@ from typing import Any
 
 import polars as pl
 
+from engagement_pipeline.accounts.health import is_active_account
 from engagement_pipeline.core.vocab import Health, Trend
 
 TREND_DAYS = 14
@@ -119,7 +120,7 @@ def kpis_section(day: dt.date, accounts: pl.DataFrame, history: pl.DataFrame, at
     known: Row = today.row(0, named=True) if today.height else {}
     earlier = history.filter(pl.col("date") < day)
     before: Row = earlier.row(-1, named=True) if earlier.height else {}
-    active = accounts.filter(pl.col("active_users").fill_null(0) > 0)
+    active = accounts.filter(is_active_account())
 
     def pick(key: str, fallback: object) -> Any:
         value = known.get(key)
@@ -138,13 +139,18 @@ def kpis_section(day: dt.date, accounts: pl.DataFrame, history: pl.DataFrame, at
         rate = round(activated / new * 100, 1) if new else None
     previous = before.get("product_score")
     change = None if previous is None or product_score is None else round(float(product_score) - previous, 1)
+    pqls = accounts.filter(pl.col("is_pql").fill_null(False))
+    plans = (
+        pqls.group_by(pl.col("plan").fill_null("unknown plan")).len().sort(["len", "plan"], descending=[True, False])
+    )
     return {
+        "pql_plans": [(str(p), int(n)) for p, n in plans.iter_rows()],  # plan labels as they are: trial, free
         "product_score": product_score,
         "change": change,
         "since": before.get("date"),
         "active_accounts": pick("active_accounts", active.height),
         "total_accounts": pick("total_accounts", accounts.height),
-        "pqls": pick("pql_accounts", accounts.filter(pl.col("is_pql").fill_null(False)).height),
+        "pqls": pick("pql_accounts", pqls.height),
         "at_risk": pick("at_risk_accounts", accounts.filter(pl.col("health") == Health.AT_RISK).height),
         "at_stake": at_stake,
         "heating": pick("heating_accounts", accounts.filter(pl.col("trend") == Trend.HEATING).height),
@@ -276,3 +282,17 @@ def chart_entry(key: str, data: bytes) -> Row:
     """A chart to embed: its title, and its MIME type and base64 bytes (mime None: not an image)."""
     mime = mime_type(data) if data else None
     return {"title": chart_title(key), "mime": mime, "data": base64.b64encode(data).decode("ascii") if mime else ""}
+
+
+def list_section(frame: pl.DataFrame | None, max_rows: int) -> Row:
+    """An export list shown on the page (expansion-ready accounts, case-study candidates): its
+    first rows in the list's own order, and how many there are."""
+    rows = frame if frame is not None else pl.DataFrame()
+    return {"total": rows.height, "rows": rows.head(max_rows).to_dicts()}
+
+
+def files_section(files: Mapping[str, pl.DataFrame] | None) -> list[Row]:
+    """Every CSV of the export folder, with its rows: the page links to each (they sit beside it)."""
+    return [
+        {"name": name, "rows": frame.height} for name, frame in sorted((files or {}).items()) if name.endswith(".csv")
+    ]

@@ -88,7 +88,16 @@ def run(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> Exporte
     pictures = day_charts(con, day, config) if newest is None or day >= newest else {}
     product = con.execute("SELECT * FROM snapshots.product_daily WHERE date <= ? ORDER BY date", [day]).pl()
     steps = con.execute("SELECT * FROM accounts.activation_steps WHERE as_of_date = ?", [day]).pl()
-    page = render_report(day, product, scores, bundle.files["at_risk_accounts.csv"], pictures, activation_steps=steps)
+    page = render_report(
+        day,
+        product,
+        scores,
+        bundle.files["at_risk_accounts.csv"],
+        pictures,
+        activation_steps=steps,
+        currency=config.exports.currency,
+        files=bundle.files,
+    )
     bundle.attachments = {**pictures, "report.html": page.encode("utf-8")}
     root = config.paths.exports
     clean_stale_temporaries(root)

@@ -64,7 +64,7 @@ MODEL_GROUPS = ("scores", "accounts", "snapshots")
 
 
 def jobs(partitions: PartitionsDefinition) -> list[UnresolvedAssetJobDefinition]:
-    """The asset jobs: all layers, staging only, model + exports, and restatement."""
+    """The asset jobs: all layers, staging only, model + exports, restatement, and one job per layer."""
     common: dict[str, Any] = dict(partitions_def=partitions, executor_def=in_process_executor)
     return [
         define_asset_job(
@@ -93,7 +93,25 @@ def jobs(partitions: PartitionsDefinition) -> list[UnresolvedAssetJobDefinition]
             description="Recompute the scores, accounts and snapshots of an as-of day that late "
             "data made stale (exports are not rewritten).",
         ),
+        *(
+            define_asset_job(
+                layer_job(layer),
+                selection=AssetSelection.groups(layer),
+                **common,
+                description=f"Only the {layer} layer of the chosen days (its inputs must already be there): "
+                "re-run one layer after changing its settings.",
+            )
+            for layer in LAYERS
+        ),
     ]
+
+
+LAYERS = ("raw", "staging", "scores", "accounts", "snapshots", "exports")
+
+
+def layer_job(layer: str) -> str:
+    """The job that materializes one layer (asset group), e.g. `layer_scores`."""
+    return f"layer_{layer}"
 
 
 def folder_fingerprint(folder: Path) -> str:

@@ -1,4 +1,4 @@
-"""The `engagement-pipeline` command: demo, generate, run, suggest-weights, ui, collect.
+"""The `engagement-pipeline` command: init, demo, generate, run, suggest-weights, ui, collect.
 
 Every failure a user can fix ends with one sentence on stderr, never a traceback, and
 an exit code that says which kind it was:
@@ -27,10 +27,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from engagement_pipeline.core.config import CONFIG_ENV_VAR, Config, load_config
+from engagement_pipeline.core.config import CONFIG_ENV_VAR, Config, config_path, load_config
 from engagement_pipeline.core.errors import CheckFailedError, PipelineError, Stopped, stop_on_signals
 from engagement_pipeline.ops.commands import cmd_run, cmd_suggest_weights, cmd_ui, err_console
 from engagement_pipeline.ops.demo_command import cmd_demo, generate_events
+from engagement_pipeline.ops.init_command import cmd_init
 
 if TYPE_CHECKING:
     pass
@@ -62,20 +63,46 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    demo = sub.add_parser("demo", parents=[common], help="generate demo data, run every day, write the exports")
+    def command(name: str, example: str, **kwargs: object) -> argparse.ArgumentParser:
+        """A subcommand whose --help ends with an example."""
+        epilog = f"example:\n  engagement-pipeline {name} {example}".rstrip()
+        return sub.add_parser(name, epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter, **kwargs)  # type: ignore[arg-type]
+
+    init = command(
+        "init",
+        "--landing data/landing",
+        parents=[common],
+        help="write a commented engagement.yaml proposed from a sample of the landed events",
+    )
+    init.add_argument("--landing", help="landing folder with YYYY-MM-DD day folders (default: data/landing)")
+    init.add_argument("--force", action="store_true", help="replace the config file if it exists")
+
+    demo = command(
+        "demo",
+        "--days 30 --accounts 100",
+        parents=[common],
+        help="generate demo data, run every day, write the exports",
+    )
     demo.add_argument("--days", type=_positive, help="days of demo data (default: demo.days, 60)")
     demo.add_argument("--accounts", type=_positive, help="number of accounts (default: demo.accounts, 250)")
     demo.add_argument("--seed", type=int, help="random seed (default: demo.seed)")
 
-    gen = sub.add_parser("generate", parents=[common], help="write demo events only")
+    gen = command(
+        "generate", "--landing /tmp/landing --start 2026-01-01 --days 3 --accounts 20", help="write demo events only"
+    )
     gen.add_argument("--landing", type=Path, required=True, help="landing folder to write day folders into")
     gen.add_argument("--start", type=_date, required=True, help="first day, YYYY-MM-DD")
-    gen.add_argument("--days", type=_positive, required=True)
-    gen.add_argument("--accounts", type=_positive, required=True)
-    gen.add_argument("--seed", type=int, default=42)
+    gen.add_argument("--days", type=_positive, required=True, help="number of days")
+    gen.add_argument("--accounts", type=_positive, required=True, help="number of accounts")
+    gen.add_argument("--seed", type=int, default=42, help="random seed (default: 42)")
     gen.add_argument("--billing", type=Path, help="billing folder (default: billing/ beside the landing folder)")
 
-    run = sub.add_parser("run", parents=[common], help="materialize every asset for daily partitions")
+    run = command(
+        "run",
+        "--start 2026-01-01 --end 2026-01-07",
+        parents=[common],
+        help="materialize every asset for daily partitions",
+    )
     run.add_argument("--date", type=_date, help="one day")
     run.add_argument("--start", type=_date, help="first day of a range")
     run.add_argument("--end", type=_date, help="last day of a range")
@@ -85,12 +112,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="do not re-run earlier as-of days that late data in these days made stale",
     )
 
-    sug = sub.add_parser(
-        "suggest-weights", parents=[common], help="propose event weights from the staged data (rarer events weigh more)"
+    sug = command(
+        "suggest-weights",
+        "--days 30",
+        parents=[common],
+        help="propose event weights from the staged data (rarer events weigh more)",
     )
     sug.add_argument("--days", type=_positive, help="only the last N days of events (default: all staged days)")
 
-    sub.add_parser("ui", parents=[common], help="start the Dagster UI on the same instance (make ui)")
+    command("ui", "", parents=[common], help="start the Dagster UI on the same instance (make ui)")
 
     col = sub.add_parser("collect", parents=[common], help="receive events over Segment's tracking API")
     col.add_argument("--host", help="address to listen on (default: collector.host, 127.0.0.1)")
@@ -99,7 +129,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "run" and args.date is not None and (args.start is not None or args.end is not None):
+        parser.error("run: --date cannot be combined with --start or --end: give one day, or a range.")
     config: Config | None = None
     try:
         with stop_on_signals():
@@ -108,6 +141,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 generate_events(
                     args.landing.resolve(), args.start, args.days, args.accounts, args.seed, billing.resolve()
                 )
+                return 0
+            if args.command == "init":
+                written = cmd_init(config_path(args.config), args.landing, args.force)
+                print(f"Wrote {written}: read it, then `engagement-pipeline run --config {written}`.")
                 return 0
             config = load_config(args.config)
             if args.command == "demo":

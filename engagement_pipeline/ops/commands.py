@@ -7,6 +7,7 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -52,6 +53,10 @@ def cmd_run(
 
     days = resolve_days(config, date, start, end)
     started = time.perf_counter()
+    if not console.is_terminal:  # a log file or a pipe: a bar's frames would show only at the end
+        runs = run_days(config, days, _plain_line(started), restate=restate, stage_first=stage_first)
+        _finish(config, days, runs, started)
+        return runs
     with _progress() as progress:
         tasks: dict[str, TaskID] = {}
 
@@ -64,13 +69,36 @@ def cmd_run(
             progress.update(tasks[run.stage], advance=1, detail=f"{run.day}{lines}{rate}  {run.seconds:.1f} s")
 
         runs = run_days(config, days, on_run, restate=restate, stage_first=stage_first)
+    _finish(config, days, runs, started)
+    return runs
+
+
+def plain_progress(run: DayRun, elapsed: float) -> str:
+    """One line per finished day for logs: day, stage, lines, lines/s, the day's seconds, elapsed."""
+    lines = f", {run.lines:,} lines, {run.lines / run.seconds:,.0f} lines/s" if run.lines and run.seconds else ""
+    clock = time.strftime("%H:%M:%S", time.gmtime(elapsed))
+    return f"{run.day} {STAGE_LABELS[run.stage]}{lines}, {run.seconds:.1f} s (elapsed {clock})"
+
+
+def _plain_line(started: float) -> Callable[[DayRun], None]:
+    def on_run(run: DayRun) -> None:
+        print(plain_progress(run, time.perf_counter() - started), flush=True)
+
+    return on_run
+
+
+def _finish(config: Config, days: list[dt.date], runs: list[DayRun], started: float) -> None:
+    from engagement_pipeline.staging.coverage import summary_line
+
+    warnings = summary_line(r.coverage for r in runs if r.coverage is not None)
+    if warnings:
+        console.print(warnings, soft_wrap=True, markup=False)
     restated = sorted({r.day for r in runs if r.stage == "restate"})
     note = f"; restated {len(restated)} earlier as-of day(s) made stale by late data" if restated else ""
     console.print(
         f"Materialized {len(days)} day(s) ({days[0]} .. {days[-1]}) in {time.perf_counter() - started:.1f} s"
         f"{note}; runs recorded in {config.paths.dagster_home}."
     )
-    return runs
 
 
 def print_summary(config: Config, day: dt.date) -> None:
@@ -109,6 +137,7 @@ def print_summary(config: Config, day: dt.date) -> None:
     at_risk = (
         scores.filter(pl.col("health") == "at_risk")
         .with_columns((pl.col("churn_risk") * pl.col("mrr")).round(0).alias("mrr_at_risk"))
+        .with_columns(pl.format("{}%", (pl.col("churn_risk") * 100).round(0).cast(pl.Int64)).alias("churn_risk"))
         .sort(["mrr_at_risk", "account_id"], descending=[True, False])
     )
     table(
@@ -149,7 +178,8 @@ def cmd_suggest_weights(config: Config, days: int | None) -> None:
     console.print(
         f"# {int(freq['events'].sum()):,} track events of {freq.height} kinds, {since if days else 'all days'} .. {last}"
     )
-    print(yaml_block(suggest_weights(freq), config.model.weights))
+    features = {name: spec.feature for name, spec in config.model.events.items()}
+    print(yaml_block(suggest_weights(freq), config.model.weights, features))
 
 
 def cmd_ui(config: Config) -> None:

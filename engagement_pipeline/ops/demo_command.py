@@ -226,6 +226,18 @@ def cmd_demo(config: Config, days: int | None, accounts: int | None, seed: int |
     days = days or config.demo.days
     accounts = accounts or config.demo.accounts
     seed = config.demo.seed if seed is None else seed
+    last = config.start_date + dt.timedelta(days=days - 1)
+    yesterday = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
+    if last > yesterday:
+        fits = (yesterday - config.start_date).days + 1
+        raise PipelineError(
+            f"{days} demo days from start_date {config.start_date} would run to {last}, past yesterday ({yesterday}), "
+            f"and a day is a partition only once it is over: use --days {fits} or an earlier start_date"
+            f" (for example `start_date: {days} days ago`)."
+            if fits >= 1
+            else f"start_date {config.start_date} is not in the past: set it to an earlier day "
+            f"(for example `start_date: {days} days ago`)."
+        )
     outputs = _prepare_demo_outputs(config)
     started = time.perf_counter()
     generate_events(

@@ -33,6 +33,7 @@ from engagement_pipeline.core.keys import DESTINATIONS_STEP
 from engagement_pipeline.ops.failures import check_warehouse, explain_failure, failed_steps, interrupted
 from engagement_pipeline.ops.instance import open_instance, release_dead_runs
 from engagement_pipeline.raw.files import landed_days
+from engagement_pipeline.staging.coverage import Coverage
 
 # The CLI explains a failure in one sentence itself; the full logs stay in the instance for the UI.
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
@@ -93,6 +94,7 @@ class DayRun:
     run_id: str
     seconds: float
     lines: int
+    coverage: Coverage | None = None  # staged days: what the model will not see (`staging/coverage.py`)
 
 
 @contextlib.contextmanager
@@ -180,7 +182,9 @@ def run_days(
                 # A destination that is down never blocks the exports: the day is done, the next days
                 # run, and the command ends non-zero with the destination's sentence after them.
                 destination_failures.append(PipelineError(f"{day}: {explain_failure(result, day, config)}"))
-            run = DayRun(day, stage, result.run_id, time.perf_counter() - started, _lines_landed(result))
+            run = DayRun(
+                day, stage, result.run_id, time.perf_counter() - started, _lines_landed(result), _coverage(result, day)
+            )
             done.append(run)
             if on_run:
                 on_run(run)
@@ -233,6 +237,16 @@ def _late_dates(result: ExecuteInProcessResult) -> list[str]:
             value = mat.metadata.get("late_event_dates")
             return [str(d) for d in cast(list[str], value.value)] if value is not None else []
     return []
+
+
+def _coverage(result: ExecuteInProcessResult, day: dt.date) -> Coverage | None:
+    for event in result.get_asset_materialization_events():
+        mat = event.step_materialization_data.materialization
+        if mat.asset_key.path == ["staging", "events"]:
+            value = mat.metadata.get("input_coverage")
+            if value is not None and isinstance(value.value, dict):
+                return Coverage.from_metadata(day, value.value)
+    return None
 
 
 def _lines_landed(result: ExecuteInProcessResult) -> int:

@@ -1,6 +1,6 @@
 """User engagement scores: weighted event counts over a window, normalized to 1..100.
 
-Method (REFERENCE section 1): a user's raw score is the sum over scored events of
+Method (the README's "The engagement model"): a user's raw score is the sum over scored events of
 count x weight in the window. The benchmark is the `percentile` (0.90) of the raw
 scores of active users, linearly interpolated like numpy's default. Then:
 

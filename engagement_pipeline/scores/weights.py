@@ -7,9 +7,12 @@ rarest 10, and the log scale keeps a long tail of rare events from collapsing on
 
 from __future__ import annotations
 
+import json
 import math
+from collections.abc import Mapping
 
 import polars as pl
+import yaml
 
 
 def suggest_weights(frequencies: pl.DataFrame) -> pl.DataFrame:
@@ -29,17 +32,38 @@ def suggest_weights(frequencies: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def yaml_block(suggested: pl.DataFrame, current: dict[str, int]) -> str:
-    """The `model.events` block, ready to paste, each line commented with its frequency."""
+def yaml_key(text: str) -> str:
+    """A YAML scalar for an event or feature name: bare when plain words, else double-quoted.
+
+    JSON string syntax is valid YAML double-quoted syntax, so `json.dumps` escapes exactly.
+    """
+    plain = text.replace(" ", "").replace("-", "").replace("_", "").isalnum() and text == text.strip()
+    if plain and yaml.safe_load(f"{text}: 1") == {text: 1}:  # not a YAML word such as yes, null or 12
+        return text
+    return json.dumps(text, ensure_ascii=False)
+
+
+def event_line(name: str, weight: int, feature: str | None, width: int) -> str:
+    """`Name: {weight: N, feature: F}` padded to line up the flow mappings."""
+    spec = f"{{weight: {weight}" + (f", feature: {yaml_key(feature)}" if feature else "") + "}"
+    return f"{yaml_key(name) + ':':<{width + 1}} {spec}"
+
+
+def yaml_block(
+    suggested: pl.DataFrame, current: dict[str, int], features: Mapping[str, str | None] | None = None
+) -> str:
+    """The `model.events` block, ready to paste, each line commented with its frequency.
+
+    `features` keeps each event's `feature:` mapping (the feature-adoption gaps read it):
+    pasting the block must not drop them.
+    """
     lines = ["  events:                        # suggested from staged data: rarer events weigh more"]
-    width = max((len(e) for e in suggested["event"]), default=10)
+    width = max((len(yaml_key(e)) for e in suggested["event"]), default=10)
     for row in suggested.iter_rows(named=True):
         now = current.get(row["event"])
         note = f"now {now}" if now is not None else "not scored now"
-        name = row["event"]
-        key = name if name.replace(" ", "").isalnum() else '"' + name.replace('"', '\\"') + '"'
         lines.append(
-            f"    {key + ':':<{width + 1}} {{weight: {row['weight']}}}  # {row['share']:.2%} of events, "
-            f"{row['users']} users, {row['accounts']} accounts; {note}"
+            f"    {event_line(row['event'], row['weight'], (features or {}).get(row['event']), width)}  "
+            f"# {row['share']:.2%} of events, {row['users']} users, {row['accounts']} accounts; {note}"
         )
     return "\n".join(lines)

@@ -1,6 +1,6 @@
 """Backtest: did the score predict what then happened to the account?
 
-REFERENCE section 1: engagement is worth something only if it correlates with retention,
+The engagement model (README): engagement is worth something only if it correlates with retention,
 expansion and revenue - this module measures that on our own history.
 
 - outcomes (churn, conversion, expansion, contraction) come from

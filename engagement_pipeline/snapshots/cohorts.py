@@ -1,6 +1,6 @@
 """Cohorts: the day's account engagement split by who the accounts are.
 
-REFERENCE section 1 asks to compare cohorts (new vs established, free vs paid) because
+The engagement model (README) asks to compare cohorts (new vs established, free vs paid) because
 engagement is only worth something if it differs where revenue does. `cohort_daily`
 turns one day of `accounts.account_scores` (plus firmographics from `staging.accounts`)
 into one row per (date, dimension, cohort) with the same figures for every cohort, so a
@@ -27,6 +27,7 @@ from typing import Any
 
 import polars as pl
 
+from engagement_pipeline.accounts.health import is_active_account
 from engagement_pipeline.core.vocab import Health, Plan, Status
 
 DIMENSIONS: tuple[str, ...] = ("tenure", "plan_type", "plan", "industry", "company_size", "signup_month")
@@ -166,7 +167,7 @@ def cohort_daily(
     long = pl.concat(
         [base.with_columns(pl.lit(dim).alias("dimension"), exprs[dim].alias("cohort")) for dim in DIMENSIONS]
     )
-    active = pl.col("active_users").fill_null(0) > 0
+    active = is_active_account()
     out = long.group_by("dimension", "cohort").agg(
         pl.len().cast(pl.Int64).alias("accounts"),
         active.sum().cast(pl.Int64).alias("active_accounts"),

@@ -6,6 +6,7 @@ import datetime as dt
 
 import polars as pl
 
+from engagement_pipeline.accounts.health import is_active_account
 from engagement_pipeline.core.vocab import Trend
 from engagement_pipeline.core.warehouse import HEALTH_COUNT_COLUMNS
 
@@ -41,7 +42,7 @@ def product_daily(
 ) -> pl.DataFrame:
     """One row summarizing the product on `day`."""
     a = account_scores
-    active = a.filter(pl.col("active_users") > 0)
+    active = a.filter(is_active_account())
     new_start = day - dt.timedelta(days=new_account_days - 1)
     new = a.filter(pl.col("created_date").is_between(new_start, day)) if "created_date" in a.columns else a.clear()
     activated_new = new.filter(pl.col("activated_at").is_not_null())
@@ -67,9 +68,9 @@ def product_daily(
         "cooling_accounts": count(pl.col("trend") == Trend.COOLING),
         **{column: count(pl.col("health") == state) for state, column in HEALTH_COUNT_COLUMNS.items()},
         "pql_accounts": count(pl.col("is_pql")),
-        "band_75_plus": count((pl.col("score") >= 75) & (pl.col("active_users") > 0)),
+        "band_75_plus": count((pl.col("score") >= 75) & is_active_account()),
         "band_50_74": count(pl.col("score").is_between(50, 75, closed="left")),
         "band_25_49": count(pl.col("score").is_between(25, 50, closed="left")),
-        "band_below_25": count((pl.col("score") < 25) & (pl.col("active_users") > 0)),
+        "band_below_25": count((pl.col("score") < 25) & is_active_account()),
     }
     return pl.DataFrame([row])

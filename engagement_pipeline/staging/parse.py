@@ -1,7 +1,7 @@
 """Raw lines -> Segment messages or quarantine reasons, in one vectorised DuckDB pass.
 
 DuckDB's JSON functions validate and extract every field without a Python loop (the
-fastest parser measured on this machine, see REFERENCE section 5). Each line gets
+fastest parser measured on this machine, see the README's "Performance"). Each line gets
 exactly one outcome: accepted, or the first reason in `REASONS` order that applies.
 """
 

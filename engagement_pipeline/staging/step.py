@@ -29,6 +29,7 @@ from engagement_pipeline.core.warehouse import (
     transaction,
 )
 from engagement_pipeline.staging.billing import read_billing
+from engagement_pipeline.staging.coverage import Coverage, missing_traits, unscored_counts
 from engagement_pipeline.staging.lifecycle import refresh_facts
 from engagement_pipeline.staging.stage import StagingResult, stage_day
 from engagement_pipeline.staging.traits import (
@@ -54,6 +55,7 @@ class StagedDay:
     user_history: int = 0
     account_history: int = 0
     lifecycle_facts: int = 0
+    coverage: Coverage | None = None
 
 
 def run(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> StagedDay:
@@ -76,8 +78,30 @@ def run(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> StagedD
         accounts = replace_rows(con, ACCOUNTS, con.execute(ACCOUNTS_SQL).pl(), None)
         memberships = replace_rows(con, MEMBERSHIPS, con.execute(MEMBERSHIPS_SQL).pl(), None)
         billing_rows = replace_rows(con, BILLING, billing, None)
+    coverage = _coverage(con, result, config)
     return StagedDay(
-        result, users, accounts, memberships, billing_rows, warnings, user_history, account_history, lifecycle_facts
+        result,
+        users,
+        accounts,
+        memberships,
+        billing_rows,
+        warnings,
+        user_history,
+        account_history,
+        lifecycle_facts,
+        coverage,
+    )
+
+
+def _coverage(con: duckdb.DuckDBPyConnection, result: StagingResult, config: Config) -> Coverage:
+    """What the model will not see of this day, and the needed traits no account ever sent."""
+    row = con.execute("SELECT count(*), count(plan), count(status) FROM staging.accounts").fetchone()
+    accounts, with_plan, with_status = row if row else (0, 0, 0)
+    return Coverage(
+        day=result.day,
+        lines=result.lines,
+        unscored=unscored_counts(result.events, config.model.events),
+        missing_traits=missing_traits(accounts, with_plan, with_status, config.paths.billing is not None),
     )
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from engagement_pipeline.core.config import load_config
 from engagement_pipeline.core.errors import ConfigError
@@ -117,3 +118,32 @@ def test_sources_replace_paths_landing_and_resolve_beside_the_file(tmp_path: Pat
 )
 def test_bad_sources_are_one_sentence(tmp_path: Path, sources: list[dict[str, str]], expected: str) -> None:
     assert expected in _error_for(tmp_path, lambda d: d.update(sources=sources))
+
+
+def test_start_date_may_be_n_days_ago_so_the_demo_ends_yesterday(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from engagement_pipeline.core.config_dates import today_utc
+
+    data = yaml.safe_load((REPO / "engagement.yaml").read_text())
+    assert data["start_date"] == "60 days ago" and data["demo"]["days"] == 60  # the demo's 60 days end yesterday
+    config = load_config(REPO / "engagement.yaml")
+    assert config.start_date == today_utc() - dt.timedelta(days=60)
+    data["start_date"] = "not a date"
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(ConfigError, match="start_date"):
+        load_config(path)
+
+
+def test_the_demo_refuses_days_past_yesterday(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from engagement_pipeline.ops.cli import main
+
+    data = yaml.safe_load((REPO / "engagement.yaml").read_text())
+    data["start_date"] = "3 days ago"
+    path = tmp_path / "engagement.yaml"
+    path.write_text(yaml.safe_dump(data))
+    assert main(["demo", "--config", str(path), "--days", "5", "--accounts", "5"]) == 2
+    err = capsys.readouterr().err
+    assert "past yesterday" in err and "--days 3" in err
+    assert not (tmp_path / "data").exists()  # refused before writing anything

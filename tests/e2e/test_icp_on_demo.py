@@ -19,7 +19,7 @@ from tests.conftest import REPO, day_range, run_days, write_config
 def test_icp_puts_the_generated_best_fit_segment_on_top(tmp_path: Path) -> None:
     data = yaml.safe_load((REPO / "engagement.yaml").read_text())
     demo = data["demo"]
-    start = dt.date.fromisoformat(str(data["start_date"]))
+    start = data["start_date"] = dt.date(2026, 1, 1)  # the date the floors were measured on (seed and weekdays)
     generate_demo(
         tmp_path / "data" / "landing",
         start,

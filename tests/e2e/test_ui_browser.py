@@ -25,12 +25,11 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import duckdb
-import polars as pl
 import pytest
 from dagster import DagsterInstance
 
 from engagement_pipeline.core.config import Config, load_config
-from engagement_pipeline.exports.report import REPORT_FILE, render_report
+from engagement_pipeline.exports.report import REPORT_FILE
 from engagement_pipeline.ops.cli import main
 from engagement_pipeline.ops.instance import ui_environment
 from tests.conftest import REPO, base_config, write_config
@@ -43,9 +42,10 @@ pytestmark = [
     ),
 ]
 
-START = dt.date(2026, 1, 1)
 DAYS = 4
-LAST = START + dt.timedelta(days=DAYS - 1)
+# The demo's days end yesterday, as `make demo`'s do: every partition of the UI is then filled.
+LAST = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
+START = LAST - dt.timedelta(days=DAYS - 1)
 LAYERS = ["raw", "staging", "scores", "accounts", "snapshots", "exports"]
 ARTIFACTS = REPO / "test-artifacts" / "browser"
 SERVER_START_SECONDS = 120  # about 10 s on an idle 2-core machine; generous for a loaded CI runner
@@ -179,22 +179,6 @@ def assert_looks_healthy(page: Page, text: str) -> None:
 # --------------------------------------------------------------------------------------
 
 
-def report_from_warehouse(con: duckdb.DuckDBPyConnection, day: dt.date) -> str:
-    """The report page of `day` rendered from the warehouse's tables (no charts)."""
-
-    def frame(sql: str) -> pl.DataFrame:
-        return con.execute(sql, [day]).pl()
-
-    return render_report(
-        day,
-        frame("SELECT * FROM snapshots.product_daily WHERE date <= ? ORDER BY date"),
-        frame("SELECT * FROM accounts.account_scores WHERE as_of_date = ? ORDER BY account_id"),
-        None,
-        None,
-        activation_steps=frame("SELECT * FROM accounts.activation_steps WHERE as_of_date = ?"),
-    )
-
-
 def test_lineage_shows_the_six_groups_wired_in_order(ui: str, page: Page) -> None:
     with screenshot_on_failure(page, "ui-lineage"):
         page.goto(f"{ui}/asset-groups")
@@ -289,6 +273,69 @@ def test_staging_events_page_shows_its_check_results(demo: Config, ui: str, page
         page.screenshot(ARTIFACTS / "ui-check-lines-reconcile.png")
 
 
+def test_product_daily_page_shows_dates_counts_descriptions_and_every_partition(ui: str, page: Page) -> None:
+    with screenshot_on_failure(page, "ui-product-daily"):
+        page.goto(f"{ui}/assets/snapshots/product_daily")
+        text = page.wait_for_text(
+            "Columns", "The UTC day this row describes.", "Mean account score of the active accounts.", timeout=30
+        )
+        assert_looks_healthy(page, text)
+        page.screenshot(ARTIFACTS / "ui-product-daily.png")
+        page.goto(f"{ui}/assets/snapshots/product_daily?view=partitions")
+        text = page.wait_for_text(f"Materialized ({DAYS})", "Missing (0)", timeout=30)  # the demo ends yesterday
+        assert_looks_healthy(page, text)
+        page.screenshot(ARTIFACTS / "ui-product-daily-partitions.png")
+        page.goto(f"{ui}/assets/snapshots/product_daily?view=events")
+        text = page.wait_for_text("Metadata", "active_accounts", "pql_accounts", timeout=30)
+        # The metadata table: each key, then its value (cells separated by tabs and new lines).
+        shown = dict(re.findall(r"^(date|[a-z_]+_accounts|active_users)\s*\n\s*(\S+)\s*$", text, re.M))
+        assert shown.get("date") == LAST.isoformat(), (shown, text[:3000])  # a date, not 20513.0
+        for count in ("active_accounts", "total_accounts", "active_users", "pql_accounts", "at_risk_accounts"):
+            assert re.fullmatch(r"\d+", shown.get(count, "")), (count, shown)  # an integer, not 30.0
+        assert not re.search(r"\b\d{5}\.0\b", text), "a date shown as a day number"
+        assert_looks_healthy(page, text)
+        page.screenshot(ARTIFACTS / "ui-product-daily-metadata.png")
+
+
+def test_account_scores_page_describes_every_column(ui: str, page: Page) -> None:
+    from engagement_pipeline.core.warehouse import ACCOUNT_SCORES
+
+    with screenshot_on_failure(page, "ui-account-scores"):
+        page.goto(f"{ui}/assets/accounts/account_scores")
+        wanted = [ACCOUNT_SCORES.description_of(c) for c in ("churn_risk", "health", "is_pql", "activation_pct")]
+        text = page.wait_for_text("Columns", *wanted, timeout=30)
+        assert_looks_healthy(page, text)
+        described = page.evaluate(
+            "[...document.querySelectorAll('table tbody tr')].map(r => [...r.querySelectorAll('td')]"
+            ".map(td => td.innerText.trim())).filter(c => c.length >= 3)"
+        )
+        by_name = {cells[0]: cells[2] for cells in described}
+        assert set(ACCOUNT_SCORES.column_names) <= set(by_name), sorted(set(ACCOUNT_SCORES.column_names) - set(by_name))
+        assert all(by_name[c] for c in ACCOUNT_SCORES.column_names), [c for c in by_name if not by_name[c]]
+        page.screenshot(ARTIFACTS / "ui-account-scores.png")
+        page.goto(f"{ui}/assets/accounts/account_scores?view=partitions")
+        text = page.wait_for_text(f"Materialized ({DAYS})", "Missing (0)", timeout=30)
+        page.screenshot(ARTIFACTS / "ui-account-scores-partitions.png")
+
+
+def test_audience_sizes_warns_with_its_explanation(ui: str, page: Page) -> None:
+    with screenshot_on_failure(page, "ui-audience-sizes"):
+        page.goto(f"{ui}/assets/exports/daily_exports?view=checks")
+        text = page.wait_for_text("audience_sizes", "files_valid", timeout=30)
+        page.click_text("audience_sizes", selector="a, button, [role=button], div")
+        # Dagster labels a failed WARN check "Failed" beside a yellow warning sign (an ERROR one is red):
+        # the check is non-blocking, and what it shows first is why this is expected on small data.
+        text = page.wait_for_text(
+            "This is a non-blocking asset check", "Expected on small data", "as expected with small data", timeout=20
+        )
+        icons = page.evaluate(
+            "[...document.querySelectorAll('[role=img][aria-label]')].map(e => e.getAttribute('aria-label'))"
+        )
+        assert any(i.startswith("warning") for i in icons), icons  # the yellow sign of a WARN check
+        assert_looks_healthy(page, text)
+        page.screenshot(ARTIFACTS / "ui-audience-sizes.png")
+
+
 # --------------------------------------------------------------------------------------
 # The report page
 # --------------------------------------------------------------------------------------
@@ -297,7 +344,6 @@ def test_staging_events_page_shows_its_check_results(demo: Config, ui: str, page
 def test_report_page_reads_well_in_a_browser(demo: Config, page: Page, tmp_path: Path) -> None:
     con = duckdb.connect(str(demo.paths.warehouse), read_only=True)
     try:
-        html = report_from_warehouse(con, LAST)
         top, pql = con.execute(
             "SELECT (SELECT name FROM accounts.account_scores WHERE as_of_date = $1 AND trend = 'heating' "
             "        ORDER BY trend_delta DESC, account_id LIMIT 1), "
@@ -308,11 +354,11 @@ def test_report_page_reads_well_in_a_browser(demo: Config, page: Page, tmp_path:
     finally:
         con.close()
     assert top, "the demo should have an account heating up"
-    # Later this file is written by the export layer as <exports>/<day>/report.html.
-    path = tmp_path / REPORT_FILE
-    path.write_text(html, encoding="utf-8")
+    # The page the export layer wrote, opened where it is: beside the CSVs it links to.
+    folder = (demo.paths.exports / "latest").resolve()
+    path = folder / REPORT_FILE
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    (ARTIFACTS / REPORT_FILE).write_text(html, encoding="utf-8")
+    shutil.copyfile(path, ARTIFACTS / REPORT_FILE)
     with screenshot_on_failure(page, "report"):
         page.goto(path.as_uri())
         headings = [
@@ -323,7 +369,10 @@ def test_report_page_reads_well_in_a_browser(demo: Config, page: Page, tmp_path:
             "Accounts cooling down",
             "Product-qualified leads",
             "At-risk accounts",
+            "Expansion-ready accounts",
+            "Case-study candidates",
             "Activation funnel",
+            "Files",
         ]
         text = page.wait_for_text(*headings, top, timeout=10)
         assert page.evaluate("[...document.querySelectorAll('h1, h2')].map(h => h.innerText)")[:2] == [
@@ -332,6 +381,20 @@ def test_report_page_reads_well_in_a_browser(demo: Config, page: Page, tmp_path:
         ]
         if pql:
             assert pql in text
+        # One unit for churn risk (a percentage, in the table and in the reasons), amounts with their
+        # currency, plans as they are in the PQL tile, and a working link to every CSV beside the page.
+        risks = page.evaluate(
+            "[...document.querySelectorAll('#at-risk tbody tr')].map(r => r.querySelectorAll('td.num')[0].innerText)"
+        )
+        assert all(re.fullmatch(r"\d+%", r) for r in risks), risks
+        assert not re.search(r"churn risk 0\.\d", text), "churn risk shown as a fraction somewhere"
+        assert "Amounts are in USD" in text and "MRR at stake USD" in text
+        tile = page.evaluate("document.querySelector('#kpis').innerText")
+        assert "trials ready for sales" not in tile and ("ready for sales: " in tile or "trial or free" in tile)
+        links = page.evaluate("[...document.querySelectorAll('a[href]')].map(a => a.getAttribute('href'))")
+        files = sorted(h for h in links if not h.startswith("#"))
+        assert files == sorted(p.name for p in folder.glob("*.csv")), files
+        assert all((folder / name).is_file() for name in files)
         # The trend (the product score chart, or the table of the last days when the page has
         # no charts) is laid out, and nothing was fetched from anywhere.
         width = page.evaluate(
@@ -339,6 +402,9 @@ def test_report_page_reads_well_in_a_browser(demo: Config, page: Page, tmp_path:
             "return s ? s.getBoundingClientRect().width : 0; })()"
         )
         assert width > 300
-        assert page.evaluate("performance.getEntriesByType('resource').length") == 0
+        fetched = page.evaluate(
+            "performance.getEntriesByType('resource').map(e => e.name).filter(n => !n.startsWith('data:'))"
+        )
+        assert fetched == []
         assert page.exceptions() == []
         page.screenshot(ARTIFACTS / "report.png", full_page=True)

@@ -26,3 +26,18 @@ def test_daily_exports_writes_a_verified_folder_and_its_blocking_check_passes(ha
     assert outcomes["files_valid"] == (True, "ERROR")
     # Three users are far below every platform's minimum audience: the non-blocking check warns.
     assert outcomes["audience_sizes"] == (False, "WARN")
+
+
+def test_audience_sizes_warns_with_why_it_is_expected_on_small_data() -> None:
+    from checks import exports as checks
+
+    assert "Expected on small data" in checks.CHECKS["audience_sizes"].description
+    assert not checks.CHECKS["audience_sizes"].blocking
+    warned = checks.audience_sizes(
+        ["lookalike_linkedin_contacts.csv has 40 rows, below the platform minimum of 300: the platform may refuse"],
+        {"lookalike_linkedin_contacts.csv": {"rows": 40}},
+    )
+    assert not warned.passed and str(warned.severity).endswith("WARN")
+    assert "expected with small data" in str(warned.metadata["problems"].value)
+    assert warned.description is not None and "as expected with small data" in warned.description
+    assert checks.audience_sizes([], {"lookalike_google.csv": {"rows": 500}}).passed

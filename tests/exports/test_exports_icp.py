@@ -506,3 +506,11 @@ def test_verify_catches_clear_values_duplicates_and_row_counts(folder: Path) -> 
 
 def test_verify_reports_a_missing_manifest(tmp_path: Path) -> None:
     assert ex_publish.verify_export_folder(tmp_path) == ["manifest.json is missing or unreadable (FileNotFoundError)"]
+
+
+def test_the_icp_pool_is_not_called_active_accounts_when_it_leaves_churned_ones_out(config_file) -> None:  # type: ignore[no-untyped-def]
+    """One definition of "active account" everywhere: the ICP's pool (active and not churned) says what it is."""
+    from engagement_pipeline.core.config import load_config
+    from engagement_pipeline.exports.icp import pool_label
+
+    assert pool_label(load_config(config_file)) == "active accounts that have not churned"

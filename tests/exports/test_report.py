@@ -174,7 +174,7 @@ def test_kpi_tiles_show_the_days_product_figures() -> None:
     }
     text = visible_text(page)
     assert "+2.5 since 2026-03-09" in text and "of 4 accounts" in text
-    assert "MRR at stake 300" in text  # 0.6 x 500
+    assert "MRR at stake USD 300" in text  # 0.6 x 500, in the default currency
     assert "1 of 1 accounts created in the last 30 days" in text
     assert "<h1>Account health report, 2026-03-10</h1>" in page
     assert "<title>Account health report 2026-03-10</title>" in page
@@ -271,7 +271,7 @@ def test_at_risk_accounts_are_sorted_by_mrr_at_stake() -> None:
     risk = visible_text(section(render_report(DAY, pl.DataFrame(), accounts), "at-risk"))
     positions = [risk.index(name) for name in ("Very risky", "Big MRR", "Small stake", "Unknown MRR")]
     assert positions == sorted(positions) and "Healthy one" not in risk
-    assert "Total MRR at stake: 710" in risk
+    assert "Total MRR at stake: USD 710" in risk
 
 
 def test_at_risk_list_from_the_export_keeps_its_stake_and_shows_what_dropped() -> None:
@@ -435,3 +435,61 @@ def test_templates_escape_everything_and_ship_as_package_data() -> None:
     env = report.environment()
     assert callable(env.autoescape) and all(env.autoescape(f.name) for f in files)
     assert env.from_string("{{ x }}").render(x="<b>a@b.com</b>") == "&lt;b&gt;[email removed]&lt;/b&gt;"
+
+
+def test_currency_plan_labels_expansion_case_studies_and_a_link_to_each_csv() -> None:
+    history, accounts = busy_day()
+    accounts = pl.concat(
+        [
+            accounts,
+            accounts.filter(pl.col("is_pql")).with_columns(
+                account_id=pl.lit("free1"), name=pl.lit("Free One"), plan=pl.lit("free")
+            ),
+        ],
+        how="diagonal_relaxed",
+    )
+    expansion = pl.DataFrame(
+        {
+            "account_id": ["x1"],
+            "name": ["Grower"],
+            "health_reason": ["score 88, 9 of 10 users active"],
+            "score": [88.0],
+            "active_users": [9],
+            "total_users": [10],
+            "plan": ["pro"],
+            "mrr": [1200.0],
+        }
+    )
+    cases = pl.DataFrame(
+        {
+            "account_id": ["c1"],
+            "name": ["Loyal"],
+            "reason": ["score 80, customer for 400 days"],
+            "score": [80.0],
+            "tenure_days": [400],
+            "plan": ["pro"],
+            "industry": ["Retail"],
+        }
+    )
+    files = {
+        "expansion_accounts.csv": expansion,
+        "case_study_candidates.csv": cases,
+        "pql_accounts.csv": pl.DataFrame({"account_id": ["a"]}),
+        "manifest.json": pl.DataFrame(),
+    }
+    page = render_report(DAY, history, accounts, currency="EUR", files=files)
+    text = visible_text(page)
+    assert "MRR at stake EUR 300" in text and "Amounts are in EUR" in text and "USD" not in text
+    pql_tile = visible_text(section(page, "kpis"))
+    assert "ready for sales: 1 free, 1 trial" in pql_tile, pql_tile  # plans as they are, not all "trials"
+    expansion_text = visible_text(section(page, "expansion"))
+    assert (
+        "Expansion-ready accounts (1)" in expansion_text
+        and "Grower" in expansion_text
+        and "EUR 1,200" in expansion_text
+    )
+    case_text = visible_text(section(page, "case-studies"))
+    assert "Case-study candidates (1)" in case_text and "Loyal" in case_text and "400 days" in case_text
+    links = re.findall(r'<a href="([^"#]+)"', page)
+    assert links == ["case_study_candidates.csv", "expansion_accounts.csv", "pql_accounts.csv"]
+    assert 'href="#expansion"' in page and 'href="#files"' in page

@@ -46,3 +46,15 @@ def test_workspace_module_exposes_defs(monkeypatch) -> None:  # type: ignore[no-
 
     module = importlib.reload(module)
     assert module.defs.resolve_assets_def(AssetKey(["raw", "landed_lines"])) is not None
+
+
+def test_each_layer_has_its_own_job_for_re_running_it() -> None:
+    from engagement_pipeline.ops.automation import layer_job
+
+    defs = build_definitions(load_config(REPO / "engagement.yaml"))
+    graph = defs.resolve_asset_graph()
+    for layer in LAYERS:
+        job = defs.resolve_job_def(layer_job(layer))
+        selected = {k for k in job.asset_layer.selected_asset_keys}
+        assert selected == {k for k in graph.get_all_asset_keys() if k.path[0] == layer}, layer
+        assert job.partitions_def is not None
