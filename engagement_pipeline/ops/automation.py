@@ -106,7 +106,7 @@ def jobs(partitions: PartitionsDefinition) -> list[UnresolvedAssetJobDefinition]
     ]
 
 
-LAYERS = ("raw", "staging", "scores", "accounts", "snapshots", "exports")
+LAYERS = ("raw", "staging", "scores", "accounts", "snapshots", "exports", "destinations")
 
 
 def layer_job(layer: str) -> str:
