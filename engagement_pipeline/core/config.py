@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from engagement_pipeline.core.config_engine import Engine, SparkSettings
 from engagement_pipeline.core.errors import ConfigError
 
 DEFAULT_CONFIG_NAME = "engagement.yaml"
@@ -287,6 +288,8 @@ class Config(_Strict):
     paths: Paths = Paths()
     model: Model
     staging: Staging = Staging()
+    engine: Engine = "duckdb"  # where staging's event-level work runs (core/config_engine.py)
+    spark: SparkSettings = SparkSettings()
     exports: Exports = Exports()
     automation: Automation = Automation()
     demo: Demo = Demo()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import duckdb
 import polars as pl
@@ -38,6 +39,9 @@ from engagement_pipeline.staging.traits import (
     refresh_history,
 )
 
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
 DAY = "received_date = ?"
 
 
@@ -53,9 +57,13 @@ class StagedDay:
     account_history: int = 0
 
 
-def run(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> StagedDay:
-    """Stage a received day, restate the neighbour days it changes, refresh users and accounts."""
-    result = stage_day(con, day, None, config)
+def run(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config, spark: SparkSession | None = None) -> StagedDay:
+    """Stage a received day, restate the neighbour days it changes, refresh users and accounts.
+
+    With `engine: spark` the event-level work runs on Spark (`spark`, else the process's session
+    for `config.spark`) and its results are loaded here, in the same one transaction.
+    """
+    result = _stage(con, day, config, spark)
     billing, warnings = read_billing(con, config.paths.billing)
     with transaction(con):
         histories = (USER_HISTORY_SPEC, ACCOUNT_HISTORY_SPEC)
@@ -73,6 +81,16 @@ def run(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> StagedD
         memberships = replace_rows(con, MEMBERSHIPS, con.execute(MEMBERSHIPS_SQL).pl(), None)
         billing_rows = replace_rows(con, BILLING, billing, None)
     return StagedDay(result, users, accounts, memberships, billing_rows, warnings, user_history, account_history)
+
+
+def _stage(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config, spark: SparkSession | None) -> StagingResult:
+    if config.engine == "duckdb":
+        return stage_day(con, day, None, config)
+    from engagement_pipeline.staging.spark_engine import stage_day_spark
+    from engagement_pipeline.staging.spark_session import spark_session
+
+    session = spark or spark_session(config.spark, config.spark.work_root(config.paths.data_dir))
+    return stage_day_spark(con, session, day, config)
 
 
 def _restate(con: duckdb.DuckDBPyConnection, result: StagingResult) -> None:
