@@ -26,9 +26,10 @@ from engagement_pipeline.core.warehouse import (
     Table,
 )
 from engagement_pipeline.ops.partitions import partition_day
-from engagement_pipeline.ops.resources import EngagementConfig, open_warehouse
+from engagement_pipeline.ops.resources import EngagementConfig, SparkResource, open_warehouse
 from engagement_pipeline.staging import step
 from engagement_pipeline.staging.parse import REASONS
+from engagement_pipeline.staging.step import engine_label
 
 TABLES: tuple[Table, ...] = (
     EVENTS,
@@ -47,16 +48,17 @@ TABLES: tuple[Table, ...] = (
 def build(partitions: PartitionsDefinition) -> list[Any]:
     @day_asset("staging_day", [table_spec(t, [LANDED_LINES.key]) for t in TABLES], partitions, specs(checks.CHECKS))
     def staging_day(
-        context: AssetExecutionContext, engagement: EngagementConfig, duckdb: DuckDBResource
+        context: AssetExecutionContext, engagement: EngagementConfig, duckdb: DuckDBResource, spark: SparkResource
     ) -> Iterator[Any]:
         config = engagement.load()
         day = partition_day(context)
+        session = spark.session(config) if config.engine == "spark" else None
         with open_warehouse(duckdb) as con:
-            staged = step.run(con, day, config)
+            staged = step.run(con, day, config, session)
         r = staged.result
         late = r.late_event_dates
         context.log.info(
-            f"{r.lines} lines: {r.accepted} accepted, {r.duplicates.height} duplicates, "
+            f"{engine_label(config)}: {r.lines} lines: {r.accepted} accepted, {r.duplicates.height} duplicates, "
             f"{r.quarantine.height} quarantined; {r.stitched} stitched; {r.unresolved} without account"
         )
         for warning in staged.billing_warnings:
@@ -72,6 +74,7 @@ def build(partitions: PartitionsDefinition) -> list[Any]:
                         "message_id", "type", "event", "user_id", "account_id", "account_source", "event_date"
                     ),
                 ),
+                "engine": MetadataValue.text(engine_label(config)),
                 "lines_landed": MetadataValue.int(r.lines),
                 "accepted": MetadataValue.int(r.accepted),
                 "duplicates": MetadataValue.int(r.duplicates.height),

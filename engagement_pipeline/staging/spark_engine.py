@@ -61,7 +61,7 @@ OTHER_DAYS_GROUP_CALLS_SQL = f"""
 SELECT user_id, group_id, timestamp FROM staging.events
 WHERE type = '{MessageType.GROUP}' AND user_id IS NOT NULL AND received_date <> ?
 """
-LINKS_SCHEMA = {"anonymous_id": pl.String(), "linked_user_id": pl.String()}
+LINKS_SCHEMA: dict[str, pl.DataType] = {"anonymous_id": pl.String(), "linked_user_id": pl.String()}
 LATER_SCHEMA = {k: v for k, v in DUPLICATES.polars_schema().items() if k != "first_received_date"} | {
     "event_date": pl.Date()
 }

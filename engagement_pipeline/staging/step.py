@@ -83,6 +83,11 @@ def run(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config, spark: Spa
     return StagedDay(result, users, accounts, memberships, billing_rows, warnings, user_history, account_history)
 
 
+def engine_label(config: Config) -> str:
+    """Which engine staged a day, for the UI: `duckdb`, or `spark (<master>)`."""
+    return "duckdb" if config.engine == "duckdb" else f"spark ({config.spark.master})"
+
+
 def _stage(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config, spark: SparkSession | None) -> StagingResult:
     if config.engine == "duckdb":
         return stage_day(con, day, None, config)
