@@ -22,6 +22,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -85,7 +86,7 @@ def judge_files(batches: Iterator[pa.RecordBatch], day: dt.date, max_id_length: 
     schema = pa.schema([(name, arrow[dtype]) for name, dtype in PARSED_SCHEMA.items()])
     for batch in batches:
         for path, relative in zip(batch.column("path").to_pylist(), batch.column("relative").to_pylist(), strict=True):
-            lines = read_landed_file(LandedFile(Path(path), relative))
+            lines = read_landed_file(LandedFile(Path(os.fsdecode(path)), relative))
             lines = lines.with_columns(pl.lit(day, dtype=pl.Date).alias("received_date"))
             judged = parse_lines(con, lines, max_id_length).with_columns(
                 pl.when(pl.col("reason").is_null()).then(None).otherwise(pl.col("line")).alias("line")
@@ -151,7 +152,8 @@ def _stage(
     def read(name: str) -> DataFrame:
         return _ntz(spark.read.parquet(f"{run}/{name}.parquet"))
 
-    listing = spark.createDataFrame([(str(f.path), f.relative) for f in files], "path string, relative string")
+    # Paths travel as bytes: a file name that is not valid UTF-8 must reach the executor unchanged.
+    listing = spark.createDataFrame([(os.fsencode(f.path), f.relative) for f in files], "path binary, relative string")
     max_id = s.max_id_length
     judged = (
         listing.repartition(max(len(files), 1))

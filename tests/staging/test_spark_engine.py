@@ -50,7 +50,7 @@ class Pair:
 
 
 @pytest.fixture(scope="module")
-def pair(tmp_path_factory: pytest.TempPathFactory, spark_local: Any) -> Pair:
+def pair(tmp_path_factory: pytest.TempPathFactory, spark_sessions: None) -> Pair:
     root = tmp_path_factory.mktemp("engines")
     landing = root / "landing"
     spark_days.land(landing, None)
@@ -60,7 +60,7 @@ def pair(tmp_path_factory: pytest.TempPathFactory, spark_local: Any) -> Pair:
         try:
             run_days(con, spark_days.DAYS, config, through="raw")
             for day in spark_days.STAGING_ORDER:
-                staging_step.run(con, day, config, spark_local if config.engine == "spark" else None)
+                staging_step.run(con, day, config)  # on Spark: the session of config.spark (local[2])
             run_days(con, spark_days.DAYS, config, start="scores", through="exports")
         finally:
             con.close()
