@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import socket
 import sys
 import zipfile
@@ -145,11 +146,25 @@ def _ship_package(session: SparkSession, settings: SparkSettings, work_root: str
         session.sparkContext.addPyFile(str(archive))
 
 
+# "org.apache.x.SomeException: " or "ValueError: ": a class name that introduces a message.
+_NAMED = re.compile(r"([A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*(?:Exception|Error)): ")
+
+
 def first_line(exc: BaseException) -> str:
-    """The cause of a Spark failure in one line: the innermost error message, without stacks."""
-    text = str(exc).strip()
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    # A Python worker's failure carries its traceback: the last "...Error: ..." line is the cause.
-    errors = [line for line in lines if ("Error: " in line or "Exception: " in line) and not line.startswith("at ")]
-    line = errors[-1] if errors and "Traceback" in text else (lines[0] if lines else type(exc).__name__)
-    return line[:300].rstrip(".")
+    """The cause of a Spark failure in one line: the innermost named error and its message,
+    without stacks (a JVM error wraps its cause after its own text; a Python worker's ends its
+    traceback with it)."""
+    text = str(exc)
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.strip().startswith(("at ", "..."))]
+    caused = [ln.removeprefix("Caused by: ") for ln in lines if ln.startswith("Caused by: ")]
+    named = [ln for ln in lines if _NAMED.search(ln)]
+    if caused:
+        line = caused[-1]
+    elif named:
+        line = named[-1] if "Traceback (most recent call last)" in text else named[0]
+    else:
+        line = lines[0] if lines else type(exc).__name__
+    parts = _NAMED.split(line)  # [before, class, message, class, message, ...]: keep the innermost pair
+    if len(parts) >= 3:
+        line = f"{parts[-2].rsplit('.', 1)[-1]}: {parts[-1]}"
+    return line[:300].rstrip(". ")
