@@ -21,12 +21,20 @@ from engagement_pipeline.core.warehouse import (
     ACTIVATION_STEPS,
     BILLING,
     DAILY_EVENT_COUNTS,
+    LIFECYCLE_FACTS,
     USER_SCORES,
 )
 from engagement_pipeline.ops.partitions import partition_day
 from engagement_pipeline.ops.resources import EngagementConfig, open_warehouse
 
-DEPS = [USER_SCORES.key, DAILY_EVENT_COUNTS.key, ACCOUNTS.key, BILLING.key, ACCOUNT_TRAITS_HISTORY.key]
+DEPS = [
+    USER_SCORES.key,
+    DAILY_EVENT_COUNTS.key,
+    ACCOUNTS.key,
+    BILLING.key,
+    ACCOUNT_TRAITS_HISTORY.key,
+    LIFECYCLE_FACTS.key,
+]
 TABLES = (ACCOUNT_SCORES, ACCOUNT_FEATURE_USAGE, ACCOUNT_CONTRIBUTIONS, ACTIVATION_STEPS)
 
 

@@ -43,9 +43,16 @@ def build(partitions: PartitionsDefinition) -> list[Any]:
         with open_warehouse(duckdb) as con:
             done = step.run(con, partition_day(context), config)
         rows = {name: frame.height for name, frame in done.bundle.files.items()}
+        published = (
+            {
+                "folder": MetadataValue.path(str(done.folder)),
+                "report": MetadataValue.path(str(done.folder / "report.html")),
+            }
+            if done.folder is not None
+            else {"folder": MetadataValue.text("not published: the files failed verification (see files_valid)")}
+        )
         metadata: dict[str, MetadataValue[Any]] = {
-            "folder": MetadataValue.path(str(done.folder)),
-            "report": MetadataValue.path(str(done.folder / "report.html")),
+            **published,
             "model_version": MetadataValue.text(config.model_version),
             "rows_per_file": MetadataValue.json(rows),
             "audiences": MetadataValue.json(done.bundle.audience_stats),

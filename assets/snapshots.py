@@ -17,6 +17,7 @@ from engagement_pipeline.core.warehouse import (
     ACCOUNTS,
     BILLING,
     COHORT_DAILY,
+    LIFECYCLE_FACTS,
     PRODUCT_DAILY,
     SCORE_BACKTEST,
     USER_SCORES,
@@ -31,7 +32,7 @@ def build(partitions: PartitionsDefinition) -> list[Any]:
         table_spec(ACCOUNT_HISTORY, [ACCOUNT_SCORES.key]),
         table_spec(PRODUCT_DAILY, [ACCOUNT_SCORES.key, USER_SCORES.key]),
         table_spec(COHORT_DAILY, [ACCOUNT_SCORES.key, ACCOUNTS.key]),
-        table_spec(SCORE_BACKTEST, [ACCOUNT_HISTORY.key, BILLING.key]),
+        table_spec(SCORE_BACKTEST, [ACCOUNT_HISTORY.key, BILLING.key, LIFECYCLE_FACTS.key]),
     ]
 
     @day_asset("snapshots_day", tables, partitions, specs(checks.CHECKS))

@@ -19,6 +19,7 @@ from engagement_pipeline.core.warehouse import (
     DUPLICATES,
     EVENTS,
     LANDED_LINES,
+    LIFECYCLE_FACTS,
     MEMBERSHIPS,
     QUARANTINE,
     USER_TRAITS_HISTORY,
@@ -41,6 +42,7 @@ TABLES: tuple[Table, ...] = (
     MEMBERSHIPS,
     USER_TRAITS_HISTORY,
     ACCOUNT_TRAITS_HISTORY,
+    LIFECYCLE_FACTS,
     BILLING,
 )
 
@@ -120,6 +122,7 @@ def build(partitions: PartitionsDefinition) -> list[Any]:
             (MEMBERSHIPS, staged.memberships),
             (USER_TRAITS_HISTORY, staged.user_history),
             (ACCOUNT_TRAITS_HISTORY, staged.account_history),
+            (LIFECYCLE_FACTS, staged.lifecycle_facts),
             (BILLING, staged.billing_rows),
         ):
             meta: dict[str, Any] = {

@@ -22,6 +22,7 @@ import polars as pl
 from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetKey, MetadataValue
 
 from engagement_pipeline.core.metadata import markdown_table
+from engagement_pipeline.core.privacy import mask_text, shown
 
 logging.getLogger("great_expectations").setLevel(logging.ERROR)
 
@@ -51,6 +52,7 @@ def result(
         k: MetadataValue.float(float(v)) if isinstance(v, float) else MetadataValue.int(int(v))
         for k, v in figures.items()
     }
+    problems = [mask_text(p) for p in problems]  # a problem may quote a value: never an email or phone
     if problems:
         meta["problems"] = MetadataValue.md("\n".join(f"- {p}" for p in problems))
     if sample is not None and sample.height:
@@ -82,10 +84,11 @@ def day_number(day: dt.date) -> int:
     return (day - EPOCH).days
 
 
-def _shown(value: Any, is_date: bool) -> str:
+def _shown(value: Any, column: str | None, is_date: bool) -> str:
+    """A failing value as the UI may show it: dates as dates, person ids pseudonymized."""
     if is_date and isinstance(value, (int, float)) and value == value:
         return (EPOCH + dt.timedelta(days=int(value))).isoformat()
-    return str(value)[:60]
+    return shown(column or "", value)[:60]
 
 
 def suite_columns(suite: gx.ExpectationSuite) -> set[str]:
@@ -118,7 +121,7 @@ def validate(frame: pl.DataFrame, suite: gx.ExpectationSuite, check: Check) -> A
                     "column": cfg.kwargs.get("column"),
                     "unexpected_count": (r.result or {}).get("unexpected_count"),
                     "sample": [
-                        _shown(v, cfg.kwargs.get("column") in dates)
+                        _shown(v, cfg.kwargs.get("column"), cfg.kwargs.get("column") in dates)
                         for v in (r.result or {}).get("partial_unexpected_list", [])[:5]
                     ],
                     "error": (r.exception_info or {}).get("exception_message"),

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dagster import AssetSpec, Definitions
 
-from assets import accounts, exports, raw, scores, snapshots, staging
+from assets import accounts, destinations, exports, raw, scores, snapshots, staging
 from engagement_pipeline.core.config import Config, load_config
 from engagement_pipeline.ops.automation import DAILY_JOB, build_automation, jobs
 from engagement_pipeline.ops.partitions import daily_partitions
@@ -24,7 +24,7 @@ from engagement_pipeline.ops.resources import EngagementConfig, SparkResource, w
 __all__ = ["DAILY_JOB", "LAYERS", "build_definitions"]  # and `defs`, built on first access (below)
 
 # The layers in the order the data flows; each module's `build` returns its assets.
-LAYERS = (raw, staging, scores, accounts, snapshots, exports)
+LAYERS = (raw, staging, scores, accounts, snapshots, exports, destinations)
 
 
 def build_definitions(config: Config) -> Definitions:

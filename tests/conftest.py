@@ -90,7 +90,7 @@ def config_file(tmp_path: Path) -> Path:
 # --- Running days -------------------------------------------------------------------------------
 
 # The layers in the order data flows; each is `engagement_pipeline.<layer>.step.run(con, day, config)`.
-LAYERS = ("raw", "staging", "scores", "accounts", "snapshots", "exports")
+LAYERS = ("raw", "staging", "scores", "accounts", "snapshots", "exports", "destinations")
 
 
 def run_days(

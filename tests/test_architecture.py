@@ -1,7 +1,7 @@
 """The package's shape: layers import only earlier layers, modules stay short, assets hold no SQL.
 
 Layer order (a module may import its own layer and earlier ones):
-core < raw < staging < scores < accounts < snapshots < exports < ops, demo (same rank) < assets, checks
+core < collector < raw < staging < scores < accounts < snapshots < exports < destinations < ops, demo (same rank) < assets, checks
 (the Dagster packages beside engagement_pipeline). `engagement_pipeline/definitions.py` is the
 entry point and may import anything. Imports are read with `ast`, wherever they are in the
 module (inside functions too), relative ones resolved against the module's package.
@@ -16,7 +16,19 @@ from pathlib import Path
 from tests.conftest import REPO
 
 PACKAGE = REPO / "engagement_pipeline"
-ORDER = ("core", "raw", "staging", "scores", "accounts", "snapshots", "exports", ("ops", "demo"), ("assets", "checks"))
+ORDER = (
+    "core",
+    "collector",
+    "raw",
+    "staging",
+    "scores",
+    "accounts",
+    "snapshots",
+    "exports",
+    "destinations",
+    ("ops", "demo"),
+    ("assets", "checks"),
+)
 RANK = {name: i for i, entry in enumerate(ORDER) for name in ((entry,) if isinstance(entry, str) else entry)}
 FREE = {PACKAGE / "definitions.py", PACKAGE / "__init__.py"}
 MAX_LINES = 400

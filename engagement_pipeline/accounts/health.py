@@ -4,7 +4,8 @@ Health (`accounts.account_scores.health`, one of `core.vocab.Health`) is the fir
 these rules that holds, in this order (`health_exprs`, where each rule sits beside its
 reason in words, `health_reason`):
 
-1. `churned`: the status (billing, else the `status` trait) is churned.
+1. `churned`: the status (billing, else an `Account Deleted` lifecycle event, else the
+   `status` trait) is churned; the reason names which.
 2. `inactive`: no scored event in the window (`model.window_days`).
 3. `at_risk`: paying (`is_paying`), and churn_risk at or over
    `model.health.at_risk_churn_risk`, or quiet for `model.health.quiet_days`, or a score
@@ -24,9 +25,9 @@ and active on at least `model.pql.min_active_days` of the last `model.pql.recent
 
 Both read an account's row as `accounts.model.account_day` builds it: score, trend,
 churn_risk, pct_active, active_users, total_users, status, plan, is_paying, activated_at
-and days_to_activation, plus its working columns `_days_quiet` (days since the last
-scored event), `_tenure_days` (days since created), `_risk_reasons` (`churn.reasons`) and
-`_recent_active_days` (active days in the PQL look-back).
+and days_to_activation, plus its working columns `_status_source` (who said the status),
+`_days_quiet` (days since the last scored event), `_tenure_days` (days since created),
+`_risk_reasons` (`churn.reasons`) and `_recent_active_days` (active days in the PQL look-back).
 """
 
 from __future__ import annotations
@@ -37,6 +38,13 @@ import polars as pl
 
 from engagement_pipeline.core.config import Config
 from engagement_pipeline.core.vocab import UNPAID_PLANS, Health, Status, Trend
+
+# The reason of `churned`, by the source of the status (`staging.traits.account_attributes`).
+CHURNED_BECAUSE = {
+    "billing": "billing status is churned",
+    "lifecycle": "the account was deleted (lifecycle event)",
+    "traits": "the status trait is churned",
+}
 
 
 def health_exprs(config: Config) -> list[pl.Expr]:
@@ -57,7 +65,13 @@ def health_exprs(config: Config) -> list[pl.Expr]:
     )
     # (state, when it holds, why), in order: the first that holds is the account's health.
     rules: list[tuple[Health, pl.Expr, pl.Expr]] = [
-        (Health.CHURNED, pl.col("status") == Status.CHURNED, pl.lit("billing status is churned")),
+        (
+            Health.CHURNED,
+            pl.col("status") == Status.CHURNED,
+            pl.col("_status_source")
+            .replace_strict(CHURNED_BECAUSE, default="status is churned", return_dtype=pl.String)
+            .fill_null("status is churned"),
+        ),
         (Health.INACTIVE, quiet >= m.window_days, pl.format("no event in the last {} days", pl.lit(m.window_days))),
         (Health.AT_RISK, pl.col("is_paying") & (risky | went_quiet | low_and_falling), at_risk_reasons),
         (

@@ -86,8 +86,14 @@ def _user_accounts(counts: pl.DataFrame, as_of: dt.date, days: int) -> pl.DataFr
     )
 
 
-def score_accounts_at(counts: pl.DataFrame, as_of: dt.date, config: Config) -> tuple[pl.DataFrame, float]:
-    """Account score, raw score, active and total users for one as-of day, from the aggregate."""
+def score_accounts_at(
+    counts: pl.DataFrame, as_of: dt.date, config: Config, removed: pl.DataFrame | None = None
+) -> tuple[pl.DataFrame, float]:
+    """Account score, raw score, active and total users for one as-of day, from the aggregate.
+
+    `removed` (user_id, account_id): memberships ended by `Account Removed User` before the day
+    the account's row is for; those users are none of its users (active or total) any more.
+    """
     model = config.model
     day = score_users(
         counts,
@@ -100,9 +106,10 @@ def score_accounts_at(counts: pl.DataFrame, as_of: dt.date, config: Config) -> t
         model.normalization.curve,
     )
     pairs = day.pair_raw.filter(pl.col("account_id").is_not_null())
-    accounts = account_scores_from(
-        pairs, _user_accounts(counts, as_of, model.total_users_days), model.account_score, config
-    )
+    users = _user_accounts(counts, as_of, model.total_users_days)
+    if removed is not None and removed.height:
+        pairs, users = (f.join(removed, on=["user_id", "account_id"], how="anti") for f in (pairs, users))
+    accounts = account_scores_from(pairs, users, model.account_score, config)
     return accounts, day.benchmark
 
 
@@ -227,6 +234,7 @@ def account_day(
     config: Config,
     churn_model: churn.FittedModel | None = None,
     totals: pl.DataFrame | None = None,
+    removed: pl.DataFrame | None = None,
 ) -> AccountDay:
     """All account aggregates for one as-of day.
 
@@ -235,13 +243,18 @@ def account_day(
     given: see `scores_step.scoring_counts`). `totals`: `event_totals` of the day, computed
     from `counts` when not given. `first_used`: account x event -> first_used date up to the
     day. `attributes`: account_id, name, plan, status, mrr, created_date as of the day.
+    `removed`: the members removed before the day (`score_accounts_at`), left out of the
+    score and user counts of the day and of the trend's look-back (the trend compares the
+    current members then and now).
     """
     model = config.model
+    if "_status_source" not in attributes.columns:
+        attributes = attributes.with_columns(pl.lit(None, dtype=pl.String).alias("_status_source"))
     if totals is None:
         totals = event_totals(counts, as_of, config)
-    now, bench = score_accounts_at(counts, as_of, config)
+    now, bench = score_accounts_at(counts, as_of, config, removed)
     lookback = model.trend_lookback_days
-    before, _ = score_accounts_at(counts, as_of - dt.timedelta(days=lookback), config)
+    before, _ = score_accounts_at(counts, as_of - dt.timedelta(days=lookback), config, removed)
 
     scored = scored_counts(
         counts.filter(pl.col("account_id").is_not_null()), model.weights, as_of, max(model.window_days, ACTIVITY_DAYS)

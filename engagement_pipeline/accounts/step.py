@@ -26,6 +26,7 @@ from engagement_pipeline.core.warehouse import (
 )
 from engagement_pipeline.scores.scoring import window_bounds
 from engagement_pipeline.scores.step import scoring_counts
+from engagement_pipeline.staging.lifecycle import invites_sent, removed_members, status_history
 from engagement_pipeline.staging.outcomes import outcome_events
 from engagement_pipeline.staging.traits import account_attributes
 
@@ -115,8 +116,7 @@ def first_used(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config | No
 def churn_events(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """Every churn (account_id, date) known: from billing, else from the status traits."""
     billing = con.execute("SELECT account_id, date, plan, mrr, status FROM staging.billing").pl()
-    traits = con.execute("SELECT account_id, valid_from, plan, status FROM staging.account_traits_history").pl()
-    events = outcome_events(billing, traits)
+    events = outcome_events(billing, status_history(con))
     return events.filter(pl.col("kind") == "churn").select("account_id", "date")
 
 
@@ -160,7 +160,12 @@ def run(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> acc.Acc
         config,
         churn_model(con, day, config),
         account_event_totals(con, day, config),
+        removed_members(con, day),
     )
+    # Seat growth: the lifecycle invite event (`Invite Sent`) in the window.
+    invites = invites_sent(con, day, m.window_days, config)
+    scores = result.scores.join(invites, on="account_id", how="left").with_columns(pl.col("invites_sent").fill_null(0))
+    result = acc.AccountDay(scores, result.usage, result.contributions, result.benchmark)
     steps = acc.activation_detail(step_firsts(con, day, config), config, day)
     with transaction(con):
         replace_rows(con, ACCOUNT_SCORES, result.scores, "as_of_date = ?", [day])

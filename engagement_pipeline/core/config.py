@@ -18,7 +18,13 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from engagement_pipeline.core import config_sources as cs
+from engagement_pipeline.core.config_collector import Collector
+from engagement_pipeline.core.config_destinations import Destinations
 from engagement_pipeline.core.config_engine import Engine, SparkSettings
+from engagement_pipeline.core.config_lifecycle import Lifecycle
+from engagement_pipeline.core.config_raw import Raw
+from engagement_pipeline.core.config_running import Automation, Demo
 from engagement_pipeline.core.errors import ConfigError
 
 DEFAULT_CONFIG_NAME = "engagement.yaml"
@@ -41,7 +47,7 @@ class Paths(_Strict):
     inside the landing, exports, billing or Dagster home folders, which other code lists or prunes.
     """
 
-    landing: Path = Path("data/landing")
+    landing: cs.Landing = Path("data/landing")  # or s3:// / gs:// (config_sources.py)
     warehouse: Path = Path("data/warehouse.duckdb")
     exports: Path = Path("data/exports")
     billing: Path | None = None
@@ -62,7 +68,7 @@ class Paths(_Strict):
         assert warehouse is not None
         home = absolute(self.dagster_home) or warehouse.parent / "dagster_home"
         return Paths(
-            landing=absolute(self.landing),
+            landing=cs.resolve_landing(self.landing, base),
             warehouse=warehouse,
             exports=absolute(self.exports),
             billing=absolute(self.billing),
@@ -74,13 +80,13 @@ class Paths(_Strict):
         return self.warehouse.parent
 
     def named(self) -> dict[str, Path]:
-        """The configured paths by their config key (billing only when set)."""
+        """The configured local paths by their config key (billing only when set; a landing URL is none)."""
         named = {"paths.landing": self.landing, "paths.warehouse": self.warehouse, "paths.exports": self.exports}
         if self.billing is not None:
             named["paths.billing"] = self.billing
         if self.dagster_home is not None:
             named["paths.dagster_home"] = self.dagster_home
-        return named
+        return {k: p for k, p in named.items() if isinstance(p, Path)}
 
 
 SIDE_BY_SIDE = (
@@ -247,45 +253,14 @@ class Exports(_Strict):
     min_tenure_days: Annotated[int, Field(ge=0)] = 0
     paid_only: bool = False
     min_segment_accounts: Annotated[int, Field(ge=1)] = 5
-
-
-class Automation(_Strict):
-    """Schedule, sensors and freshness for running under the Dagster daemon (`make ui`)."""
-
-    enabled: bool = Field(
-        default=False,
-        description="Start the schedule and sensors running; off by default so "
-        "opening the UI on demo data does not launch runs by itself.",
-    )
-    schedule_hour: Annotated[int, Field(ge=0, le=23)] = 6
-    schedule_minute: Annotated[int, Field(ge=0, le=59)] = 0
-    timezone: str = "UTC"
-    success_marker: str = "_SUCCESS"
-    quiet_minutes: Annotated[int, Field(ge=0)] = 30
-    sensor_interval_seconds: Annotated[int, Field(ge=5)] = 60
-    freshness_hour: Annotated[int, Field(ge=0, le=23)] = 9
-    lock_wait_seconds: Annotated[int, Field(ge=0)] = 0
-
-    @model_validator(mode="after")
-    def _known_timezone(self) -> Automation:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(self.timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {self.timezone!r} (use an IANA name like Europe/Paris)") from None
-        return self
-
-
-class Demo(_Strict):
-    days: Annotated[int, Field(ge=1, le=3650)] = 60
-    accounts: Annotated[int, Field(ge=1)] = 250
-    seed: int = 42
+    include_contacts: bool = Field(default=False, description="Write list_contacts_personal_data.csv (names, emails).")
 
 
 class Config(_Strict):
     start_date: dt.date
     paths: Paths = Paths()
+    raw: Raw = Raw()
+    sources: list[cs.Source] | None = None  # replaces paths.landing when present
     model: Model
     staging: Staging = Staging()
     engine: Engine = "duckdb"  # where staging's event-level work runs (core/config_engine.py)
@@ -293,6 +268,9 @@ class Config(_Strict):
     exports: Exports = Exports()
     automation: Automation = Automation()
     demo: Demo = Demo()
+    destinations: Destinations = Destinations()
+    lifecycle: Lifecycle = Lifecycle()
+    collector: Collector = Collector()
     source: Path | None = Field(default=None, exclude=True)
 
     @model_validator(mode="after")
@@ -303,6 +281,11 @@ class Config(_Strict):
         if unknown:
             raise ValueError(f"activation step event {unknown[0]!r} is not a scored event in model.events")
         return self
+
+    @property
+    def landing_sources(self) -> list[cs.Source]:
+        """Where events land: the `sources:` list, else `paths.landing` as the one source."""
+        return self.sources or [cs.Source(name=cs.DEFAULT_SOURCE, landing=self.paths.landing)]
 
     @property
     def model_version(self) -> str:
@@ -355,12 +338,16 @@ def parse_config(data: Any, source: Path | None = None) -> Config:
         raise ConfigError(f"{name}: {_describe(first)}{suffix}.") from None
     base = source.parent.resolve() if source else Path.cwd()
     paths = config.paths.resolved(base)
-    problem = apart_problem(paths.named())
+    sources = cs.resolve_sources(config.sources, base)
+    if problem := cs.sources_problem(sources):
+        raise ConfigError(f"{name}: {problem}.")
+    named = paths.named() if sources is None else {k: p for k, p in paths.named().items() if k != "paths.landing"}
+    problem = apart_problem({**named, **cs.local_landings(sources or [])})
     if problem:
         default_home = " (its default: dagster_home beside the warehouse)" if config.paths.dagster_home is None else ""
         problem = problem.replace("paths.dagster_home", f"paths.dagster_home{default_home}", 1)
         raise ConfigError(f"{name}: {problem}.")
-    return config.model_copy(update={"paths": paths})
+    return config.model_copy(update={"paths": paths, "sources": sources})
 
 
 def load_config(path: str | os.PathLike[str] | None = None) -> Config:

@@ -24,6 +24,11 @@ PRODUCT_DAILY = AssetKey(["snapshots", "product_daily"])
 COHORT_DAILY = AssetKey(["snapshots", "cohort_daily"])
 SCORE_BACKTEST = AssetKey(["snapshots", "score_backtest"])
 EXPORTS = AssetKey(["exports", "daily_exports"])
+SEGMENT_TRAITS = AssetKey(["destinations", "segment_traits"])
+CS_DIGEST = AssetKey(["destinations", "cs_digest"])
+# The one step that runs every destination: a failure there (a destination down) leaves the
+# exports materialized, and the CLI goes on with the next day (`ops.runner`).
+DESTINATIONS_STEP = "daily_destinations"
 
 
 def table_key(schema: str, name: str) -> AssetKey:

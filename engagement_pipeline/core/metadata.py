@@ -7,17 +7,22 @@ from typing import Any
 import polars as pl
 from dagster import AssetKey, MetadataValue, TableColumn, TableColumnDep, TableColumnLineage, TableSchema
 
+from engagement_pipeline.core.privacy import shown
 from engagement_pipeline.core.warehouse import Table
 
 
 def markdown_table(frame: pl.DataFrame, limit: int = 8) -> str:
-    """A frame's first rows as a markdown table (values shortened to keep the UI readable)."""
+    """A frame's first rows as a markdown table (values shortened to keep the UI readable).
+
+    Person ids are pseudonyms and contact data is hidden (`core.privacy.shown`): the Dagster
+    run storage is read by everyone with the UI, and user ids are often emails."""
     head = frame.head(limit)
     if not head.columns:
         return "_empty_"
     lines = ["| " + " | ".join(head.columns) + " |", "|" + "---|" * len(head.columns)]
     for row in head.iter_rows():
-        cells = ["" if v is None else str(v)[:40].replace("|", "\\|").replace("\n", " ") for v in row]
+        values = (shown(c, v) for c, v in zip(head.columns, row, strict=True))
+        cells = [v[:40].replace("|", "\\|").replace("\n", " ") for v in values]
         lines.append("| " + " | ".join(cells) + " |")
     if frame.height > limit:
         lines.append(f"\n_{limit} of {frame.height} rows_")
@@ -62,6 +67,7 @@ def column_lineage(deps: dict[str, list[tuple[str, str]]]) -> dict[str, TableCol
 
 
 COUNTS = "staging.daily_event_counts"
+LIFECYCLE = "staging.lifecycle_facts"
 USER_SCORES_LINEAGE = column_lineage(
     {
         "raw_score": [(COUNTS, "event_count"), (COUNTS, "event")],
@@ -75,12 +81,13 @@ ACCOUNT_SCORES_LINEAGE = column_lineage(
     {
         "score": [("scores.user_scores", "score"), (COUNTS, "event_count")],
         "raw_score": [(COUNTS, "event_count"), (COUNTS, "event")],
-        "active_users": [(COUNTS, "user_id")],
-        "total_users": [(COUNTS, "user_id")],
+        "active_users": [(COUNTS, "user_id"), (LIFECYCLE, "kind")],
+        "total_users": [(COUNTS, "user_id"), (LIFECYCLE, "kind")],
         "activation_pct": [(COUNTS, "event")],
-        "plan": [("staging.billing", "plan"), ("staging.account_traits_history", "plan")],
-        "status": [("staging.billing", "status"), ("staging.account_traits_history", "status")],
+        "plan": [("staging.billing", "plan"), (LIFECYCLE, "plan"), ("staging.account_traits_history", "plan")],
+        "status": [("staging.billing", "status"), (LIFECYCLE, "kind"), ("staging.account_traits_history", "status")],
         "mrr": [("staging.billing", "mrr")],
         "name": [("staging.accounts", "name")],
+        "invites_sent": [(COUNTS, "event")],
     }
 )

@@ -60,6 +60,25 @@ class Plan(StrEnum):
 
 UNPAID_PLANS: tuple[str, ...] = (Plan.FREE, Plan.TRIAL)
 
+# What billing systems and CRMs send for the same states (Stripe's subscription statuses,
+# Chargebee's, common spellings), lowercased; staging stores the canonical value. A value in
+# neither list is kept as sent (lowercased).
+STATUS_SYNONYMS: dict[str, str] = {
+    **{s: Status.TRIAL.value for s in ("trialing", "trialling", "in_trial", "free_trial", "on_trial")},
+    **{s: Status.ACTIVE.value for s in ("paid", "paying", "customer", "past_due", "non_renewing")},
+    **{s: Status.CHURNED.value for s in ("canceled", "cancelled", "expired", "incomplete_expired", "ended", "lost")},
+}
+PLAN_SYNONYMS: dict[str, str] = {
+    **{p: Plan.FREE.value for p in ("freemium", "free_tier", "free_plan", "free-tier")},
+    **{p: Plan.TRIAL.value for p in ("trialing", "free_trial", "in_trial")},
+}
+
+
+def canonical_sql(expr: str, synonyms: dict[str, str]) -> str:
+    """SQL mapping a lowercased value through `synonyms` (else the value itself)."""
+    cases = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in sorted(synonyms.items()))
+    return f"(CASE {expr} {cases} ELSE {expr} END)"
+
 
 class AccountSource(StrEnum):
     """How a staged event's account was found (`staging.events.account_source`)."""

@@ -74,6 +74,13 @@ LANDED_LINES = _t(
     "raw", "landed_lines", "Every landed line verbatim, with its file and 1-based line number.",
     ("received_date", D), ("source_file", V), ("line_number", I), ("line", V), ("encoding", V),
     ("read_error", V),
+    ("source", V),  # the landing source's name (issue 17: sources)
+)
+LANDED_FILES = _t(
+    "raw", "landed_files",
+    "The listing each day's read used, once per run: file, size, version (ETag), so a re-run can tell what changed.",
+    ("received_date", D), ("source", V), ("source_file", V), ("size", I), ("version", V),
+    ("modified_at", TS), ("listed_at", TS), ("first_listed_at", TS),
 )
 EVENTS = _t(
     "staging", "events", "Accepted, de-duplicated messages of every type, identity resolved.",
@@ -81,11 +88,13 @@ EVENTS = _t(
     ("anonymous_id", V), ("account_id", V), ("account_source", V), ("stitched", B),
     ("timestamp", TS), ("event_date", D), ("received_date", D), ("traits", V),
     ("group_id", V), ("previous_id", V), ("source_file", V), ("line_number", I),
+    ("source", V),  # the landing source's name (issue 17: sources)
 )
 QUARANTINE = _t(
     "staging", "quarantine", "Rejected input lines with the reason; payload kept for replay.",
     ("received_date", D), ("source_file", V), ("line_number", I), ("reason", V),
     ("detail", V), ("payload", V), ("encoding", V),
+    ("source", V),  # the landing source's name (issue 17: sources)
 )
 DUPLICATES = _t(
     "staging", "duplicates", "Lines dropped as repeats of an earlier messageId (first received wins).",
@@ -125,8 +134,17 @@ ACCOUNT_TRAITS_HISTORY = _t(
     ("linkedin_url", V), ("stock_symbol", V), ("valid_to", TS),
 )
 MEMBERSHIPS = _t(
-    "staging", "memberships", "User x account, from group calls and group context.",
+    "staging", "memberships",
+    "User x account, from group calls, group context and lifecycle events (role, added, removed).",
     ("user_id", V), ("account_id", V), ("first_seen", D), ("last_seen", D), ("group_calls", I),
+    ("role", V), ("added_on", D), ("removed_on", D),
+)
+LIFECYCLE_FACTS = _t(
+    "staging", "lifecycle_facts",
+    "One row per lifecycle event (Segment's B2B SaaS spec, `lifecycle:` names): the dated fact and its properties.",
+    ("received_date", D), ("message_id", V), ("event", V), ("kind", V), ("account_id", V), ("user_id", V),
+    ("timestamp", TS), ("event_date", D), ("account_name", V), ("role", V), ("plan", V), ("trial_start", D),
+    ("trial_end", D), ("first_name", V), ("last_name", V), ("email", V), ("phone", V), ("title", V),
 )
 BILLING = _t(
     "staging", "billing", "Billing changes (account x day), from the optional billing input.",
@@ -157,7 +175,7 @@ ACCOUNT_SCORES = _t(
     ("health", V), ("health_reason", V), ("is_pql", B), ("pql_reason", V), ("churn_risk", F),
     ("adoption_rate_all_time", F), ("never_used_key_events", V), ("top_contributors", V),
     ("change_drivers", V), ("segments", V), ("activity_change", F), ("days_since_active", I),
-    ("churn_model", V), ("activity_vs_peak", F),
+    ("churn_model", V), ("activity_vs_peak", F), ("invites_sent", I),
 )
 ACCOUNT_CONTRIBUTIONS = _t(
     "accounts", "account_contributions",
@@ -215,12 +233,24 @@ EXPORT_RUNS = _t(
     ("as_of_date", D), ("folder", V), ("model_version", V), ("files", I), ("manifest_sha256", V),
     ("warnings", I), ("written_at", TS),
 )
+SEGMENT_SYNC_STATE = _t(
+    "destinations", "segment_sync_state",
+    "What Segment last acknowledged per account (group call) and user (identify call): traits hash, messageId, day.",
+    ("kind", V), ("key", V), ("traits_sha256", V), ("message_id", V), ("as_of_date", D), ("synced_at", TS),
+)
+DESTINATION_RUNS = _t(
+    "destinations", "destination_runs",
+    "One row per destination x as-of day: what its last run sent, skipped and failed to deliver.",
+    ("destination", V), ("as_of_date", D), ("status", V), ("sent", I), ("skipped", I), ("failed", I),
+    ("payload_sha256", V), ("finished_at", TS),
+)
 
 ALL_TABLES: tuple[Table, ...] = (
-    LANDED_LINES, EVENTS, QUARANTINE, DUPLICATES, DAILY_EVENT_COUNTS, USERS, ACCOUNTS,
-    MEMBERSHIPS, USER_TRAITS_HISTORY, ACCOUNT_TRAITS_HISTORY, BILLING, BENCHMARKS, USER_SCORES, USER_WINDOW_SCORES, ACCOUNT_SCORES, ACCOUNT_FEATURE_USAGE,
+    LANDED_LINES, LANDED_FILES, EVENTS, QUARANTINE, DUPLICATES, DAILY_EVENT_COUNTS, USERS, ACCOUNTS,
+    MEMBERSHIPS, USER_TRAITS_HISTORY, ACCOUNT_TRAITS_HISTORY, LIFECYCLE_FACTS, BILLING, BENCHMARKS, USER_SCORES, USER_WINDOW_SCORES, ACCOUNT_SCORES, ACCOUNT_FEATURE_USAGE,
     ACCOUNT_CONTRIBUTIONS, ACTIVATION_STEPS,
     ACCOUNT_HISTORY, PRODUCT_DAILY, COHORT_DAILY, SCORE_BACKTEST, EXPORT_RUNS,
+    SEGMENT_SYNC_STATE, DESTINATION_RUNS,
 )
 # fmt: on
 

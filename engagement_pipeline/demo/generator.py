@@ -41,6 +41,7 @@ from engagement_pipeline.demo.catalogue import (
 )
 from engagement_pipeline.demo.day import DayState, simulate_day
 from engagement_pipeline.demo.faults import FaultRates, Tally, finish_day
+from engagement_pipeline.demo.lifecycle import spec_events_day
 from engagement_pipeline.demo.world import account_mrr, build_world, plan_status
 from engagement_pipeline.demo.writing import Billing, record_billing, write_billing, write_day_files, write_truth
 
@@ -119,13 +120,15 @@ def generate_demo(
     faults: FaultRates = _DEFAULT_FAULTS,
     events_per_user_day: float = 6.0,
     files_per_day: int = 2,
+    spec_events: bool = False,
 ) -> GenerationSummary:
     """Write `days` days of Segment messages from `start` into `landing`, plus ground truth (and billing).
 
     Layout: `<landing>/<YYYY-MM-DD>/events-000.jsonl.gz ...` (`files_per_day` gzip files per UTC received
     day, lines ordered by receivedAt, then an empty `_SUCCESS`); `<truth_dir>/accounts.csv`, `users.csv`,
     `summary.json` (truth_dir defaults to `landing.parent / "ground_truth"`); `<billing_dir>/billing.csv`
-    when billing_dir is given. Output files are byte-identical for the same arguments.
+    when billing_dir is given. Output files are byte-identical for the same arguments. `spec_events` adds
+    the B2B SaaS spec's lifecycle events (`demo/lifecycle.py`); off, nothing changes.
 
     What a parser must expect: group traits.employees is a string in about half the calls and a number
     otherwise; about 20% of identify calls use snake_case traits (first_name, last_name, created_at); about
@@ -178,6 +181,8 @@ def generate_demo(
             record_billing(world, d, plan, status, account_mrr(plan, status, state.seats), billing)
 
             frames = simulate_day(world, d, state, plan, status)
+            if spec_events:
+                frames.append(spec_events_day(world, d, plan, status))
             lines = finish_day(world, d, frames, pending, tally)
             if writing is not None:
                 writing.result()  # at most one day waits to be compressed: memory stays bounded
@@ -214,6 +219,7 @@ def generate_demo(
         "faults": asdict(faults),
         "events_per_user_day": events_per_user_day,
         "files_per_day": files_per_day,
+        **({"spec_events": True} if spec_events else {}),
         "event_weights": EVENT_WEIGHTS,
         "event_frequencies": {name: freq for name, _, freq in EVENT_CATALOG},
         "activation_events": list(ACTIVATION_EVENTS),

@@ -332,3 +332,32 @@ def in_chunks(
     return [
         render(world, rng, *(c[lo : lo + _RENDER_CHUNK] for c in columns)) for lo in range(0, max(n, 1), _RENDER_CHUNK)
     ]
+
+
+def render_spec_tracks(
+    world: World, rng: np.random.Generator, t_ms: np.ndarray, user: np.ndarray, account: np.ndarray, body: pl.Series
+) -> pl.DataFrame:
+    """Server-side track calls with their account in `context.groupId`; `body` is each call's
+    `,"event":..,"properties":{..}` (the B2B SaaS spec's lifecycle events, `demo/lifecycle.py`)."""
+    n = len(t_ms)
+    server = np.ones(n, dtype=bool)
+    late = np.zeros(n, dtype=bool)
+    env = _envelope(world, rng, MessageType.TRACK, t_ms, user, server, late)
+    columns = {
+        "server": server,
+        "identity": gather(world.users.identity, user),
+        "body": body,
+        "context_open": gather(world.accounts.context_open, account),
+    }
+    line = pl.concat_str(
+        [
+            pl.col("head"),
+            pl.col("identity"),
+            pl.col("body"),
+            pl.col("context_open"),
+            pl.col("context"),
+            *_time_pieces(),
+        ],
+        ignore_nulls=True,
+    )
+    return _frame(world, env, TRACK, late, columns, line)

@@ -2,14 +2,18 @@
 
 What a day's folder holds (`<exports>/<YYYY-MM-DD>/`):
 
-- `lookalike_google.csv`, `lookalike_meta.csv`: the seed users (see `seed_users`), normalized
-  and hashed by `audiences`; `lookalike_linkedin_companies.csv`: the top accounts as companies.
+- `lookalike_google.csv`, `lookalike_meta.csv`, `lookalike_linkedin_contacts.csv`: the seed users
+  (see `seed_users`), normalized and hashed by `audiences`; `lookalike_linkedin_companies.csv`: the
+  top accounts as companies; `UPLOAD.md`: which file goes where, how, and what to expect.
   A file under its platform's minimum is still written, and the manifest warns.
 - `icp_profile.csv`: each firmographic value's share among the top accounts vs the pool they
   were drawn from, with lift; `icp_summary.md`: the same in plain sentences.
 - `pql_accounts.csv`, `at_risk_accounts.csv`, `expansion_accounts.csv`,
   `case_study_candidates.csv`, `feature_adoption_gaps.csv`: account id and name first, then
   the reasons. User-level detail in them is user ids and job titles only.
+- with `destinations.crm_files`: `hubspot_companies.csv`, `salesforce_accounts.csv` (`crm`); with
+  `exports.include_contacts`: `list_contacts_personal_data.csv`, the names and emails of the lists'
+  main users (`contacts`), the only file with clear-text personal data.
 - `manifest.json`: every file with its row count (lines for the markdown file), size and
   SHA-256, the model version, the selection used, audience figures and warnings.
 
@@ -29,7 +33,16 @@ import polars as pl
 from engagement_pipeline.core.config import Config
 from engagement_pipeline.exports.audiences import platforms as audiences
 from engagement_pipeline.exports.audiences.seed import seed_users
+from engagement_pipeline.exports.contacts import CONTACTS_FILE, list_contacts
+from engagement_pipeline.exports.crm import (
+    HUBSPOT_FILE,
+    SALESFORCE_FILE,
+    crm_accounts,
+    hubspot_companies,
+    salesforce_accounts,
+)
 from engagement_pipeline.exports.files import (
+    EXPORT_FILES,
     ICP_SUMMARY,
     PLATFORM_MINIMUMS,
     ExportBundle,
@@ -51,7 +64,8 @@ from engagement_pipeline.exports.lists import (
     pql_list,
     user_dropoff,
 )
-from engagement_pipeline.exports.privacy import neutralize, scrub_emails
+from engagement_pipeline.exports.privacy import mask_personal, neutralize, scrub_emails
+from engagement_pipeline.exports.upload import UPLOAD_GUIDE, upload_guide
 
 # Optional `staging.accounts` columns (group traits linkedin / linkedinUrl / linkedin_url and
 # stockSymbol / stock_symbol / ticker): the LinkedIn company list's page URL and stock symbol.
@@ -92,8 +106,15 @@ def build_exports(
     bundle = ExportBundle(day=day, files={})
 
     profile = icp_profile(pool, top_ids, e.min_segment_accounts)
-    seed = seed_users(user_scores, users, top_ids, e.min_user_score, title_keywords).select(
-        "user_id", "email", "phone", "first_name", "last_name", "city", "state", "zip", "country"
+    seed_people = seed_users(user_scores, users, top_ids, e.min_user_score, title_keywords)
+    seed = seed_people.select("user_id", "email", "phone", "first_name", "last_name", "city", "state", "zip", "country")
+    # LinkedIn's contact list: the same people, with their title and their account's name as the company.
+    employers = user_scores.select("user_id", "account_id").join(top.select("account_id", "name"), on="account_id")
+    seed_contacts = seed_people.join(employers, on="user_id", how="left").select(
+        "email",
+        mask_personal(pl.col("title")),
+        pl.col("name").alias("company"),
+        "country",
     )
     companies = top.select(
         "account_id", "name", "website", "industry", "city", "state", "zip", "country", *company_traits
@@ -102,6 +123,7 @@ def build_exports(
         ("lookalike_google.csv", audiences.google_customer_match(seed)),
         ("lookalike_meta.csv", audiences.meta_customer_list(seed)),
         ("lookalike_linkedin_companies.csv", audiences.linkedin_company_list(companies)),
+        ("lookalike_linkedin_contacts.csv", audiences.linkedin_contact_list(seed_contacts)),
     ):
         bundle.files[name] = result.frame
         minimum = PLATFORM_MINIMUMS[name]
@@ -150,4 +172,11 @@ def build_exports(
         ("feature_adoption_gaps.csv", adoption_gaps(base, first_used, config)),
     ):
         bundle.files[name] = neutralize(scrub_emails(frame))
+    if config.destinations.crm_files:
+        crm = crm_accounts(scores, accounts, day)
+        bundle.files[HUBSPOT_FILE], bundle.files[SALESFORCE_FILE] = hubspot_companies(crm), salesforce_accounts(crm)
+    if e.include_contacts:
+        bundle.files[CONTACTS_FILE] = list_contacts(bundle.files, user_scores, users)
+    guide = upload_guide(day, bundle.audience_stats, [n for n in bundle.names() if n not in EXPORT_FILES])
+    bundle.files[UPLOAD_GUIDE] = pl.DataFrame({"line": guide}, schema={"line": pl.String})
     return bundle

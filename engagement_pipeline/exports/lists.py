@@ -8,8 +8,9 @@ import datetime as dt
 import polars as pl
 
 from engagement_pipeline.core.config import Config
+from engagement_pipeline.core.privacy import EMAIL_RE, PHONE_RE
 from engagement_pipeline.core.vocab import Health, Trend
-from engagement_pipeline.exports.privacy import EMAIL_RE, PHONE_RE, public_user_id
+from engagement_pipeline.exports.privacy import public_user_id
 
 LIST_HEADERS: dict[str, tuple[str, ...]] = {
     "pql_accounts.csv": (

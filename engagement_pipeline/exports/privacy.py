@@ -8,19 +8,27 @@ with the export verifier, which checks written files for clear-text emails.
 
 from __future__ import annotations
 
-import hashlib
-import re
 from collections.abc import Sequence
 
 import polars as pl
 
+from engagement_pipeline.core.privacy import EMAIL_RE, PHONE_RE, pseudonym
 from engagement_pipeline.exports.audiences.normalize import neutralize_formula
 
-EMAIL_RE = r"[^\s@,;:<>()\[\]\"']+@[^\s@,;:<>()\[\]\"']+\.[A-Za-z]{2,}"  # for polars (linear-time engine)
-# Python's backtracking `re` needs the local part anchored at a separator: without the
-# lookbehind a long run with no separator (a base64 image) costs quadratic time to reject.
-EMAIL_SCAN = re.compile(r"(?<![^\s@,;:<>()\[\]\"'])" + EMAIL_RE)
-PHONE_RE = r"\+?\d(?:[\s().-]*\d){8,}"  # nine or more digits in a phone-like run
+# Free-text name columns, where an email or a phone number is masked before any file or page is
+# built ("Jane Doe's workspace (+1 512 503 2107)"); the verifier refuses a phone in them too.
+NAME_COLUMNS = frozenset({"name", "account_name", "companyname"})
+
+
+def mask_personal(text: pl.Expr) -> pl.Expr:
+    """Anything shaped like an email or a phone number in free text, masked."""
+    return text.str.replace_all(EMAIL_RE, "[email removed]").str.replace_all(PHONE_RE, "[phone removed]")
+
+
+def mask_names(frame: pl.DataFrame) -> pl.DataFrame:
+    """`mask_personal` on the frame's name columns (see NAME_COLUMNS)."""
+    names = [c for c, t in frame.schema.items() if c in NAME_COLUMNS and t == pl.String]
+    return frame.with_columns(mask_personal(pl.col(c)) for c in names)
 
 
 def neutralize(frame: pl.DataFrame, columns: Sequence[str] | None = None) -> pl.DataFrame:
@@ -39,7 +47,5 @@ def public_user_id(user_id: pl.Expr) -> pl.Expr:
     """User ids are fine in lists, unless the id is an email or a phone number: then a pseudonym
     (`user-` + the first 12 hex digits of its SHA-256) replaces it."""
     personal = user_id.str.contains("@", literal=True) | user_id.str.contains(r"^\+\d")
-    digest = user_id.map_elements(
-        lambda v: "user-" + hashlib.sha256(v.encode()).hexdigest()[:12], return_dtype=pl.String
-    )
+    digest = user_id.map_elements(pseudonym, return_dtype=pl.String)
     return pl.when(personal).then(digest).otherwise(user_id)

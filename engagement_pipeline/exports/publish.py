@@ -1,10 +1,13 @@
-"""Publishing a day: write the folder atomically, fsync it, move `latest` forward, verify a
-written folder against its manifest, and clean what a crashed export left.
+"""Publishing a day: build the folder aside, verify it, and only then publish it (move it into
+place and `latest` forward); clean what a crashed export left.
 
-A day's folder is written under a hidden temporary name and renamed into place when
-every file and the manifest are complete, so a reader never sees half a day; `latest`
-is a symlink swapped atomically, and only ever forward. Files carry no timestamps and
-every list has a total order, so re-running a day gives byte-identical files.
+A day's folder is written under a hidden temporary name, fsynced with its manifest, and checked
+by `verify_export_folder` (manifest, checksums, headers, hashing, no clear-text email or phone
+number) while nobody can see it. A folder with a problem is removed unpublished
+(`ExportRejected`), so the previous day's files and `latest` stay as they were; a sound one is
+renamed into place, so a reader never sees half a day. `latest` is a symlink swapped
+atomically, and only ever forward. Files carry no timestamps and every list has a total order,
+so re-running a day gives byte-identical files.
 """
 
 from __future__ import annotations
@@ -19,18 +22,21 @@ from pathlib import Path
 
 import polars as pl
 
+from engagement_pipeline.core.privacy import EMAIL_RE, EMAIL_SCAN, PHONE_RE
 from engagement_pipeline.exports.audiences.platforms import FILES as AUDIENCE_FILES
 from engagement_pipeline.exports.files import (
     EXACT_HEADERS,
     EXPORT_FILES,
+    FILE_KEYS,
     HASHED_COLUMNS,
     LATEST,
     MANIFEST,
+    PERSONAL_COLUMNS,
     TEXT_FILES,
     ExportBundle,
     text_of,
 )
-from engagement_pipeline.exports.privacy import EMAIL_RE, EMAIL_SCAN
+from engagement_pipeline.exports.privacy import NAME_COLUMNS
 
 
 def _file_bytes(name: str, frame: pl.DataFrame) -> bytes:
@@ -51,23 +57,38 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def write_export_folder(root: Path, bundle: ExportBundle, model_version: str) -> Path:
-    """Write the day's folder atomically, then move `latest` to it if it is the newest day.
+class ExportRejected(Exception):
+    """The built folder failed verification and was removed unpublished; `problems` says why."""
 
-    Files go to a hidden `.DAY.tmp-PID` folder, are fsynced with the manifest, and the folder is
-    renamed to `DAY` (an existing `DAY` is first renamed aside and removed after), so readers see
-    the old day or the new one; the manifest's `rows` is the line count for the markdown file.
-    """
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+def write_export_folder(root: Path, bundle: ExportBundle, model_version: str) -> Path:
+    """Build the day's folder aside, verify it, then publish it and move `latest` to it if it is
+    the newest day. A folder that fails verification is removed and `ExportRejected` raised:
+    nothing of it was ever visible, and the previous folder of the day (if any) stays."""
+    staged = stage_export_folder(root, bundle, model_version)
+    problems = verify_export_folder(staged)
+    if problems:
+        shutil.rmtree(staged)
+        raise ExportRejected(problems)
+    return publish_staged_folder(root, staged, bundle.day)
+
+
+def stage_export_folder(root: Path, bundle: ExportBundle, model_version: str) -> Path:
+    """Write every file and the manifest into a hidden `.DAY.tmp-PID` folder, fsynced; the
+    manifest's `rows` is the line count for the markdown file. Nothing is published yet."""
     root.mkdir(parents=True, exist_ok=True)
     os.chmod(root, 0o700)
     day = bundle.day.isoformat()
-    final = root / day
     tmp = root / f".{day}.tmp-{os.getpid()}"
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir(mode=0o700)
     entries = []
-    for name in EXPORT_FILES:
+    for name in bundle.names():
         data = _file_bytes(name, bundle.files[name])
         path = tmp / name
         path.write_bytes(data)
@@ -100,6 +121,17 @@ def write_export_folder(root: Path, bundle: ExportBundle, model_version: str) ->
         with open(path, "rb") as handle:
             os.fsync(handle.fileno())
     _fsync_dir(tmp)
+    return tmp
+
+
+def publish_staged_folder(root: Path, tmp: Path, day_: dt.date) -> Path:
+    """Move a verified staged folder into place as `DAY`, atomically, and `latest` forward.
+
+    The folder is renamed to a versioned hidden name and `DAY` (a symlink) swapped to it, so
+    readers see the old day or the new one; an existing `DAY` folder of an older version is
+    renamed aside first."""
+    day = day_.isoformat()
+    final = root / day
     # `DAY` is a symlink to a hidden, versioned folder; replacing a symlink is one atomic
     # os.replace, so a crash at any point leaves the previous complete day or the new one.
     version = root / f".{day}.v-{hashlib.sha256((tmp / MANIFEST).read_bytes()).hexdigest()[:16]}"
@@ -118,7 +150,7 @@ def write_export_folder(root: Path, bundle: ExportBundle, model_version: str) ->
     for stale in root.glob(f".{day}.v-*"):
         if stale.name != version.name:
             shutil.rmtree(stale)
-    _advance_latest(root, bundle.day)
+    _advance_latest(root, day_)
     return final
 
 
@@ -163,6 +195,8 @@ def _identifier(name: str, frame: pl.DataFrame) -> pl.Expr | None:
     """What must be unique in each file (the audiences' own dedupe keys for the platform files)."""
     if name in AUDIENCE_FILES:
         return AUDIENCE_FILES[name].dedupe_key
+    if name in FILE_KEYS:
+        return FILE_KEYS[name]
     if name == "icp_profile.csv":
         return pl.col("attribute") + pl.lit("\x00") + pl.col("value")
     if "account_id" in frame.columns:
@@ -188,11 +222,15 @@ def _check_csv(name: str, path: Path, rows: object) -> list[str]:
         bad = values.filter(~values.str.contains(r"^[0-9a-f]{64}$")).len()
         if bad:
             problems.append(f"{name}: {bad} values in {column} are not SHA-256 hex (64 lowercase hex digits)")
-    hashed = set(HASHED_COLUMNS.get(name, ()))
+    hashed = set(HASHED_COLUMNS.get(name, ())) | set(PERSONAL_COLUMNS.get(name, ()))
     for column in (c for c in frame.columns if c not in hashed):
         leaks = frame[column].str.contains(EMAIL_RE).sum()
         if leaks:
             problems.append(f"{name}: {leaks} values in {column} look like clear-text email addresses")
+        # Phone numbers are judged in names only: ids, amounts and URLs hold long digit runs too.
+        phones = frame[column].str.contains(PHONE_RE).sum() if column in NAME_COLUMNS else 0
+        if phones:
+            problems.append(f"{name}: {phones} values in {column} hold something that looks like a phone number")
     key = _identifier(name, frame)
     if key is not None and frame.height:
         keys = frame.select(key.alias("_key"))["_key"]
@@ -208,8 +246,8 @@ def verify_export_folder(folder: Path) -> list[str]:
     Checks: a readable manifest listing every export file; every listed file present with its
     checksum and row count; no file in the folder the manifest does not list; exact headers
     (platform files as each platform requires, our lists and ICP as declared); hashed columns
-    64 lowercase hex; no clear-text email in any unhashed column or the summary; no duplicate
-    identifier within a file.
+    64 lowercase hex; no clear-text email in any unhashed column, the summary or the report; no
+    phone number in a name column; no duplicate identifier within a file.
     """
     try:
         manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))

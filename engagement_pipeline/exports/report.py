@@ -40,8 +40,8 @@ import jinja2
 import polars as pl
 from markupsafe import Markup
 
+from engagement_pipeline.core.privacy import EMAIL_SCAN
 from engagement_pipeline.core.vocab import Trend
-from engagement_pipeline.exports.privacy import EMAIL_SCAN
 from engagement_pipeline.exports.report_sections import (
     SCORE_COLUMNS,
     TREND_DAYS,

@@ -22,10 +22,11 @@ from engagement_pipeline.core.warehouse import (
 from engagement_pipeline.exports import charts
 from engagement_pipeline.exports.bundle import build_exports
 from engagement_pipeline.exports.files import MANIFEST, ExportBundle
+from engagement_pipeline.exports.privacy import mask_names
 from engagement_pipeline.exports.publish import (
+    ExportRejected,
     clean_stale_temporaries,
     sha256_file,
-    verify_export_folder,
     write_export_folder,
 )
 from engagement_pipeline.exports.report import render_report
@@ -68,15 +69,16 @@ def day_charts(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> 
 
 @dataclass
 class ExportedDay:
-    folder: Path
+    folder: Path | None  # None when verification refused the folder (see `problems`)
     bundle: ExportBundle
     problems: list[str]
 
 
 def run(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> ExportedDay:
-    scores = con.execute("SELECT * FROM accounts.account_scores WHERE as_of_date = ?", [day]).pl()
+    # Names are free text: an email or phone number in one is masked before any file is built.
+    scores = mask_names(con.execute("SELECT * FROM accounts.account_scores WHERE as_of_date = ?", [day]).pl())
     user_scores = con.execute("SELECT * FROM scores.user_scores WHERE as_of_date = ?", [day]).pl()
-    accounts = con.execute("SELECT * FROM staging.accounts").pl()
+    accounts = mask_names(con.execute("SELECT * FROM staging.accounts").pl())
     users = con.execute("SELECT * FROM staging.users").pl()
     bundle = build_exports(day, scores, accounts, users, user_scores, first_used(con, day, config), config)
     # Charts cost about a second a day: they are drawn for the newest landed day, the one
@@ -90,8 +92,10 @@ def run(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> Exporte
     bundle.attachments = {**pictures, "report.html": page.encode("utf-8")}
     root = config.paths.exports
     clean_stale_temporaries(root)
-    folder = write_export_folder(root, bundle, config.model_version)
-    problems = verify_export_folder(folder)
+    try:
+        folder = write_export_folder(root, bundle, config.model_version)
+    except ExportRejected as rejected:  # verified before publishing: nothing of it is visible
+        return ExportedDay(None, bundle, rejected.problems)
     manifest_sha = sha256_file(folder / MANIFEST)
     row = pl.DataFrame(
         [
@@ -108,4 +112,4 @@ def run(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> Exporte
     )
     with transaction(con):
         replace_rows(con, EXPORT_RUNS, row, "as_of_date = ?", [day])
-    return ExportedDay(folder, bundle, problems)
+    return ExportedDay(folder, bundle, [])

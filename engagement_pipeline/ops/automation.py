@@ -5,7 +5,10 @@
 - `landing_sensor`: starts a day's run as soon as its landing folder is complete: it
   holds the `_SUCCESS` marker, or nothing in it changed for `quiet_minutes`. The run key
   is the day plus a fingerprint of its files, so a day runs once, and again only if
-  files are added or replaced.
+  files are added or replaced. With several sources, a day is complete when its folder is
+  complete in every source that has one; in a bucket, the marker is an object and the quiet
+  period runs from the newest object's LastModified (only the last `REMOTE_WATCH_DAYS` days
+  are watched there).
 - `restatement_sensor`: when staging a day finds events dated earlier (late data, or
   anonymous activity stitched retroactively), the scores, accounts and snapshots of the
   as-of days those events belong to are stale. It requests the restatement job (no
@@ -46,7 +49,11 @@ from dagster import (
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 from engagement_pipeline.core.config import Config
-from engagement_pipeline.raw.files import SKIPPED_NAMES
+from engagement_pipeline.core.config_sources import Source
+from engagement_pipeline.core.errors import PipelineError
+from engagement_pipeline.raw import storage
+from engagement_pipeline.raw.files import SKIPPED_NAMES, day_folder, landed_days
+from engagement_pipeline.raw.storage import StoredObject
 
 DAILY_JOB = "daily_engagement"
 STAGE_JOB = "daily_staging"
@@ -64,7 +71,8 @@ def jobs(partitions: PartitionsDefinition) -> list[UnresolvedAssetJobDefinition]
             DAILY_JOB,
             selection=AssetSelection.all(),
             **common,
-            description="Every layer for one day: raw -> staging -> scores -> accounts -> snapshots -> exports.",
+            description="Every layer for one day: raw -> staging -> scores -> accounts -> snapshots -> exports "
+            "-> destinations.",
         ),
         define_asset_job(
             STAGE_JOB,
@@ -74,9 +82,9 @@ def jobs(partitions: PartitionsDefinition) -> list[UnresolvedAssetJobDefinition]
         ),
         define_asset_job(
             MODEL_JOB,
-            selection=AssetSelection.groups(*MODEL_GROUPS, "exports"),
+            selection=AssetSelection.groups(*MODEL_GROUPS, "exports", "destinations"),
             **common,
-            description="Scores, accounts, snapshots and exports of one as-of day.",
+            description="Scores, accounts, snapshots, exports and destinations of one as-of day.",
         ),
         define_asset_job(
             RESTATE_JOB,
@@ -106,23 +114,77 @@ def folder_is_complete(folder: Path, marker: str, quiet_minutes: int, now: float
     return (now if now is not None else time.time()) - newest >= quiet_minutes * 60
 
 
-def complete_landing_days(config: Config, now: float | None = None) -> dict[str, str]:
-    """Day -> fingerprint of every complete landing folder within the partitions."""
-    landing = config.paths.landing
-    out: dict[str, str] = {}
-    if not landing.is_dir():
-        return out
+# A bucket's day folders are listed object by object at every tick: only the recent days are
+# watched there (a late file for an older day is run by hand: `engagement-pipeline run --date D`).
+REMOTE_WATCH_DAYS = 7
+
+
+def objects_are_complete(objects: list[StoredObject], marker: str, quiet_minutes: int, now: float) -> bool:
+    """`folder_is_complete` for a day's objects in a bucket (times are the objects' LastModified)."""
+    if any(o.name == marker for o in objects):
+        return True
+    data = [o for o in objects if o.name not in SKIPPED_NAMES and not o.name.startswith(".") and o.modified]
+    if not data or quiet_minutes <= 0:
+        return False
+    newest = max(o.modified.replace(tzinfo=dt.UTC).timestamp() for o in data if o.modified is not None)
+    return now - newest >= quiet_minutes * 60
+
+
+def objects_fingerprint(objects: list[StoredObject]) -> str:
+    """Names, sizes and versions (ETags) of a day's objects, hashed."""
+    entries = sorted((o.key, o.size, o.version) for o in objects)
+    return hashlib.sha256(json.dumps(entries).encode()).hexdigest()[:16]
+
+
+def _source_days(source: Source, config: Config, now: float) -> dict[dt.date, str | None]:
+    """Day -> fingerprint of a source's day folders (None while one is not complete yet)."""
     auto = config.automation
-    for folder in sorted(landing.iterdir()):
-        try:
-            day = dt.date.fromisoformat(folder.name)
-        except ValueError:
+    out: dict[dt.date, str | None] = {}
+    if source.remote:
+        today = dt.datetime.fromtimestamp(now, dt.UTC).date()
+        for day in landed_days([source]):
+            if day < max(config.start_date, today - dt.timedelta(days=REMOTE_WATCH_DAYS)):
+                continue
+            listed = storage.list_day(source, day)
+            if listed is not None:
+                objects = listed[1]
+                complete = objects_are_complete(objects, auto.success_marker, auto.quiet_minutes, now)
+                out[day] = objects_fingerprint(objects) if complete else None
+        return out
+    if not source.local.is_dir():
+        return out
+    for folder in sorted(source.local.iterdir()):
+        folder_day = storage.day_of_folder(source.layout, folder.name)
+        if folder_day is None or folder_day < config.start_date or not folder.is_dir():
             continue
-        if day < config.start_date or not folder.is_dir():
-            continue
-        if folder_is_complete(folder, auto.success_marker, auto.quiet_minutes, now):
-            out[day.isoformat()] = folder_fingerprint(folder)
+        complete = folder_is_complete(folder, auto.success_marker, auto.quiet_minutes, now)
+        out[folder_day] = folder_fingerprint(folder) if complete else None
     return out
+
+
+def complete_landing_days(config: Config, now: float | None = None) -> dict[str, str]:
+    """Day -> fingerprint of every complete landed day within the partitions: complete in every
+    source that holds a folder for it (a source's folder that appears later changes the fingerprint)."""
+    now = time.time() if now is None else now
+    per_day: dict[dt.date, list[str | None]] = {}
+    for source in config.landing_sources:
+        for day, fingerprint in _source_days(source, config, now).items():
+            per_day.setdefault(day, []).append(fingerprint)
+    out: dict[str, str] = {}
+    for day in sorted(per_day):
+        prints = per_day[day]
+        if all(p is not None for p in prints):
+            joined = prints[0] if len(prints) == 1 else hashlib.sha256("|".join(map(str, prints)).encode()).hexdigest()
+            out[day.isoformat()] = str(joined)[:16]
+    return out
+
+
+def day_landed(config: Config, day: dt.date) -> bool:
+    """Whether any source holds a folder for the day (a local landing folder may not exist yet)."""
+    return any(
+        storage.list_day(s, day) is not None if s.remote else day_folder(s.local, day, s.layout).is_dir()
+        for s in config.landing_sources
+    )
 
 
 def stale_as_of_days(late_dates: list[str], staged_day: str, window_days: int) -> list[str]:
@@ -161,8 +223,11 @@ def build_automation(
         day = when.astimezone(dt.UTC).date() - dt.timedelta(days=1)
         if day < config.start_date:
             return SkipReason(f"{day} is before start_date {config.start_date}")
-        if not (config.paths.landing / day.isoformat()).is_dir():
-            return SkipReason(f"no landing folder for {day} yet")
+        try:
+            if not day_landed(config, day):
+                return SkipReason(f"no landing folder for {day} yet")
+        except PipelineError as exc:  # a bucket that cannot be reached: the sentence, not a traceback
+            return SkipReason(str(exc))
         return RunRequest(
             run_key=f"schedule-{day.isoformat()}", partition_key=day.isoformat(), tags={SOURCE_TAG: "schedule"}
         )
@@ -176,7 +241,10 @@ def build_automation(
     )
     def landing_sensor(context: SensorEvaluationContext) -> list[RunRequest] | SkipReason:
         seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
-        ready = complete_landing_days(config)
+        try:
+            ready = complete_landing_days(config)
+        except PipelineError as exc:
+            return SkipReason(str(exc))
         known = set(partitions.get_partition_keys())
         requests = []
         for day, fingerprint in ready.items():

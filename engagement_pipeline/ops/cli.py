@@ -1,4 +1,4 @@
-"""The `engagement-pipeline` command: demo, generate, run, suggest-weights, ui.
+"""The `engagement-pipeline` command: demo, generate, run, suggest-weights, ui, collect.
 
 Every failure a user can fix ends with one sentence on stderr, never a traceback, and
 an exit code that says which kind it was:
@@ -91,6 +91,10 @@ def build_parser() -> argparse.ArgumentParser:
     sug.add_argument("--days", type=_positive, help="only the last N days of events (default: all staged days)")
 
     sub.add_parser("ui", parents=[common], help="start the Dagster UI on the same instance (make ui)")
+
+    col = sub.add_parser("collect", parents=[common], help="receive events over Segment's tracking API")
+    col.add_argument("--host", help="address to listen on (default: collector.host, 127.0.0.1)")
+    col.add_argument("--port", type=int, help="port (default: collector.port, 8088; 0: any free port)")
     return parser
 
 
@@ -114,6 +118,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 cmd_suggest_weights(config, args.days)
             elif args.command == "ui":
                 cmd_ui(config)
+            elif args.command == "collect":
+                from engagement_pipeline.collector.server import cmd_collect
+
+                cmd_collect(config, args.host, args.port)
         return 0
     except CheckFailedError as exc:
         err_console.print(f"[red]error:[/red] {exc}", soft_wrap=True)

@@ -30,12 +30,28 @@ GROUND_TRUTH = "ground truth"  # the demo's answer key, `ground_truth/` beside t
 
 
 def generate_events(
-    landing: Path, start: dt.date, days: int, accounts: int, seed: int, billing: Path | None, truth: Path | None = None
+    landing: Path,
+    start: dt.date,
+    days: int,
+    accounts: int,
+    seed: int,
+    billing: Path | None,
+    truth: Path | None = None,
+    spec_events: bool = False,
 ) -> GenerationSummary:
     from engagement_pipeline.demo.generator import generate_demo
 
     started = time.perf_counter()
-    summary = generate_demo(landing, start, days, accounts=accounts, seed=seed, billing_dir=billing, truth_dir=truth)
+    summary = generate_demo(
+        landing,
+        start,
+        days,
+        accounts=accounts,
+        seed=seed,
+        billing_dir=billing,
+        truth_dir=truth,
+        spec_events=spec_events,
+    )
     console.print(
         f"Generated {summary.lines:,} lines ({summary.track_events:,} track events, {summary.duplicates:,} duplicates, "
         f"{summary.malformed:,} malformed, {summary.late:,} late) for {summary.accounts} accounts and "
@@ -44,11 +60,25 @@ def generate_events(
     return summary
 
 
+def demo_landing(config: Config) -> Path:
+    """The local folder the demo writes its events into: paths.landing, when it is a folder and
+    no `sources:` list replaces it (the demo never writes into a bucket or someone's sources)."""
+    landing = config.paths.landing
+    if config.sources is not None or not isinstance(landing, Path):
+        where = "a `sources:` list" if config.sources is not None else f"paths.landing {landing}"
+        raise PipelineError(
+            f"the demo writes generated events into a local folder, and the config reads {where}: run the demo "
+            f"with a config whose paths.landing is a local folder (like the repository's engagement.yaml)."
+        )
+    return landing
+
+
 def _demo_outputs(config: Config) -> dict[str, Path]:
     """Every path the demo writes, by the config key that names it."""
+    landing = demo_landing(config)
     outputs = {
-        "paths.landing": config.paths.landing,
-        GROUND_TRUTH: config.paths.landing.parent / "ground_truth",
+        "paths.landing": landing,
+        GROUND_TRUTH: landing.parent / "ground_truth",
         "paths.warehouse": config.paths.warehouse,
         "paths.exports": config.paths.exports,
     }
@@ -139,7 +169,7 @@ def _prepare_demo_outputs(config: Config) -> dict[str, Path]:
     problem = apart_problem(outputs)
     if problem:
         raise PipelineError(f"the demo writes its ground truth beside the landing folder, and {problem}.")
-    landing = config.paths.landing
+    landing = demo_landing(config)
     manifest = _read_manifest(landing) if landing.is_dir() else None
     claims = manifest["claims"] if manifest else {}
     owned: list[tuple[str, Path]] = []
@@ -199,7 +229,14 @@ def cmd_demo(config: Config, days: int | None, accounts: int | None, seed: int |
     outputs = _prepare_demo_outputs(config)
     started = time.perf_counter()
     generate_events(
-        config.paths.landing, config.start_date, days, accounts, seed, config.paths.billing, truth=outputs[GROUND_TRUTH]
+        demo_landing(config),
+        config.start_date,
+        days,
+        accounts,
+        seed,
+        config.paths.billing,
+        truth=outputs[GROUND_TRUTH],
+        spec_events=config.demo.spec_events,
     )
     _list_generated(outputs)
     end = config.start_date + dt.timedelta(days=days - 1)

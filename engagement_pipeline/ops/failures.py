@@ -143,6 +143,15 @@ def interrupted(result: ExecuteInProcessResult) -> bool:
     return False
 
 
+def failed_steps(result: ExecuteInProcessResult) -> set[str]:
+    """The keys of the steps that failed in a run (a blocking check's failure fails its step too)."""
+    return {
+        str(event.step_key)
+        for event in result.all_events
+        if event.event_type == DagsterEventType.STEP_FAILURE and event.step_key is not None
+    }
+
+
 def explain_failure(result: ExecuteInProcessResult, day: dt.date, config: Config | None = None) -> PipelineError:
     """One sentence for a failed run: the blocking check that failed, or the step's error (a full disk or
     a damaged warehouse said as such when `config` is given)."""

@@ -22,6 +22,7 @@ OWNERS: dict[str, str] = {
     "accounts": "team:customer-success",
     "snapshots": "team:data",
     "exports": "team:marketing",
+    "destinations": "team:customer-success",
 }
 # What a layer's assets are made with (the UI's kind badges).
 KINDS: dict[str, set[str]] = {
@@ -31,6 +32,7 @@ KINDS: dict[str, set[str]] = {
     "accounts": {"duckdb", "polars"},
     "snapshots": {"duckdb", "polars"},
     "exports": {"csv", "python"},
+    "destinations": {"segment", "slack"},
 }
 # The assets people read every morning: they must be fresh by `automation.freshness_hour`.
 FRESH: frozenset[AssetKey] = frozenset({keys.ACCOUNT_SCORES, keys.EXPORTS})

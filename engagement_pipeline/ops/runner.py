@@ -29,39 +29,35 @@ from engagement_pipeline.core.errors import (
     Stopped,
     raise_if_stopped,
 )
-from engagement_pipeline.ops.failures import check_warehouse, explain_failure, interrupted
+from engagement_pipeline.core.keys import DESTINATIONS_STEP
+from engagement_pipeline.ops.failures import check_warehouse, explain_failure, failed_steps, interrupted
 from engagement_pipeline.ops.instance import open_instance, release_dead_runs
-from engagement_pipeline.raw.files import day_folder
+from engagement_pipeline.raw.files import landed_days
 
 # The CLI explains a failure in one sentence itself; the full logs stay in the instance for the UI.
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
-def landed_days(landing: Path) -> list[dt.date]:
-    days = []
-    if landing.is_dir():
-        for path in landing.iterdir():
-            try:
-                days.append(dt.date.fromisoformat(path.name))
-            except ValueError:
-                continue
-    return sorted(days)
-
-
 def resolve_days(config: Config, date: dt.date | None, start: dt.date | None, end: dt.date | None) -> list[dt.date]:
-    """The days to run: one date, a range, or (neither) start_date through the newest landed day."""
-    landing = config.paths.landing
-    if not landing.is_dir():
-        raise PipelineError(
-            f"landing folder {landing} does not exist: generate demo data with `engagement-pipeline generate` "
-            f"or set paths.landing in {config.source or 'the config'}."
-        )
+    """The days to run: one date, a range, or (neither) start_date through the newest landed day.
+
+    The landed days are the day folders of every source (local folders listed, buckets listed
+    through `raw.files.landed_days`; a missing folder or bucket is one sentence)."""
+    sources = config.landing_sources
+    for s in sources:
+        if not s.remote and not s.local.is_dir():
+            key = "paths.landing" if config.sources is None else f"sources[{s.name}].landing"
+            raise PipelineError(
+                f"landing folder {s.local} does not exist: generate demo data with `engagement-pipeline generate` "
+                f"or set {key} in {config.source or 'the config'}."
+            )
+    where = ", ".join(str(s.landing) for s in sources)
+    landed = landed_days(sources)
     if date is not None:
         start = end = date
     if start is None and end is None:
-        landed = landed_days(landing)
         if not landed:
-            raise PipelineError(f"landing folder {landing} has no day folders (YYYY-MM-DD): land some data first.")
+            raise PipelineError(f"landing {where} has no day folders (YYYY-MM-DD): land some data first.")
         if config.start_date > landed[-1]:
             today = dt.datetime.now(dt.UTC).date()
             future = f" and after today ({today})" if config.start_date > today else ""
@@ -80,11 +76,12 @@ def resolve_days(config: Config, date: dt.date | None, start: dt.date | None, en
             f"{start} is before start_date {config.start_date}: choose a later day or move start_date in the config."
         )
     days = [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
-    missing = [d for d in days if not day_folder(landing, d).is_dir()]
+    present = set(landed)
+    missing = [d for d in days if d not in present]
     if missing:
         more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
         raise PipelineError(
-            f"no landing folder for {missing[0]}{more} in {landing}: land those days' files or run a range that has data."
+            f"no landing folder for {missing[0]}{more} in {where}: land those days' files or run a range that has data."
         )
     return days
 
@@ -161,6 +158,7 @@ def run_days(
         done: list[DayRun] = []
 
         resolved: dict[str, object] = {}
+        destination_failures: list[PipelineError] = []
 
         def execute(job_name: str, stage: str, day: dt.date) -> ExecuteInProcessResult:
             started = time.perf_counter()
@@ -177,7 +175,11 @@ def run_days(
             if not result.success:
                 if interrupted(result):  # interrupted, but not through `stop_on_signals` (no record of which)
                     raise Stopped(signal.SIGINT)
-                raise explain_failure(result, day, config)
+                if not failed_steps(result) <= {DESTINATIONS_STEP}:
+                    raise explain_failure(result, day, config)
+                # A destination that is down never blocks the exports: the day is done, the next days
+                # run, and the command ends non-zero with the destination's sentence after them.
+                destination_failures.append(PipelineError(f"{day}: {explain_failure(result, day, config)}"))
             run = DayRun(day, stage, result.run_id, time.perf_counter() - started, _lines_landed(result))
             done.append(run)
             if on_run:
@@ -214,6 +216,11 @@ def run_days(
                     )
                     restate_stale(stale, {day.isoformat()})
                     execute(MODEL_JOB, "model", day)
+            if destination_failures:
+                more = len(destination_failures) - 1
+                also = f" (and on {more} more day{'s' if more > 1 else ''})" if more else ""
+                first = str(destination_failures[0]).rstrip(".")
+                raise PipelineError(f"{first}{also}; the exports of every day were written.")
         finally:
             instance.dispose()
         return done

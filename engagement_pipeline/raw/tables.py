@@ -13,41 +13,33 @@ import base64
 import csv
 import io
 import re
-import zlib
 from typing import TYPE_CHECKING
 
 import polars as pl
 from polars.exceptions import PanicException
+from pyarrow import parquet as pq
 
+from engagement_pipeline.core.config_raw import Raw
 from engagement_pipeline.core.vocab import MessageType
 from engagement_pipeline.raw.lines import UTF8_BOM, b64, error_text, line_frame, printable_name, single_line
+from engagement_pipeline.raw.streams import FileTooLarge, StreamEnd, byte_pieces
 
 if TYPE_CHECKING:
     from engagement_pipeline.raw.files import LandedFile
 
 
-def _gunzip_salvaging(data: bytes) -> tuple[bytes, str | None]:
-    """Decompress (possibly multi-member) gzip data, keeping what precedes any corruption."""
-    out: list[bytes] = []
-    rest = data
-    while rest:
-        decompressor = zlib.decompressobj(wbits=31)
-        try:
-            out.append(decompressor.decompress(rest))
-        except zlib.error as exc:
-            return b"".join(out), f"corrupt gzip data ({exc})"
-        if not decompressor.eof:
-            out.append(decompressor.flush())
-            return b"".join(out), "gzip stream ends early (file truncated)"
-        rest = decompressor.unused_data.lstrip(b"\x00")
-    return b"".join(out), None
+def _file_bytes(file: LandedFile, limits: Raw) -> tuple[bytes, str | None]:
+    """The whole file, inflated when gzip (what precedes any corruption kept, with the error);
+    a file over `raw.max_table_file_bytes` raises FileTooLarge before it is all in memory."""
+    end = StreamEnd()
+    data = b"".join(byte_pieces(file.path, end, limits, cap=limits.max_table_file_bytes))
+    return data, end.error
 
 
-def _file_bytes(file: LandedFile) -> tuple[bytes, str | None]:
-    data = file.path.read_bytes()
-    if file.path.name.lower().endswith(".gz"):
-        return _gunzip_salvaging(data)
-    return data, None
+def _parquet_size(file: LandedFile) -> int:
+    """The uncompressed bytes of a Parquet file's column chunks, from its footer alone."""
+    meta = pq.ParquetFile(file.path).metadata
+    return sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
 
 
 # Segment warehouse columns -> message fields; everything else goes to traits or properties.
@@ -192,7 +184,7 @@ class _RecordText:
         return text.removesuffix("\n").removesuffix("\r")
 
 
-def read_csv_rows(file: LandedFile) -> pl.DataFrame:
+def read_csv_rows(file: LandedFile, limits: Raw | None = None) -> pl.DataFrame:
     """CSV rows with their line numbers; a rejected record is kept as a line with `read_error`.
 
     The header is the first non-blank record (blank lines before it are `empty_line` lines),
@@ -204,7 +196,7 @@ def read_csv_rows(file: LandedFile) -> pl.DataFrame:
     """
     if csv.field_size_limit() < CSV_FIELD_LIMIT:
         csv.field_size_limit(CSV_FIELD_LIMIT)
-    data, tail_error = _file_bytes(file)
+    data, tail_error = _file_bytes(file, limits or Raw())
     if tail_error is not None and not data:
         return single_line(file, "unreadable_file", tail_error)
     if data.startswith(UTF8_BOM):
@@ -296,8 +288,19 @@ def _unique_names(header: list[str]) -> list[str]:
     return out
 
 
-def read_parquet_rows(file: LandedFile) -> pl.DataFrame:
-    """Parquet rows numbered from 1; an unreadable file is one line with `read_error`."""
+def read_parquet_rows(file: LandedFile, limits: Raw | None = None) -> pl.DataFrame:
+    """Parquet rows numbered from 1; an unreadable file is one line with `read_error`. A file
+    whose footer says it inflates past `raw.max_table_file_bytes` raises FileTooLarge unread."""
+    cap = (limits or Raw()).max_table_file_bytes
+    try:
+        size = _parquet_size(file)
+    except (Exception, PanicException) as exc:
+        return single_line(file, "unreadable_file", error_text(exc))
+    if size > cap:
+        raise FileTooLarge(
+            f"its footer says {size:,} uncompressed bytes, over the cap of {cap:,} (raw.max_table_file_bytes): "
+            f"split the file or raise the cap"
+        )
     try:
         table = pl.read_parquet(file.path)
         if table.height == 0:

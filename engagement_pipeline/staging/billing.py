@@ -7,6 +7,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from engagement_pipeline.core.vocab import PLAN_SYNONYMS, STATUS_SYNONYMS
 from engagement_pipeline.core.warehouse import BILLING, conform
 
 
@@ -35,7 +36,8 @@ def read_billing(con: duckdb.DuckDBPyConnection, folder: Path | None) -> tuple[p
     if not frames:
         return empty, warnings
     frame = pl.concat([conform(f, BILLING) for f in frames]).with_columns(
-        pl.col("plan").str.to_lowercase(), pl.col("status").str.to_lowercase()
+        pl.col("plan").str.to_lowercase().replace(PLAN_SYNONYMS),
+        pl.col("status").str.to_lowercase().replace(STATUS_SYNONYMS),  # canceled -> churned, ... (vocab.py)
     )
     bad = frame.filter(pl.col("account_id").is_null() | pl.col("date").is_null()).height
     if bad:

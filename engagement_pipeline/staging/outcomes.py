@@ -1,7 +1,7 @@
 """Account outcomes (churn, conversion, expansion, contraction) as dated facts.
 
-They come from billing changes, or from the plan / status traits of group calls when
-there is no billing input: staging facts that the accounts layer (churn labels for the
+They come from an account's billing changes, or when it has no billing rows, from its
+lifecycle events and the plan / status traits of its group calls (`lifecycle.status_history`): staging facts that the accounts layer (churn labels for the
 fitted churn model) and the snapshots layer (backtests) both read.
 """
 
@@ -40,7 +40,9 @@ def _events_from_states(states: pl.DataFrame) -> pl.DataFrame:
     )
     was_unpaid = (pl.col("_p_status") == Status.TRIAL) | pl.col("_p_plan").is_in(UNPAID_PLANS)
     paid_now = (status == Status.ACTIVE) & ~plan.is_in(UNPAID_PLANS) & plan.is_not_null()
-    churn = (status == Status.CHURNED) & (pl.col("_p_status") != Status.CHURNED)
+    # An unknown status before (an account whose status no one stated, say told by lifecycle events
+    # up to its deletion) is not churned: becoming churned from it is a churn.
+    churn = (status == Status.CHURNED) & pl.col("_p_status").ne_missing(Status.CHURNED)
     conversion = was_unpaid.fill_null(False) & paid_now & (pl.col("_p_status") != Status.CHURNED)
     # A conversion also raises MRR; it is counted once, as the conversion.
     active_both = (pl.col("_p_status") == Status.ACTIVE) & (status == Status.ACTIVE) & ~conversion.fill_null(False)
@@ -79,31 +81,37 @@ def outcome_events(billing: pl.DataFrame | None, status_history: pl.DataFrame | 
     - expansion / contraction: MRR goes up / down while the status stays active (and it
       is not a conversion).
 
-    When billing is empty or None, `status_history` (`staging.account_traits_history`:
-    account_id, valid_from, plan, status) is read the same way, by the last state of each
-    day, with null MRR (so no expansion or contraction). Plan and status are compared in
+    An account without billing rows is read from `status_history` (account_id, valid_from,
+    plan, status: `lifecycle.status_history`, the lifecycle events over the group traits) the
+    same way, by the last state of each day, with null MRR (so no expansion or contraction). Plan and status are compared in
     lowercase and carried forward over rows where they are missing.
     """
+    frames = []
     if billing is not None and billing.height:
-        states = billing.select(
-            pl.col("account_id").cast(pl.String),
-            pl.col("date").cast(pl.Date),
-            pl.col("plan").cast(pl.String),
-            pl.col("status").cast(pl.String),
-            pl.col("mrr").cast(pl.Float64),
+        frames.append(
+            billing.select(
+                pl.col("account_id").cast(pl.String),
+                pl.col("date").cast(pl.Date),
+                pl.col("plan").cast(pl.String),
+                pl.col("status").cast(pl.String),
+                pl.col("mrr").cast(pl.Float64),
+            ).with_columns(pl.col("date").cast(pl.Datetime("us")).alias("_at"))
         )
-        order = ["account_id", "date"]
-    elif status_history is not None and status_history.height:
-        states = status_history.select(
+    if status_history is not None and status_history.height:
+        traits = status_history.select(
             pl.col("account_id").cast(pl.String),
             pl.col("valid_from").cast(pl.Datetime("us")).alias("_at"),
             pl.col("plan").cast(pl.String),
             pl.col("status").cast(pl.String),
             pl.lit(None, dtype=pl.Float64).alias("mrr"),
         ).with_columns(pl.col("_at").dt.date().alias("date"))
-        order = ["account_id", "_at"]
-    else:
+        if frames:  # an account with billing rows is read from billing only
+            traits = traits.join(frames[0].select("account_id").unique(), on="account_id", how="anti")
+        frames.append(traits)
+    if not frames:
         return pl.DataFrame(schema=OUTCOME_SCHEMA)
+    states = pl.concat([f.select("account_id", "date", "_at", "plan", "status", "mrr") for f in frames])
+    order = ["account_id", "_at"]
     states = (
         states.filter(pl.col("account_id").is_not_null() & pl.col("date").is_not_null())
         .sort(order, maintain_order=True)

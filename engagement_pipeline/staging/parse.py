@@ -12,6 +12,7 @@ import datetime as dt
 import duckdb
 import polars as pl
 
+from engagement_pipeline.core.config_sources import DEFAULT_SOURCE
 from engagement_pipeline.core.vocab import MessageType, values
 
 MESSAGE_TYPES: tuple[str, ...] = tuple(values(MessageType))
@@ -23,6 +24,9 @@ REASONS: dict[str, str] = {
     "truncated_file": "the file ends in the middle of this line (truncated or corrupt gzip)",
     "unsupported_file_type": "the file type is not a supported input format",
     "unreadable_file": "the file cannot be read at all (e.g. corrupt Parquet)",
+    "line_too_long": "the line is longer than raw.max_line_bytes; only its first KiB is kept",
+    "file_too_large": "the file passed a raw: cap (decompressed size or compression ratio): not read, "
+    "the line holds which cap",
     "not_a_regular_file": "the landed entry is a symlink, FIFO, device or socket, not a regular file: it is not read",
     "bad_csv": "the CSV record cannot be parsed",
     "csv_wrong_field_count": "the CSV record has more or fewer fields than the header",
@@ -51,6 +55,7 @@ PARSED_SCHEMA: dict[str, pl.DataType] = {
     "line_number": pl.Int64(),
     "line": pl.String(),
     "encoding": pl.String(),
+    "source": pl.String(),
     "reason": pl.String(),
     "detail": pl.String(),
     "message_id": pl.String(),
@@ -65,6 +70,7 @@ PARSED_SCHEMA: dict[str, pl.DataType] = {
     "traits": pl.String(),
     "timestamp": pl.Datetime("us"),
     "event_date": pl.Date(),
+    "received_at": pl.Datetime("us"),
 }
 
 _ID_TYPES = "('VARCHAR', 'BIGINT', 'UBIGINT')"
@@ -168,6 +174,7 @@ def _parse_sql(max_id_length: int, source: str = "_lines", accepted_lines: bool 
     sql = f"""
     WITH src AS (
         SELECT received_date, source_file, line_number, line, encoding, read_error,
+               coalesce(source, '{DEFAULT_SOURCE}') AS source,  -- issue 17: the landing source
                CASE WHEN read_error IS NULL AND json_valid(line) THEN line END AS j
         FROM {source}
     ),
@@ -210,7 +217,7 @@ def _parse_sql(max_id_length: int, source: str = "_lines", accepted_lines: bool 
         FROM timed
     )
     SELECT
-        received_date, source_file, line_number, line, encoding,
+        received_date, source_file, line_number, line, encoding, source,
         CASE
             WHEN read_error IS NOT NULL THEN read_error
             WHEN j IS NULL AND trim(line, '{_BLANK}') = '' THEN 'empty_line'
@@ -243,7 +250,8 @@ def _parse_sql(max_id_length: int, source: str = "_lines", accepted_lines: bool 
         type, event, name, user_id, anonymous_id, group_id, context_group_id, previous_id,
         traits,
         timezone('UTC', event_ts) AS timestamp,
-        CAST(timezone('UTC', event_ts) AS DATE) AS event_date
+        CAST(timezone('UTC', event_ts) AS DATE) AS event_date,
+        timezone('UTC', ts_received) AS received_at
     FROM judged
     """
     if accepted_lines:
@@ -256,6 +264,8 @@ def parse_lines(con: duckdb.DuckDBPyConnection, lines: pl.DataFrame, max_id_leng
 
     `lines` has the columns of raw.landed_lines. The result has one row per input line.
     """
+    if "source" not in lines.columns:  # lines read outside a source (tests, tools): the default one
+        lines = lines.with_columns(pl.lit(DEFAULT_SOURCE, dtype=pl.String).alias("source"))
     con.register("_lines", lines.to_arrow())
     try:
         return _run_utc(con, _parse_sql(max_id_length), [])

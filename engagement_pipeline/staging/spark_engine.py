@@ -34,10 +34,11 @@ import polars as pl
 
 from engagement_pipeline.core.config import Config
 from engagement_pipeline.core.config_engine import URL_SCHEMES
+from engagement_pipeline.core.config_raw import Raw
 from engagement_pipeline.core.errors import EngineError, PipelineError
 from engagement_pipeline.core.vocab import MessageType
 from engagement_pipeline.core.warehouse import DAILY_EVENT_COUNTS, DUPLICATES, EVENTS, QUARANTINE, conform
-from engagement_pipeline.raw.files import LandedFile, list_day_files, read_landed_file
+from engagement_pipeline.raw.files import LandedFile, list_landed, read_landed_file
 from engagement_pipeline.staging.parse import PARSED_SCHEMA, parse_lines
 from engagement_pipeline.staging.stage import (
     NEIGHBOUR_SQL,
@@ -68,7 +69,9 @@ LATER_SCHEMA = {k: v for k, v in DUPLICATES.polars_schema().items() if k != "fir
 }
 
 
-def judge_files(batches: Iterator[pa.RecordBatch], day: dt.date, max_id_length: int) -> Iterator[pa.RecordBatch]:
+def judge_files(
+    batches: Iterator[pa.RecordBatch], day: dt.date, max_id_length: int, limits: Raw
+) -> Iterator[pa.RecordBatch]:
     """Executor side: read each listed file with the raw layer's reader and judge its lines with
     the staging SQL (one DuckDB connection per Python worker). An accepted line's text is dropped
     here: only a quarantined line keeps its payload."""
@@ -85,9 +88,12 @@ def judge_files(batches: Iterator[pa.RecordBatch], day: dt.date, max_id_length: 
     }
     schema = pa.schema([(name, arrow[dtype]) for name, dtype in PARSED_SCHEMA.items()])
     for batch in batches:
-        for path, relative in zip(batch.column("path").to_pylist(), batch.column("relative").to_pylist(), strict=True):
-            lines = read_landed_file(LandedFile(Path(os.fsdecode(path)), relative))
-            lines = lines.with_columns(pl.lit(day, dtype=pl.Date).alias("received_date"))
+        columns = (batch.column(name).to_pylist() for name in ("path", "relative", "source"))
+        for path, relative, source in zip(*columns, strict=True):
+            lines = read_landed_file(LandedFile(Path(os.fsdecode(path)), relative, source), limits)
+            lines = lines.with_columns(
+                pl.lit(day, dtype=pl.Date).alias("received_date"), pl.lit(source, dtype=pl.String).alias("source")
+            )
             judged = parse_lines(con, lines, max_id_length).with_columns(
                 pl.when(pl.col("reason").is_null()).then(None).otherwise(pl.col("line")).alias("line")
             )
@@ -142,7 +148,13 @@ def _stage(
     from engagement_pipeline.staging import spark_rules as rules
 
     s = config.staging
-    files = list_day_files(config.paths.landing, day)
+    remote = [source.name for source in config.landing_sources if source.remote]
+    if remote:
+        raise EngineError(
+            f"engine: spark reads local landing sources only, and source {remote[0]!r} is a bucket: "
+            "mount it where the executors can read it, or stage with engine: duckdb."
+        )
+    files = list_landed(config.landing_sources, day)
     window = [day - dt.timedelta(days=s.dedupe_lookback_days), day + dt.timedelta(days=s.dedupe_lookback_days)]
     near = [day - dt.timedelta(days=s.stitching_lookback_days), day + dt.timedelta(days=s.stitching_lookback_days)]
     _export(con, WINDOW_IDS_SQL, [*window, day], f"{run}/window_ids.parquet")
@@ -153,11 +165,13 @@ def _stage(
         return _ntz(spark.read.parquet(f"{run}/{name}.parquet"))
 
     # Paths travel as bytes: a file name that is not valid UTF-8 must reach the executor unchanged.
-    listing = spark.createDataFrame([(os.fsencode(f.path), f.relative) for f in files], "path binary, relative string")
-    max_id = s.max_id_length
+    listing = spark.createDataFrame(
+        [(os.fsencode(f.path), f.relative, f.source) for f in files], "path binary, relative string, source string"
+    )
+    max_id, limits = s.max_id_length, config.raw
     judged = (
         listing.repartition(max(len(files), 1))
-        .mapInArrow(lambda batches: judge_files(batches, day, max_id), PARSED_DDL)
+        .mapInArrow(lambda batches: judge_files(batches, day, max_id, limits), PARSED_DDL)
         .persist()
     )
     n_lines = judged.count()

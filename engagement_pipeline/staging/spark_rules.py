@@ -22,9 +22,15 @@ ID_COLUMNS = ("type", "user_id", "anonymous_id", "previous_id", "timestamp")
 
 
 def first_copies(accepted: DataFrame, window_ids: DataFrame, day: dt.date) -> tuple[DataFrame, DataFrame]:
-    """(kept, duplicates): within the day the first line by file, then line number, wins; a
-    messageId staged on an earlier day of the look-back wins over every copy of today."""
-    first = Window.partitionBy("message_id").orderBy(F.col("source_file").asc(), F.col("line_number").asc())
+    """(kept, duplicates): within the day the copy received first wins (by `receivedAt`, copies
+    without one last, then source, file and line); a messageId staged on an earlier day of the
+    look-back wins over every copy of today."""
+    first = Window.partitionBy("message_id").orderBy(
+        F.col("received_at").asc_nulls_last(),
+        F.col("source").asc(),
+        F.col("source_file").asc(),
+        F.col("line_number").asc(),
+    )
     earlier = (
         window_ids.where(F.col("received_date") < F.lit(day))
         .groupBy("message_id")

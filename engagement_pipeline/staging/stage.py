@@ -2,7 +2,7 @@
 resolution (`staging/identity.py`), and the restating of neighbour days.
 
 One received day is staged at a time. De-duplication is by messageId only: within the day
-the first line (by file, then line number) wins; a messageId already staged in the
+the copy received first wins (by receivedAt, then file and line number); a messageId already staged in the
 `staging.dedupe_lookback_days` before wins over today's copy. Every dropped copy is written
 to `staging.duplicates`. Stitching reads the identity links of the staged days within
 `staging.stitching_lookback_days` on either side, and this day's links and group calls
@@ -74,14 +74,23 @@ class StagingResult:
 
 
 def _dedupe(parsed: pl.DataFrame, earlier: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Split accepted messages into first copies and duplicates (with the first copy's day)."""
-    ordered = parsed.sort("source_file", "line_number")
+    """Split accepted messages into first copies and duplicates (with the first copy's day).
+
+    Within the day the copy received first wins, as Segment keeps the first received: by
+    `receivedAt`, then file and line (copies without `receivedAt` come after those with one)."""
+    ordered = parsed.sort("source", "source_file", "line_number")  # source: issue 17
+    ordered = ordered.with_row_index("_position")
+    first_received = (
+        ordered.sort("received_at", "_position", nulls_last=True)
+        .group_by("message_id", maintain_order=True)
+        .agg(pl.col("_position").first())["_position"]
+    )
     seen_before = earlier.group_by("message_id").agg(pl.col("received_date").min().alias("_earlier_date"))
-    judged = ordered.with_columns(pl.col("message_id").is_first_distinct().alias("_first_in_day")).join(
+    judged = ordered.with_columns(pl.col("_position").is_in(first_received.implode()).alias("_first_in_day")).join(
         seen_before, on="message_id", how="left", maintain_order="left"
     )
     is_kept = pl.col("_first_in_day") & pl.col("_earlier_date").is_null()
-    keep = judged.filter(is_kept).drop("_first_in_day", "_earlier_date")
+    keep = judged.filter(is_kept).drop("_first_in_day", "_earlier_date", "_position")
     dupes = judged.filter(~is_kept).with_columns(
         pl.coalesce("_earlier_date", "received_date").alias("first_received_date")
     )

@@ -1,5 +1,6 @@
 """staging, one day: parse, quarantine, dedupe, stitch and resolve accounts, then restate
-the neighbour days it changes and refresh users, accounts, memberships and billing.
+the neighbour days it changes, read the lifecycle facts of the staged events (`lifecycle.py`)
+and refresh users, accounts, memberships and billing.
 
 The only module of the layer that writes the warehouse, in one transaction per day.
 """
@@ -29,6 +30,7 @@ from engagement_pipeline.core.warehouse import (
     transaction,
 )
 from engagement_pipeline.staging.billing import read_billing
+from engagement_pipeline.staging.lifecycle import refresh_facts
 from engagement_pipeline.staging.stage import StagingResult, stage_day
 from engagement_pipeline.staging.traits import (
     ACCOUNT_HISTORY_SPEC,
@@ -55,6 +57,7 @@ class StagedDay:
     billing_warnings: list[str]
     user_history: int = 0
     account_history: int = 0
+    lifecycle_facts: int = 0
 
 
 def run(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config, spark: SparkSession | None = None) -> StagedDay:
@@ -73,6 +76,7 @@ def run(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config, spark: Spa
         replace_rows(con, DUPLICATES, result.duplicates, DAY, [day])
         replace_rows(con, DAILY_EVENT_COUNTS, result.counts, DAY, [day])
         _restate(con, result)
+        lifecycle_facts = refresh_facts(con, day, result.restated_days, config)  # read by users, accounts, ...
         user_history, account_history = (
             refresh_history(con, h, day, keys, result.restated) for h, keys in zip(histories, before)
         )
@@ -80,7 +84,9 @@ def run(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config, spark: Spa
         accounts = replace_rows(con, ACCOUNTS, con.execute(ACCOUNTS_SQL).pl(), None)
         memberships = replace_rows(con, MEMBERSHIPS, con.execute(MEMBERSHIPS_SQL).pl(), None)
         billing_rows = replace_rows(con, BILLING, billing, None)
-    return StagedDay(result, users, accounts, memberships, billing_rows, warnings, user_history, account_history)
+    return StagedDay(
+        result, users, accounts, memberships, billing_rows, warnings, user_history, account_history, lifecycle_facts
+    )
 
 
 def engine_label(config: Config) -> str:

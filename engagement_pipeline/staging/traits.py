@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import duckdb
 import polars as pl
 
-from engagement_pipeline.core.vocab import MessageType
+from engagement_pipeline.core.vocab import PLAN_SYNONYMS, STATUS_SYNONYMS, MessageType, canonical_sql
 from engagement_pipeline.core.warehouse import (
     ACCOUNT_TRAITS_HISTORY,
     USER_TRAITS_HISTORY,
@@ -24,6 +24,12 @@ from engagement_pipeline.core.warehouse import (
     insert_rows,
     registered,
     replace_rows,
+)
+from engagement_pipeline.staging.lifecycle import (
+    ACCOUNT_LIFECYCLE_AT_SQL,
+    ACCOUNT_LIFECYCLE_NOW_SQL,
+    MEMBER_CHANGES_SQL,
+    SIGNED_UP_SQL,
 )
 
 
@@ -50,8 +56,8 @@ ACCOUNT_TRAITS = {
     "website": _trait("$.website"),
     "industry": _trait("$.industry"),
     "employees": f"TRY_CAST(regexp_replace({_trait('$.employees', '$.employee_count')}, '[ ,_]', '', 'g') AS BIGINT)",
-    "plan": f"lower({_trait('$.plan')})",
-    "status": f"lower({_trait('$.status')})",
+    "plan": canonical_sql(f"lower({_trait('$.plan')})", PLAN_SYNONYMS),  # trialing -> trial, ... (vocab.py)
+    "status": canonical_sql(f"lower({_trait('$.status')})", STATUS_SYNONYMS),
     "created_at": f"timezone('UTC', TRY_CAST({_trait('$.createdAt', '$.created_at')} AS TIMESTAMPTZ))",
     "city": _trait("$.address.city", "$.city"),
     "state": _trait("$.address.state", "$.state"),
@@ -190,17 +196,29 @@ def refresh_history(
     return insert_rows(con, h.table, rebuilt) + insert_rows(con, h.table, folded)
 
 
+# Identify traits first, then the user's `Signed Up` properties (see `lifecycle.py` for the precedence).
+_SIGNED_UP_FALLBACK = ("email", "first_name", "last_name", "phone", "title")
+_USER_COLUMNS = ", ".join(
+    f"coalesce(h.{c}, g.{c}) AS {c}" if c in _SIGNED_UP_FALLBACK else f"h.{c}"
+    for c in USER_TRAITS
+    if c not in ("unsubscribed", "created_at")
+)
 USERS_SQL = f"""
 WITH seen AS (
     SELECT user_id, min(event_date) AS first_seen, max(event_date) AS last_seen
     FROM staging.daily_event_counts GROUP BY user_id
-)
-SELECT s.user_id, {", ".join(f"h.{c}" for c in USER_TRAITS if c not in ("unsubscribed",))},
-       coalesce(h.unsubscribed, false) AS unsubscribed, s.first_seen, s.last_seen
+),
+signed AS ({SIGNED_UP_SQL})
+SELECT s.user_id, {_USER_COLUMNS},
+       coalesce(h.unsubscribed, false) AS unsubscribed, coalesce(h.created_at, g.signed_up_at) AS created_at,
+       s.first_seen, s.last_seen
 FROM seen s LEFT JOIN staging.user_traits_history h ON h.user_id = s.user_id AND h.valid_to IS NULL
+LEFT JOIN signed g ON g.user_id = s.user_id
 ORDER BY s.user_id
 """
 
+# Fields the lifecycle events also state (precedence: see `lifecycle.py`).
+_LIFECYCLE_FIELDS = ("name", "plan", "status", "created_at")
 ACCOUNTS_SQL = f"""
 WITH seen AS (
     SELECT account_id, min(event_date) AS first_seen, max(event_date) AS last_seen
@@ -210,33 +228,43 @@ WITH seen AS (
     FROM staging.account_traits_history GROUP BY account_id
 ),
 ids AS (SELECT account_id, min(first_seen) AS first_seen, max(last_seen) AS last_seen FROM seen GROUP BY account_id)
-SELECT i.account_id, {", ".join(f"h.{c}" for c in ACCOUNT_TRAITS)}, i.first_seen, i.last_seen
+SELECT i.account_id, {", ".join(f"h.{c}" for c in ACCOUNT_TRAITS if c not in _LIFECYCLE_FIELDS)},
+       coalesce(h.name, l.name) AS name, coalesce(l.plan, h.plan) AS plan, coalesce(l.status, h.status) AS status,
+       coalesce(h.created_at, l.created_at) AS created_at, i.first_seen, i.last_seen
 FROM ids i LEFT JOIN staging.account_traits_history h ON h.account_id = i.account_id AND h.valid_to IS NULL
+LEFT JOIN ({ACCOUNT_LIFECYCLE_NOW_SQL}) l ON l.account_id = i.account_id
 ORDER BY i.account_id
 """
 
-# Point-in-time account attributes for an as-of day: the trait history as of the end of
-# the day, overridden by the latest billing row on or before the day.
-ACCOUNT_ATTRIBUTES_SQL = """
+# Point-in-time account attributes for an as-of day: the trait history and the lifecycle events
+# as of the end of the day, overridden by the latest billing row on or before the day (the
+# precedence of `lifecycle.py`: plan and status from billing, else events, else traits; the name
+# and created date from traits, else events).
+ACCOUNT_ATTRIBUTES_SQL = f"""
 WITH traits AS (
     SELECT * FROM staging.account_traits_history
     WHERE valid_from < $end AND (valid_to IS NULL OR valid_to >= $end)
 ),
+life AS ({ACCOUNT_LIFECYCLE_AT_SQL}),
 bill AS (
     SELECT account_id, arg_max(plan, date) AS plan, arg_max(status, date) AS status,
            arg_max(mrr, date) AS mrr
     FROM staging.billing WHERE date <= $day GROUP BY account_id
 )
-SELECT a.account_id, coalesce(t.name, a.name) AS name,
-       coalesce(b.plan, t.plan) AS plan, coalesce(b.status, t.status) AS status,
+SELECT a.account_id, coalesce(t.name, l.name, a.name) AS name,
+       coalesce(b.plan, l.plan, t.plan) AS plan, coalesce(b.status, l.status, t.status) AS status,
+       CASE WHEN b.status IS NOT NULL THEN 'billing' WHEN l.status IS NOT NULL THEN 'lifecycle'
+            WHEN t.status IS NOT NULL THEN 'traits' END AS _status_source,
        coalesce(b.mrr, 0.0) AS mrr,
-       coalesce(CAST(t.created_at AS DATE), a.first_seen) AS created_date
-FROM staging.accounts a LEFT JOIN traits t USING (account_id) LEFT JOIN bill b USING (account_id)
+       coalesce(CAST(t.created_at AS DATE), CAST(l.created_at AS DATE), a.first_seen) AS created_date
+FROM staging.accounts a LEFT JOIN traits t USING (account_id) LEFT JOIN life l USING (account_id)
+LEFT JOIN bill b USING (account_id)
 """
 
 
 def account_attributes(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> pl.DataFrame:
-    """account_id, name, plan, status, mrr, created_date as known at the end of `as_of`."""
+    """account_id, name, plan, status, mrr, created_date as known at the end of `as_of`, and
+    `_status_source` (billing, lifecycle or traits: which source said the status)."""
     end = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time())
     return con.execute(ACCOUNT_ATTRIBUTES_SQL, {"end": end, "day": as_of}).pl()
 
@@ -248,7 +276,12 @@ WITH pairs AS (
     UNION ALL
     SELECT user_id, group_id, CAST(timestamp AS DATE), 1 FROM staging.events
     WHERE type = '{MessageType.GROUP}' AND user_id IS NOT NULL
-)
-SELECT user_id, account_id, min(d) AS first_seen, max(d) AS last_seen, sum(calls)::BIGINT AS group_calls
-FROM pairs GROUP BY user_id, account_id ORDER BY user_id, account_id
+),
+seen AS (
+    SELECT user_id, account_id, min(d) AS first_seen, max(d) AS last_seen, sum(calls)::BIGINT AS group_calls
+    FROM pairs GROUP BY user_id, account_id
+),
+changes AS ({MEMBER_CHANGES_SQL.replace("$end", "TIMESTAMP '9999-12-31'")})
+SELECT s.*, c.role, c.added_on, CASE WHEN c.last_kind = 'user_removed' THEN c.last_date END AS removed_on
+FROM seen s LEFT JOIN changes c USING (user_id, account_id) ORDER BY user_id, account_id
 """

@@ -83,6 +83,42 @@ def test_missing_landing_folder_is_one_clear_sentence(tmp_path: Path, capsys) ->
     assert "landing folder" in err and "does not exist" in err and "Traceback" not in err
 
 
+def test_landing_urls_stay_urls_and_are_not_checked_as_paths(tmp_path: Path) -> None:
+    data = base_config()
+    data["paths"]["landing"] = "s3://acme-segment/segment-logs/AbC123/"
+    config = load_config(write_config(tmp_path, data))
+    assert config.paths.landing == "s3://acme-segment/segment-logs/AbC123"
+    assert [s.name for s in config.landing_sources] == ["default"] and config.landing_sources[0].remote
+
+
+def test_sources_replace_paths_landing_and_resolve_beside_the_file(tmp_path: Path) -> None:
+    data = base_config()
+    data["sources"] = [
+        {"name": "web", "landing": "gs://acme/web", "layout": "segment_s3"},
+        {"name": "backend", "landing": "data/landing"},  # the default paths.landing: not a clash
+    ]
+    config = load_config(write_config(tmp_path, data))
+    web, backend = config.landing_sources
+    assert web.landing == "gs://acme/web" and web.layout == "segment_s3"
+    assert backend.landing == tmp_path / "data" / "landing" and backend.layout == "days"
+
+
+@pytest.mark.parametrize(
+    ("sources", "expected"),
+    [
+        ([], "'sources' is an empty list"),
+        ([{"name": "a", "landing": "x"}, {"name": "a", "landing": "y"}], "source name 'a' is used twice"),
+        ([{"name": "a", "landing": "ftp://host/x"}], "unsupported landing URL scheme 'ftp'"),
+        ([{"name": "a", "landing": "s3:///x"}], "names no bucket"),
+        ([{"name": "a b", "landing": "x"}], "sources.0.name"),
+        ([{"name": "a", "landing": "x", "layout": "hourly"}], "sources.0.layout"),
+        ([{"name": "a", "landing": "data/exports"}], "paths.exports and sources[a].landing are the same path"),
+    ],
+)
+def test_bad_sources_are_one_sentence(tmp_path: Path, sources: list[dict[str, str]], expected: str) -> None:
+    assert expected in _error_for(tmp_path, lambda d: d.update(sources=sources))
+
+
 def test_engine_defaults_to_duckdb_and_a_spark_block_is_validated(tmp_path: Path) -> None:
     config = load_config(write_config(tmp_path))
     assert config.engine == "duckdb" and config.spark.master == "local[*]"

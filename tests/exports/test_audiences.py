@@ -378,11 +378,17 @@ def test_normalize_state_meta(raw: str, country: str | None, expected: str | Non
         ("SW1A 1AA", "GB", "sw1a1aa", "sw1a1aa"),
         (" sw1a  1aa ", "United Kingdom", "sw1a1aa", "sw1a1aa"),
         ("94105-1234", "US", "94105-1234", "94105"),
-        ("941051234", "US", "941051234", "94105"),
+        ("941051234", "US", "94105-1234", "94105"),  # Google's template: 5 digits, or 5 and the extension
         ("94105", "US", "94105", "94105"),
-        ("9410", "US", "9410", None),  # not a US ZIP for Meta
-        ("94105-1234", None, "94105-1234", "94105-1234"),  # country unknown: no US rule
+        ("9410", "US", None, None),  # not a US ZIP
+        ("94105-1234", None, "94105-1234", "94105"),  # Meta cuts at the hyphen whatever the country
         ("10115", "DE", "10115", "10115"),
+        # Meta's business SDK keeps only the part before a hyphen (Brazil, Portugal, Poland, Japan);
+        # Google keeps other countries' codes as written.
+        ("30555-451", "BR", "30555-451", "30555"),
+        ("1000-001", "PT", "1000-001", "1000"),
+        ("00-950", "PL", "00-950", "00"),
+        ("100-0001", "JP", "100-0001", "100"),
         ("K1A 0B1", "CA", "k1a0b1", "k1a0b1"),
         ("=1+1", "US", None, None),
         ("-123", None, None, None),

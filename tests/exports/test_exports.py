@@ -26,7 +26,7 @@ DAYS = [dt.date(2026, 1, 1) + dt.timedelta(days=i) for i in range(3)]
 EVENTS = ["Document Created", "Teammate Invited", "Integration Connected", "Document Shared", "Logged In"]
 
 
-def _land(config) -> None:  # type: ignore[no-untyped-def]
+def _land(config, names: dict[int, str] | None = None) -> None:  # type: ignore[no-untyped-def]
     for i, day in enumerate(DAYS):
         lines = []
         for a in range(4):
@@ -59,6 +59,7 @@ def _land(config) -> None:  # type: ignore[no-untyped-def]
                             employees="80",
                             website=f"https://www.acme{a}.com",
                             createdAt="2025-12-01T00:00:00Z",
+                            **({"name": (names or {})[a]} if a in (names or {}) else {}),
                         )
                     )
                 for k, event in enumerate(EVENTS[: 5 - a]):
@@ -137,7 +138,8 @@ def test_audience_files_are_hashed_and_lists_neutralized(tmp_path: Path) -> None
     assert b"@acme" not in raw_text.lower()  # no clear-text email in any export file
     assert b"smith" not in raw_text.lower() and "zoë".encode() not in raw_text.lower()  # nor names
     for name, header in EXACT_HEADERS.items():
-        assert tuple(pl.read_csv(folder / name, infer_schema=False).columns) == header, name
+        if name in EXPORT_FILES:  # the optional files (CRM, contacts) are off here
+            assert tuple(pl.read_csv(folder / name, infer_schema=False).columns) == header, name
     summary = (folder / "icp_summary.md").read_text(encoding="utf-8")
     assert (
         summary.startswith(f"# Ideal customer profile, {DAYS[-1].isoformat()}\n") and "## Best-fit segment" in summary
@@ -174,3 +176,47 @@ def test_a_day_with_no_active_account_exports_empty_lists(tmp_path: Path) -> Non
     assert done.problems == []
     assert done.bundle.files["feature_adoption_gaps.csv"].height == 0
     assert verify_export_folder(config.paths.exports / day.isoformat()) == []
+
+
+@pytest.mark.slow  # every layer over three days
+def test_emails_and_phone_numbers_in_account_names_never_reach_a_file(tmp_path: Path) -> None:
+    """Issue 15, case B: an account named with an email reached the live LinkedIn file, and
+    "<first> <last>'s workspace (+1 512 503 2107)" the report and the gaps CSV, unflagged."""
+    config = load_config(write_config(tmp_path))
+    _land(config, {1: "ceo.founder@rival-corp.io", 2: "Jane Doe's workspace (+1 512 503 2107)"})
+    folder = _run_all(config) / "latest"  # _run_all asserts the verifier found no problem
+    everything = b"".join(p.read_bytes() for p in folder.iterdir())
+    assert b"rival-corp.io" not in everything
+    assert b"512 503 2107" not in everything and b"5125032107" not in everything
+    assert b"Jane Doe's workspace ([phone removed])" in (folder / "feature_adoption_gaps.csv").read_bytes()
+    linkedin = pl.read_csv(folder / "lookalike_linkedin_companies.csv", infer_schema=False)
+    assert "[email removed]" in set(linkedin["companyname"].to_list()) or linkedin.height < 4
+
+
+def test_a_folder_that_fails_verification_is_never_published(tmp_path: Path) -> None:
+    """The export folder is built aside and verified before it moves into place: a file holding a
+    clear-text email leaves the previous day's folder and `latest` untouched, and no trace."""
+    from engagement_pipeline.exports.files import EXPORT_FILES, ExportBundle
+    from engagement_pipeline.exports.publish import ExportRejected, write_export_folder
+
+    def bundle(day: dt.date, note: str) -> ExportBundle:
+        files = {name: pl.DataFrame({"line": ["# summary"]}) for name in EXPORT_FILES}
+        for name, header in EXACT_HEADERS.items():
+            files[name] = pl.DataFrame(schema={c: pl.String for c in header})
+        files["pql_accounts.csv"] = pl.DataFrame(
+            {c: ["acc_1" if c == "account_id" else note] for c in EXACT_HEADERS["pql_accounts.csv"]}
+        )
+        return ExportBundle(day, files)
+
+    root = tmp_path / "exports"
+    good = write_export_folder(root, bundle(DAYS[0], "fine"), "v1")
+    assert verify_export_folder(good) == [] and os.readlink(root / "latest") == DAYS[0].isoformat()
+    with pytest.raises(ExportRejected) as rejected:
+        write_export_folder(root, bundle(DAYS[1], "write to jane.doe@example.com"), "v1")
+    assert any("clear-text email" in p for p in rejected.value.problems)
+    assert sorted(p.name for p in root.iterdir() if not p.name.startswith(".")) == [DAYS[0].isoformat(), "latest"]
+    assert not [p for p in root.iterdir() if ".tmp-" in p.name]
+    assert os.readlink(root / "latest") == DAYS[0].isoformat()
+    with pytest.raises(ExportRejected) as phoned:
+        write_export_folder(root, bundle(DAYS[1], "Jane's workspace (+1 512 503 2107)"), "v1")
+    assert any("phone number" in p for p in phoned.value.problems)

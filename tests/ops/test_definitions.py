@@ -6,10 +6,10 @@ from engagement_pipeline.core.config import load_config
 from engagement_pipeline.definitions import DAILY_JOB, build_definitions
 from tests.conftest import REPO
 
-LAYERS = ["raw", "staging", "scores", "accounts", "snapshots", "exports"]
+LAYERS = ["raw", "staging", "scores", "accounts", "snapshots", "exports", "destinations"]
 
 
-def test_definitions_load_with_six_groups_wired_in_order() -> None:
+def test_definitions_load_with_every_layer_wired_in_order() -> None:
     defs = build_definitions(load_config(REPO / "engagement.yaml"))
     graph = defs.resolve_asset_graph()
     keys = graph.get_all_asset_keys()

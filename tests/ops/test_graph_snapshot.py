@@ -95,7 +95,7 @@ def test_asset_graph_matches_the_committed_snapshot(tmp_path: Path) -> None:
 
 
 def test_the_snapshot_covers_every_layer_and_names_blocking_checks() -> None:
-    """The committed snapshot itself is sane: six groups, partitioned, owners and kinds everywhere."""
+    """The committed snapshot itself is sane: seven groups, partitioned, owners and kinds everywhere."""
     snap = json.loads(GOLDEN.read_text(encoding="utf-8"))
     assert {a["group"] for a in snap["assets"].values()} == {
         "raw",
@@ -104,6 +104,7 @@ def test_the_snapshot_covers_every_layer_and_names_blocking_checks() -> None:
         "accounts",
         "snapshots",
         "exports",
+        "destinations",
     }
     assert all(
         a["partitions"] == "DailyPartitionsDefinition" and a["owners"] and a["kinds"] for a in snap["assets"].values()

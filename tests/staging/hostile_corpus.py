@@ -281,6 +281,12 @@ def _size(b: _Builder) -> None:
         "many-properties", good("many-props", properties={f"k{i}": i for i in range(20_000)}), Accept("many-props")
     )
     b.single("1mb-garbage-line", "g" * (1 << 20), "not_json")
+    b.single(
+        "line-over-the-cap",
+        "g" * (3 << 20),
+        "line_too_long",
+        note="over raw.max_line_bytes (1 MiB): skipped to its end, its first KiB kept",
+    )
     long_id = "i" * 10_000
     b.single("long-user-id", good("long-uid", userId=long_id), "id_too_long")
     b.single("long-message-id", good(long_id), "id_too_long")
@@ -556,6 +562,13 @@ def _files(b: _Builder, rng: random.Random) -> None:
         SYMLINK,
         {1: "not_a_regular_file"},
         note="a symlink is never followed (it could point at /etc/passwd): one line, nothing read behind it",
+    )
+    b.raw_file(
+        "gzip-bomb",
+        "bomb.jsonl.gz",
+        gzip.compress(b"\n" * (4 << 20), 9, mtime=0),
+        {1: "file_too_large"},
+        note="4 MB of newlines in 4 KB: refused whole by raw.max_compression_ratio, never inflated",
     )
     # A file name that is not UTF-8 lands under a printable name (its bad bytes as \xNN).
     stem = f"{len(b.cases):03d}-name-"

@@ -123,6 +123,25 @@ def test_duplicates_within_and_across_days_first_received_wins(env) -> None:  # 
     assert con.execute("SELECT count(*) FROM staging.events").fetchone()[0] == 3
 
 
+def test_a_message_reused_across_files_keeps_the_copy_received_first(env) -> None:  # type: ignore[no-untyped-def]
+    """Segment keeps the first received copy: the file name must not decide (issue 15). Here the
+    copy in `a-` was received at 10:05, the one in `b-` at 10:01; a copy with no receivedAt loses."""
+    config, con = env
+    first = {**track("m1", "u1", "Report Created", TS, "acc"), "receivedAt": "2026-01-05T10:01:00Z"}
+    later = {**track("m1", "u1", "Logged In", TS, "acc"), "receivedAt": "2026-01-05T10:05:00Z"}
+    unstamped = track("m2", "u1", "Logged In", TS, "acc")
+    stamped = {**track("m2", "u1", "Report Created", TS, "acc"), "receivedAt": "2026-01-05T10:09:00Z"}
+    write_day(config.paths.landing, D1, [later, unstamped], name="a-events.jsonl")
+    write_day(config.paths.landing, D1, [first, stamped], name="b-events.jsonl")
+    r = _stage(con, config, D1)
+    kept = {row["message_id"]: (row["event"], row["source_file"]) for row in r.events.iter_rows(named=True)}
+    assert kept == {
+        "m1": ("Report Created", f"{D1}/b-events.jsonl"),
+        "m2": ("Report Created", f"{D1}/b-events.jsonl"),
+    }
+    assert sorted(r.duplicates["source_file"].to_list()) == [f"{D1}/a-events.jsonl"] * 2
+
+
 def test_clock_skew_corrected_and_client_timestamp_kept(env) -> None:  # type: ignore[no-untyped-def]
     config, con = env
     skewed = {

@@ -134,6 +134,23 @@ def normalize_email(raw: str | None) -> str | None:
     return text
 
 
+GMAIL_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
+
+
+def google_email(email: str | None) -> str | None:
+    """Google's own addresses as Google matches them (its Data Manager API formatting guide): in a
+    gmail.com or googlemail.com address the dots before the @ and a ``+suffix`` are removed
+    ("cloudy.sanfrancisco+shopping@gmail.com" -> "cloudysanfrancisco@gmail.com"); other domains keep
+    theirs ("user.name+nyc@example.com" stays). Takes a normalised email (or a digest, returned as is)."""
+    if email is None or "@" not in email:
+        return email
+    local, domain = email.split("@")
+    if domain not in GMAIL_DOMAINS:
+        return email
+    local = local.split("+", 1)[0].replace(".", "")
+    return f"{local}@{domain}" if local else None
+
+
 # ---------------------------------------------------------------------------
 # Countries (pycountry) and US states (pycountry's ISO 3166-2:US)
 # ---------------------------------------------------------------------------
@@ -297,19 +314,21 @@ def normalize_state_meta(raw: str | None, country: str | None) -> str | None:
 
 
 _ZIP_RE = re.compile(r"[0-9a-z][0-9a-z-]{0,15}")
-_US_ZIP_RE = re.compile(r"([0-9]{5})(?:-?[0-9]{4})?")
+_US_ZIP_RE = re.compile(r"([0-9]{5})(?:-?([0-9]{4}))?")
 
 
 @lru_cache(maxsize=65536)
 def normalize_zip(raw: str | None, country: str | None, platform: Literal["google", "meta"]) -> str | None:
     """Postal code: lowercase, all whitespace removed ("SW1A 1AA" -> "sw1a1aa").
 
-    Google keeps the rest as is ("94105-1234" stays). Meta uses only the first
-    5 digits for US ZIP/ZIP+4 ("94105-1234" -> "94105"); a US value that is not
-    a 5- or 9-digit ZIP is ``None``. Values with characters other than letters,
-    digits and hyphens (or not starting with a letter/digit) are ``None`` --
-    no real postal code has them, and it keeps the unhashed Google column free
-    of formula triggers.
+    Google (Customer Match template: US codes of 5 digits, or 5 digits and the 4-digit extension;
+    other countries' codes as written): a US ZIP+4 is written ``94105-1234`` (``941051234`` too),
+    a US value that is no ZIP is ``None``; elsewhere the code keeps its hyphen (``30555-451``).
+    Meta keeps only the part before a hyphen, as Meta's own business SDK does (``30555-451`` ->
+    ``30555``, ``100-0001`` -> ``100``), and the first 5 digits of a US ZIP+4 (``941051234`` ->
+    ``94105``). Values with characters other than letters, digits and hyphens (or not starting
+    with a letter/digit) are ``None`` -- no real postal code has them, and it keeps the unhashed
+    Google column free of formula triggers.
     """
     text = clean(raw)
     if text is None:
@@ -318,13 +337,18 @@ def normalize_zip(raw: str | None, country: str | None, platform: Literal["googl
     text = re.sub(r"\s+", "", text.lower())
     if _ZIP_RE.fullmatch(text) is None or not text.isascii():
         return None
-    if platform == "meta":
-        alpha2 = normalize_country(country) if country is not None else None
-        if alpha2 == "us":
-            match = _US_ZIP_RE.fullmatch(text)
-            return match.group(1) if match else None
-    elif platform != "google":
+    if platform not in ("google", "meta"):
         raise ValueError(f"unknown platform {platform!r}")
+    alpha2 = normalize_country(country) if country is not None else None
+    if alpha2 == "us":
+        match = _US_ZIP_RE.fullmatch(text)
+        if match is None:
+            return None
+        if platform == "meta" or match.group(2) is None:
+            return match.group(1)
+        return f"{match.group(1)}-{match.group(2)}"
+    if platform == "meta":
+        return text.split("-", 1)[0] or None
     return text
 
 

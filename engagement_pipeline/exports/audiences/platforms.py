@@ -1,12 +1,10 @@
 """The ad platforms' customer-list files: headers, row rules, dedupe keys.
 
-Three files are built here, each a pure function of a polars frame:
-
-* :func:`google_customer_match` -- Google Ads Customer Match CSV
-  (``Email,Phone,First Name,Last Name,Country,Zip``).
-* :func:`meta_customer_list` -- Meta custom-audience customer list
-  (``email,phone,fn,ln,ct,st,zip,country``).
-* :func:`linkedin_company_list` -- LinkedIn Matched Audiences company list.
+Four files are built here, each a pure function of a polars frame: Google Customer Match
+(:func:`google_customer_match`, ``Email,Phone,First Name,Last Name,Country,Zip``), Meta's
+customer list (:func:`meta_customer_list`, ``email,phone,fn,ln,ct,st,zip,country``), and
+LinkedIn Matched Audiences' company and contact lists (:func:`linkedin_company_list`,
+:func:`linkedin_contact_list`).
 
 Field normalisation and hashing are in `normalize.py`, `phones.py` and `companies.py`. Each file is described once, by
 a :class:`FileSpec` (header, hashed columns, dedupe key, output order), which the
@@ -76,10 +74,12 @@ from engagement_pipeline.exports.audiences.identity import INVALID_EMAIL, NO_IDE
 from engagement_pipeline.exports.audiences.normalize import (
     already_hashed,
     clean,
+    google_email,
     hash_or_empty,
     neutralize_formula,
     normalize_city_meta,
     normalize_country,
+    normalize_email,
     normalize_name,
     normalize_name_meta,
     normalize_state_meta,
@@ -149,7 +149,15 @@ LINKEDIN_COMPANIES = FileSpec(
     dedupe_key=pl.col("companyname").str.to_lowercase() + pl.lit("\x00") + pl.col("companyemaildomain"),
     order=(pl.col("companyname").str.to_lowercase(), pl.col("companyemaildomain")),
 )
-FILES: dict[str, FileSpec] = {spec.file: spec for spec in (GOOGLE, META, LINKEDIN_COMPANIES)}
+LINKEDIN_CONTACT_HEADER = ("email", "firstname", "lastname", "jobtitle", "employeecompany", "country", "googleaid")
+LINKEDIN_CONTACTS = FileSpec(
+    file="lookalike_linkedin_contacts.csv",
+    header=LINKEDIN_CONTACT_HEADER,
+    hashed=("email",),
+    dedupe_key=pl.col("email"),
+    order=(pl.col("email"),),
+)
+FILES: dict[str, FileSpec] = {spec.file: spec for spec in (GOOGLE, META, LINKEDIN_COMPANIES, LINKEDIN_CONTACTS)}
 
 
 @dataclass(frozen=True)
@@ -235,7 +243,7 @@ def _google_row(row: Row, errors: dict[str, int]) -> dict[str, str] | str:
     errors["Country"] += ident.country_blanked
     errors["Zip"] += zip_code is None and present(row["zip"])
     return {
-        "Email": hash_or_empty(ident.email),
+        "Email": hash_or_empty(google_email(ident.email)),
         "Phone": hash_or_empty(ident.phone),
         "First Name": hash_or_empty(already_hashed(row["first_name"]) or normalize_name(row["first_name"])),
         "Last Name": hash_or_empty(already_hashed(row["last_name"]) or normalize_name(row["last_name"])),
@@ -353,3 +361,39 @@ def linkedin_company_list(companies: pl.DataFrame) -> AudienceResult:
     name, domain) pair are ``duplicate`` (first in input order wins).
     """
     return _build(LINKEDIN_COMPANIES, _input_rows(companies, _LINKEDIN_INPUT, _LINKEDIN_OPTIONAL), _linkedin_row)
+
+
+# ---------------------------------------------------------------------------
+# LinkedIn contact list
+# ---------------------------------------------------------------------------
+
+_LINKEDIN_CONTACT_INPUT = ("email", "title", "company", "country")
+
+
+def _linkedin_contact_row(row: Row, errors: dict[str, int]) -> dict[str, str] | str:
+    email = already_hashed(row["email"]) or normalize_email(row["email"])
+    if email is None:
+        return INVALID_EMAIL if present(row["email"]) else NO_IDENTIFIER
+    alpha2 = normalize_country(row["country"])
+    errors["country"] += alpha2 is None and present(row["country"])
+    return {
+        "email": hash_or_empty(email),
+        "firstname": "",
+        "lastname": "",
+        "jobtitle": _text(row["title"]),
+        "employeecompany": _text(row["company"]),
+        "country": alpha2 or "",
+        "googleaid": "",
+    }
+
+
+def linkedin_contact_list(contacts: pl.DataFrame) -> AudienceResult:
+    """LinkedIn Matched Audiences contact list, the template's headers unchanged.
+
+    The email (required: rows without a valid one are ``invalid_email`` / ``no_identifier``) is
+    SHA-256 of the trimmed, lowercased address, which LinkedIn accepts; job title and company
+    (the account's name) are plain, formula-neutralised text; country lowercase ISO alpha-2.
+    First and last name are left blank: LinkedIn takes them only in clear text, and the hashed
+    email is what it matches first. ``googleaid`` (a mobile advertising id) is never known here.
+    """
+    return _build(LINKEDIN_CONTACTS, _input_rows(contacts, _LINKEDIN_CONTACT_INPUT), _linkedin_contact_row)
