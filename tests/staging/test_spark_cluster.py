@@ -18,7 +18,7 @@ from engagement_pipeline.staging.spark_session import stop_sessions
 from tests.conftest import check_outcomes, materialize_layer, run_days
 from tests.reliability import table_fingerprints
 from tests.staging import spark_days
-from tests.staging.test_spark_engine import engine_config
+from tests.staging.test_spark_engine import ENGINE_VOLATILE, engine_config
 
 pytestmark = pytest.mark.slow
 
@@ -51,8 +51,8 @@ def test_a_day_staged_on_a_standalone_cluster_equals_duckdb(cluster: Cluster, tm
         e.materialization.metadata for e in result.get_asset_materialization_events() if e.asset_key == EVENTS.key
     ]
     assert meta["engine"].value == f"spark ({cluster.master})"
-    want = table_fingerprints(on_duckdb.paths.warehouse)
-    got = table_fingerprints(on_cluster.paths.warehouse)
+    want = table_fingerprints(on_duckdb.paths.warehouse, ENGINE_VOLATILE)
+    got = table_fingerprints(on_cluster.paths.warehouse, ENGINE_VOLATILE)
     staging = [t for t in want if t.startswith(("raw.", "staging."))]
     assert {t: got[t] for t in staging} == {t: want[t] for t in staging}
     assert want["staging.events"][0] > 100
