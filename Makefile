@@ -48,12 +48,19 @@ clean:
 
 # Benchmark (bench/README.md): per-stage time, lines/s and peak RSS against the DuckDB floor.
 # make bench SIZES=1m,10m,30m [PROFILE=1] [INCR=off|smoke|default] [BENCH_ARGS="--keep-work ..."]
+# make bench ENGINE=spark SIZES=smoke: staging on Spark (local[2], a standalone cluster of 1 and 2 workers)
+# beside the DuckDB engine and the floor (bench/spark_bench.py; needs Java 17).
 SIZES ?= 1m,10m,30m
 INCR ?= default
+ENGINE ?= duckdb
 BENCH_ARGS ?=
 .PHONY: bench bench-smoke
 bench: $(STAMP)
+ifeq ($(ENGINE),spark)
+	$(BIN)/python -m bench.spark_bench --sizes "$(SIZES)" $(BENCH_ARGS)
+else
 	$(BIN)/python -m bench --sizes "$(SIZES)" --incr $(INCR) $(if $(filter-out 0,$(PROFILE)),--profile) $(BENCH_ARGS)
+endif
 
 bench-smoke: $(STAMP)
 	$(BIN)/python -m bench --sizes smoke --incr smoke --rss-method hwm --out bench/results/smoke.json $(BENCH_ARGS)

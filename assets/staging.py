@@ -27,10 +27,11 @@ from engagement_pipeline.core.warehouse import (
     Table,
 )
 from engagement_pipeline.ops.partitions import partition_day
-from engagement_pipeline.ops.resources import EngagementConfig, open_warehouse
+from engagement_pipeline.ops.resources import EngagementConfig, SparkResource, open_warehouse
 from engagement_pipeline.staging import step
 from engagement_pipeline.staging.coverage import Coverage
 from engagement_pipeline.staging.parse import REASONS
+from engagement_pipeline.staging.step import engine_label
 
 TABLES: tuple[Table, ...] = (
     EVENTS,
@@ -50,17 +51,18 @@ TABLES: tuple[Table, ...] = (
 def build(partitions: PartitionsDefinition) -> list[Any]:
     @day_asset("staging_day", [table_spec(t, [LANDED_LINES.key]) for t in TABLES], partitions, specs(checks.CHECKS))
     def staging_day(
-        context: AssetExecutionContext, engagement: EngagementConfig, duckdb: DuckDBResource
+        context: AssetExecutionContext, engagement: EngagementConfig, duckdb: DuckDBResource, spark: SparkResource
     ) -> Iterator[Any]:
         config = engagement.load()
         day = partition_day(context)
+        session = spark.session(config) if config.engine == "spark" else None
         with open_warehouse(duckdb) as con:
-            staged = step.run(con, day, config)
+            staged = step.run(con, day, config, session)
         r = staged.result
         coverage = staged.coverage or Coverage(day, r.lines)
         late = r.late_event_dates
         context.log.info(
-            f"{r.lines} lines: {r.accepted} accepted, {r.duplicates.height} duplicates, "
+            f"{engine_label(config)}: {r.lines} lines: {r.accepted} accepted, {r.duplicates.height} duplicates, "
             f"{r.quarantine.height} quarantined; {r.stitched} stitched; {r.unresolved} without account"
         )
         for found in checks.day_problems(coverage).values():
@@ -79,6 +81,7 @@ def build(partitions: PartitionsDefinition) -> list[Any]:
                         "message_id", "type", "event", "user_id", "account_id", "account_source", "event_date"
                     ),
                 ),
+                "engine": MetadataValue.text(engine_label(config)),
                 "lines_landed": MetadataValue.int(r.lines),
                 "accepted": MetadataValue.int(r.accepted),
                 "duplicates": MetadataValue.int(r.duplicates.height),

@@ -19,7 +19,7 @@ from engagement_pipeline.core.config import Config, load_config
 from engagement_pipeline.ops.automation import DAILY_JOB, build_automation, jobs
 from engagement_pipeline.ops.partitions import daily_partitions
 from engagement_pipeline.ops.policies import with_policies
-from engagement_pipeline.ops.resources import EngagementConfig, warehouse_resource
+from engagement_pipeline.ops.resources import EngagementConfig, SparkResource, warehouse_resource
 
 __all__ = ["DAILY_JOB", "LAYERS", "build_definitions"]  # and `defs`, built on first access (below)
 
@@ -41,6 +41,7 @@ def build_definitions(config: Config) -> Definitions:
         resources={
             "engagement": EngagementConfig(path=str(config.source.resolve())),
             "duckdb": warehouse_resource(config),
+            "spark": SparkResource(),
         },
     )
 

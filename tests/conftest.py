@@ -222,10 +222,14 @@ def handful(tmp_path: Path) -> Handful:
 
 def layer_resources(config: Config) -> dict[str, Any]:
     """The resources `build_definitions` gives the assets, for this config (its file and its warehouse)."""
-    from engagement_pipeline.ops.resources import EngagementConfig, warehouse_resource
+    from engagement_pipeline.ops.resources import EngagementConfig, SparkResource, warehouse_resource
 
     assert config.source is not None, "load the config from a file (the resource re-reads it)"
-    return {"engagement": EngagementConfig(path=str(config.source.resolve())), "duckdb": warehouse_resource(config)}
+    return {
+        "engagement": EngagementConfig(path=str(config.source.resolve())),
+        "duckdb": warehouse_resource(config),
+        "spark": SparkResource(),
+    }
 
 
 def materialize_layer(layer: str, config: Config, day: dt.date, instance: Any = None) -> Any:
@@ -266,3 +270,25 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "e2e" in item.path.parts:
             item.add_marker(pytest.mark.slow)
+
+
+# --- Spark (engine: spark) -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def spark_local(tmp_path_factory: pytest.TempPathFactory, spark_sessions: None) -> Any:
+    """A `local[2]` Spark session, started once and shared by every test that asks (the process
+    keeps it, `staging/spark_session.py`; a test that switches master starts it again here)."""
+    from engagement_pipeline.core.config_engine import SparkSettings
+    from engagement_pipeline.staging.spark_session import spark_session
+
+    return spark_session(SparkSettings(master="local[2]"), str(tmp_path_factory.getbasetemp() / "spark_work"))
+
+
+@pytest.fixture(scope="session")
+def spark_sessions() -> Iterable[None]:
+    """Stops every Spark session the tests started, at the end of the test session."""
+    yield
+    from engagement_pipeline.staging.spark_session import stop_sessions
+
+    stop_sessions()

@@ -21,6 +21,7 @@ from engagement_pipeline.core import config_sources as cs
 from engagement_pipeline.core.config_collector import Collector
 from engagement_pipeline.core.config_dates import StartDate
 from engagement_pipeline.core.config_destinations import Destinations
+from engagement_pipeline.core.config_engine import Engine, SparkSettings
 from engagement_pipeline.core.config_lifecycle import Lifecycle
 from engagement_pipeline.core.config_raw import Raw
 from engagement_pipeline.core.config_running import Automation, Demo
@@ -263,6 +264,8 @@ class Config(_Strict):
     sources: list[cs.Source] | None = None  # replaces paths.landing when present
     model: Model
     staging: Staging = Staging()
+    engine: Engine = "duckdb"  # where staging's event-level work runs (core/config_engine.py)
+    spark: SparkSettings = SparkSettings()
     exports: Exports = Exports()
     automation: Automation = Automation()
     demo: Demo = Demo()

@@ -38,6 +38,11 @@ class DataFolderError(PipelineError):
     the file or folder and what to do."""
 
 
+class EngineError(PipelineError):
+    """The staging engine (Spark) is unreachable or a job failed: the message names the master and
+    the cause; the day's staging was left untouched."""
+
+
 class Stopped(BaseException):
     """SIGINT or SIGTERM asked the command to stop.
 

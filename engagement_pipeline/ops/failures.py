@@ -116,7 +116,7 @@ def _user_message(error: object) -> str | None:
     """The message of the first PipelineError in a serialized error's cause chain."""
     while error is not None:
         cls_name = getattr(error, "cls_name", "") or ""
-        if cls_name.endswith(("PipelineError", "InputError", "ConfigError", "CheckFailedError")):
+        if cls_name.endswith(("PipelineError", "InputError", "ConfigError", "CheckFailedError", "EngineError")):
             return str(getattr(error, "message", "")).split(": ", 1)[-1].strip()
         error = getattr(error, "cause", None) or getattr(error, "context", None)
     return None

@@ -1,4 +1,4 @@
-"""Dagster resources: the validated config and the DuckDB warehouse connection."""
+"""Dagster resources: the validated config, the DuckDB warehouse connection and the Spark session."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import contextlib
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 from dagster import ConfigurableResource
@@ -13,6 +14,9 @@ from dagster_duckdb import DuckDBResource
 
 from engagement_pipeline.core.config import Config, load_config
 from engagement_pipeline.core.warehouse import ensure_schema, owner_only
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
 
 @lru_cache(maxsize=8)
@@ -44,3 +48,15 @@ def open_warehouse(resource: DuckDBResource) -> Iterator[duckdb.DuckDBPyConnecti
         ensure_schema(con)
         owner_only(path)
         yield con
+
+
+class SparkResource(ConfigurableResource):
+    """The Spark session of `engine: spark`, started lazily: only when a staging run on Spark first
+    asks for it (a DuckDB run never imports pyspark nor starts a JVM). Its master and settings are
+    the config's `spark:` block, read at that moment, so the one config file decides everything;
+    the session lives as long as the process (`staging/spark_session.py`)."""
+
+    def session(self, config: Config) -> SparkSession:
+        from engagement_pipeline.staging.spark_session import spark_session
+
+        return spark_session(config.spark, config.spark.work_root(config.paths.data_dir))

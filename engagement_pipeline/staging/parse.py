@@ -46,6 +46,33 @@ REASONS: dict[str, str] = {
     "timestamp_out_of_range": "a timestamp before 2000 or more than a day after receipt",
 }
 
+# The columns every judged line has, whichever engine judges it (DuckDB here, or the same SQL in
+# Spark's Python workers, `staging/spark_engine.py`): one row per input line, `reason` null when
+# accepted. The Spark engine declares its schema from this, so both engines share one list.
+PARSED_SCHEMA: dict[str, pl.DataType] = {
+    "received_date": pl.Date(),
+    "source_file": pl.String(),
+    "line_number": pl.Int64(),
+    "line": pl.String(),
+    "encoding": pl.String(),
+    "source": pl.String(),
+    "reason": pl.String(),
+    "detail": pl.String(),
+    "message_id": pl.String(),
+    "type": pl.String(),
+    "event": pl.String(),
+    "name": pl.String(),
+    "user_id": pl.String(),
+    "anonymous_id": pl.String(),
+    "group_id": pl.String(),
+    "context_group_id": pl.String(),
+    "previous_id": pl.String(),
+    "traits": pl.String(),
+    "timestamp": pl.Datetime("us"),
+    "event_date": pl.Date(),
+    "received_at": pl.Datetime("us"),
+}
+
 _ID_TYPES = "('VARCHAR', 'BIGINT', 'UBIGINT')"
 _ID_FIELDS = {
     "message_id": "$.messageId",

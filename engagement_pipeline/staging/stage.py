@@ -200,25 +200,47 @@ def stage_day(
         kept.select("message_id"), on="message_id", how="semi"
     )
 
-    neighbourhood = [day - dt.timedelta(days=stitch_days), day + dt.timedelta(days=stitch_days)]
-    neighbours = (
-        con.execute(NEIGHBOUR_SQL, [*neighbourhood, day])
-        .pl()
-        .join(later_copies.select("message_id", "received_date"), on=["message_id", "received_date"], how="anti")
-    )
+    neighbours = neighbour_events(con, day, stitch_days, later_copies)
     id_columns = ["type", "user_id", "anonymous_id", "previous_id", "timestamp"]
     links = identity_links(
         pl.concat([kept.select(id_columns), _original_ids(neighbours).select(id_columns)], how="vertical_relaxed")
     )
     stitched = stitch(kept, links)
     del kept
+    group_calls = day_group_calls(con, day, stitched, neighbours, links)
+    events = conform(resolve_accounts(stitched, group_calls, fallback), EVENTS)
+    counts = conform(daily_counts(events), DAILY_EVENT_COUNTS)
+    return finish_day(
+        day, n_lines, events, quarantine, duplicates, counts, neighbours, links, group_calls, later_copies, fallback
+    )
 
-    # Memberships are looked up only for users of this day and its neighbours: their group
-    # calls, on any day, are all that resolving and restating can read.
+
+def neighbour_events(
+    con: duckdb.DuckDBPyConnection, day: dt.date, stitch_days: int, later_copies: pl.DataFrame
+) -> pl.DataFrame:
+    """Staged events of the neighbour days that this day's links and group calls can change,
+    without the later copies of this day's messages (they become duplicates)."""
+    neighbourhood = [day - dt.timedelta(days=stitch_days), day + dt.timedelta(days=stitch_days)]
+    return (
+        con.execute(NEIGHBOUR_SQL, [*neighbourhood, day])
+        .pl()
+        .join(later_copies.select("message_id", "received_date"), on=["message_id", "received_date"], how="anti")
+    )
+
+
+def day_group_calls(
+    con: duckdb.DuckDBPyConnection,
+    day: dt.date,
+    day_events: pl.DataFrame,
+    neighbours: pl.DataFrame,
+    links: pl.DataFrame,
+) -> pl.DataFrame:
+    """Group calls (user_id, group_id, timestamp) that resolving and restating can read: this
+    day's own, and those of other days by the users of this day and its neighbours."""
     users = (
         pl.concat(
             [
-                stitched.select("user_id"),
+                day_events.select("user_id"),
                 neighbours.select("user_id"),
                 links.select(pl.col("linked_user_id").alias("user_id")),
             ]
@@ -232,15 +254,31 @@ def stage_day(
             f"WHERE type = '{MessageType.GROUP}' AND received_date <> ?",
             [day],
         ).pl()
-    group_calls = pl.concat(
+    return pl.concat(
         [
             earlier_calls,
-            stitched.filter(pl.col("type") == MessageType.GROUP).select("user_id", "group_id", "timestamp"),
+            day_events.filter(pl.col("type") == MessageType.GROUP).select("user_id", "group_id", "timestamp"),
         ],
         how="vertical_relaxed",
     )
-    events = conform(resolve_accounts(stitched, group_calls, fallback), EVENTS)
-    touched = set(stitched.filter(pl.col("type") == MessageType.GROUP)["user_id"].drop_nulls().to_list())
+
+
+def finish_day(
+    day: dt.date,
+    n_lines: int,
+    events: pl.DataFrame,
+    quarantine: pl.DataFrame,
+    duplicates: pl.DataFrame,
+    counts: pl.DataFrame,
+    neighbours: pl.DataFrame,
+    links: pl.DataFrame,
+    group_calls: pl.DataFrame,
+    later_copies: pl.DataFrame,
+    fallback: str,
+) -> StagingResult:
+    """The day's result from its staged rows (whichever engine made them): the neighbour events
+    it restates, the later copies that become duplicates, the quarantine reasons."""
+    touched = set(events.filter(pl.col("type") == MessageType.GROUP)["user_id"].drop_nulls().to_list())
     restated = _restate_neighbours(neighbours, links, group_calls, touched, fallback)
     moved = later_copies.select("received_date", "source_file", "line_number", "message_id", "event_date").with_columns(
         pl.lit(day).alias("first_received_date")
@@ -252,7 +290,7 @@ def stage_day(
         events=events,
         quarantine=quarantine,
         duplicates=duplicates,
-        counts=conform(daily_counts(events), DAILY_EVENT_COUNTS),
+        counts=counts,
         reasons=reasons,
         restated=restated,
         later_duplicates=moved,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import duckdb
 import polars as pl
@@ -41,6 +42,9 @@ from engagement_pipeline.staging.traits import (
     refresh_history,
 )
 
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
 DAY = "received_date = ?"
 
 
@@ -58,9 +62,13 @@ class StagedDay:
     coverage: Coverage | None = None
 
 
-def run(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> StagedDay:
-    """Stage a received day, restate the neighbour days it changes, refresh users and accounts."""
-    result = stage_day(con, day, None, config)
+def run(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config, spark: SparkSession | None = None) -> StagedDay:
+    """Stage a received day, restate the neighbour days it changes, refresh users and accounts.
+
+    With `engine: spark` the event-level work runs on Spark (`spark`, else the process's session
+    for `config.spark`) and its results are loaded here, in the same one transaction.
+    """
+    result = _stage(con, day, config, spark)
     billing, warnings = read_billing(con, config.paths.billing)
     with transaction(con):
         histories = (USER_HISTORY_SPEC, ACCOUNT_HISTORY_SPEC)
@@ -103,6 +111,21 @@ def _coverage(con: duckdb.DuckDBPyConnection, result: StagingResult, config: Con
         unscored=unscored_counts(result.events, config.model.events),
         missing_traits=missing_traits(accounts, with_plan, with_status, config.paths.billing is not None),
     )
+
+
+def engine_label(config: Config) -> str:
+    """Which engine staged a day, for the UI: `duckdb`, or `spark (<master>)`."""
+    return "duckdb" if config.engine == "duckdb" else f"spark ({config.spark.master})"
+
+
+def _stage(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config, spark: SparkSession | None) -> StagingResult:
+    if config.engine == "duckdb":
+        return stage_day(con, day, None, config)
+    from engagement_pipeline.staging.spark_engine import stage_day_spark
+    from engagement_pipeline.staging.spark_session import spark_session
+
+    session = spark or spark_session(config.spark, config.spark.work_root(config.paths.data_dir))
+    return stage_day_spark(con, session, day, config)
 
 
 def _restate(con: duckdb.DuckDBPyConnection, result: StagingResult) -> None:

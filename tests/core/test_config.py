@@ -147,3 +147,30 @@ def test_the_demo_refuses_days_past_yesterday(tmp_path: Path, capsys) -> None:  
     err = capsys.readouterr().err
     assert "past yesterday" in err and "--days 3" in err
     assert not (tmp_path / "data").exists()  # refused before writing anything
+
+
+def test_engine_defaults_to_duckdb_and_a_spark_block_is_validated(tmp_path: Path) -> None:
+    config = load_config(write_config(tmp_path))
+    assert config.engine == "duckdb" and config.spark.master == "local[*]"
+    assert config.spark.work_root(config.paths.data_dir) == str(config.paths.data_dir / "spark_work")
+    data = base_config()
+    data["engine"] = "spark"
+    data["spark"] = {
+        "master": "sc://spark.internal:15002",
+        "conf": {"spark.executor.memory": "4g"},
+        "work_dir": "s3a://b/p/",
+    }
+    config = load_config(write_config(tmp_path, data))
+    assert (config.engine, config.spark.is_connect) == ("spark", True)
+    assert config.spark.work_root(config.paths.data_dir) == "s3a://b/p"
+    for spark, named in (
+        ({"master": "spark//host:7077"}, "'spark.master' value error, must be local[*], local[N], spark://host:port"),
+        ({"conf": {"executor.memory": "4g"}}, "keys must be Spark settings starting with 'spark.'"),
+        ({"masters": "local[2]"}, "unknown key 'spark.masters'"),
+    ):
+        data["spark"] = spark
+        with pytest.raises(ConfigError, match=named.replace("[", r"\[").replace("*", r"\*")):
+            load_config(write_config(tmp_path, data))
+    data["spark"], data["engine"] = {}, "flink"
+    with pytest.raises(ConfigError, match="'engine' input should be 'duckdb' or 'spark'"):
+        load_config(write_config(tmp_path, data))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from checks import staging as checks
+from engagement_pipeline.core.warehouse import EVENTS
 from tests.conftest import Handful, check_outcomes, materialize_layer, read_warehouse, run_days
 
 
@@ -16,6 +17,10 @@ def test_staging_day_stages_the_partitions_lines_and_every_check_passes(handful:
     assert read_warehouse(config, "SELECT count(*) FROM staging.quarantine")[0][0] == 0
     members = read_warehouse(config, "SELECT account_id, count(*) FROM staging.memberships GROUP BY 1 ORDER BY 1")
     assert members == [("acc_a", 2), ("acc_b", 1)]
+    [events_meta] = [
+        e.materialization.metadata for e in result.get_asset_materialization_events() if e.asset_key == EVENTS.key
+    ]
+    assert events_meta["engine"].value == "duckdb"  # the UI says which engine staged the day
     assert check_outcomes(result) == {
         name: (True, "ERROR" if c.blocking else "WARN") for name, c in checks.CHECKS.items()
     }
