@@ -25,7 +25,11 @@ import duckdb
 
 # Columns that hold when or where a row was written, not data: they differ between two clean runs
 # (the wall-clock time) and between two data folders (the absolute path of the export folder).
-VOLATILE: Mapping[str, Sequence[str]] = {"exports.export_runs": ("written_at", "folder")}
+VOLATILE: Mapping[str, Sequence[str]] = {
+    "exports.export_runs": ("written_at", "folder"),
+    # the listing's clock times, and a local file's mtime (its version) when the reference landed its own copy
+    "raw.landed_files": ("version", "modified_at", "listed_at", "first_listed_at"),
+}
 
 
 @dataclass(frozen=True)

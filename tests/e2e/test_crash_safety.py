@@ -88,7 +88,10 @@ STAGING = (
     "staging.accounts",
     "staging.memberships",
 )
-VOLATILE = {"exports.export_runs": ("written_at",)}  # the wall-clock time of the export
+VOLATILE = {  # wall-clock times: of the export, and of the landing's listing
+    "exports.export_runs": ("written_at",),
+    "raw.landed_files": ("listed_at", "first_listed_at"),
+}
 
 
 def _with_paths(config: Config, **paths: Path) -> Config:

@@ -2,8 +2,8 @@
 
 One small demo (4 days, 30 accounts) is built through the CLI, `dagster-webserver` is
 started on a free localhost port against the same instance, and Chromium, driven over the
-DevTools protocol (`tests/e2e/browser.py`), reads what the pages show: the lineage of the six
-groups, the recorded runs, the check results of `staging/events`, and the report page.
+DevTools protocol (`tests/e2e/browser.py`), reads what the pages show: the lineage of the seven
+groups (seven), the recorded runs, the check results of `staging/events`, and the report page.
 Screenshots go to `test-artifacts/browser/` (kept by CI as artifacts).
 
 Skipped only when Chromium is missing (`apt-get install chromium`).
@@ -46,7 +46,7 @@ DAYS = 4
 # The demo's days end yesterday, as `make demo`'s do: every partition of the UI is then filled.
 LAST = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
 START = LAST - dt.timedelta(days=DAYS - 1)
-LAYERS = ["raw", "staging", "scores", "accounts", "snapshots", "exports"]
+LAYERS = ["raw", "staging", "scores", "accounts", "snapshots", "exports", "destinations"]
 ARTIFACTS = REPO / "test-artifacts" / "browser"
 SERVER_START_SECONDS = 120  # about 10 s on an idle 2-core machine; generous for a loaded CI runner
 # What a broken page shows: Dagster's error boundaries and load failures, the browser's own error pages.
@@ -179,7 +179,7 @@ def assert_looks_healthy(page: Page, text: str) -> None:
 # --------------------------------------------------------------------------------------
 
 
-def test_lineage_shows_the_six_groups_wired_in_order(ui: str, page: Page) -> None:
+def test_lineage_shows_the_seven_groups_wired_in_order(ui: str, page: Page) -> None:
     with screenshot_on_failure(page, "ui-lineage"):
         page.goto(f"{ui}/asset-groups")
         page.wait_for_text("Global asset lineage", *LAYERS, timeout=30)
@@ -193,10 +193,10 @@ def test_lineage_shows_the_six_groups_wired_in_order(ui: str, page: Page) -> Non
                 const svg = document.querySelector('svg foreignObject')?.ownerSVGElement;
                 const edges = svg ? [...svg.querySelectorAll('path')]
                     .filter(p => (p.getAttribute('stroke') || '').includes('lineage-edge')).length : 0;
-                return nodes.length >= 6 && edges >= 5 ? nodes : null;
+                return nodes.length >= 7 && edges >= 6 ? nodes : null;
             })()""",
             timeout=20,
-            what="the six group boxes of the lineage graph and the edges between them",
+            what="the seven group boxes of the lineage graph and the edges between them",
         )
         names = [name for name, _ in sorted(boxes, key=lambda b: b[1])]
         assert sorted(names) == sorted(LAYERS), boxes

@@ -148,7 +148,8 @@ def test_importing_the_definitions_module_reads_no_config(tmp_path: Path) -> Non
         timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert proc.stdout.strip() == "True"
+    # The last line: pyspark (imported by Great Expectations when installed) prints a note under `python -c`.
+    assert proc.stdout.strip().splitlines()[-1] == "True"
 
 
 # --- K. The demo removes only what it wrote ---------------------------------------------------
