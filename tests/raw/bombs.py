@@ -49,7 +49,7 @@ BOMBS = {
 }
 
 _CHILD = """
-import datetime as dt, json, resource, sys, time
+import datetime as dt, json, sys, time
 from engagement_pipeline.core.config import load_config
 from engagement_pipeline.core.warehouse import connect
 from engagement_pipeline.raw import step
@@ -59,7 +59,9 @@ con = connect(config.paths.warehouse)
 start = time.perf_counter()
 lines = step.run(con, day, config)
 errors = {str(k): int(v) for k, v in lines["read_error"].value_counts().iter_rows() if k is not None}
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+# VmHWM, not ru_maxrss: the latter keeps the forked parent's peak across exec (a big pytest's).
+status = open("/proc/self/status").read().split("VmHWM:")[1]
+peak = int(status.split()[0]) // 1024
 print(json.dumps({"lines": lines.height, "read_errors": errors, "peak_mb": peak,
                   "seconds": round(time.perf_counter() - start, 2)}))
 """
