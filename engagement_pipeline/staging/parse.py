@@ -248,7 +248,12 @@ def _parse_sql(max_id_length: int, source: str = "_lines", accepted_lines: bool 
         END AS detail,
         coalesce(message_id, 'md5:' || md5(line)) AS message_id,
         type, event, name, user_id, anonymous_id, group_id, context_group_id, previous_id,
-        traits,
+        -- RudderStack's and some other libraries' identify calls carry the traits in context.traits only.
+        CASE
+            WHEN type = '{MessageType.IDENTIFY}' AND (traits IS NULL OR traits = '{{}}')
+                AND json_type(context, '$.traits') = 'OBJECT' THEN json_extract(context, '$.traits')::VARCHAR
+            ELSE traits
+        END AS traits,
         timezone('UTC', event_ts) AS timestamp,
         CAST(timezone('UTC', event_ts) AS DATE) AS event_date,
         timezone('UTC', ts_received) AS received_at

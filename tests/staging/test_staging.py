@@ -142,6 +142,24 @@ def test_a_message_reused_across_files_keeps_the_copy_received_first(env) -> Non
     assert sorted(r.duplicates["source_file"].to_list()) == [f"{D1}/a-events.jsonl"] * 2
 
 
+def test_identify_traits_sent_only_in_context_traits_are_read(env) -> None:  # type: ignore[no-untyped-def]
+    """RudderStack's library sends an identify call's traits in `context.traits` only: they are the
+    call's traits (a `traits` object that holds something still wins)."""
+    config, con = env
+    only_context = {
+        "type": "identify",
+        "messageId": "rs-1",
+        "userId": "u-rudder",
+        "timestamp": TS,
+        "context": {"traits": {"email": "Ada@Example.com", "firstName": "Ada"}, "library": {"name": "rudder"}},
+    }
+    both = {**identify("seg-1", "u-segment", TS, email="grace@example.com"), "context": {"traits": {"email": "x@y.z"}}}
+    write_day(config.paths.landing, D1, [only_context, both])
+    _stage(con, config, D1)
+    users = dict(con.execute("SELECT user_id, email FROM staging.users ORDER BY 1").fetchall())
+    assert users == {"u-rudder": "ada@example.com", "u-segment": "grace@example.com"}
+
+
 def test_clock_skew_corrected_and_client_timestamp_kept(env) -> None:  # type: ignore[no-untyped-def]
     config, con = env
     skewed = {
