@@ -46,7 +46,10 @@ def test_a_day_staged_on_a_standalone_cluster_equals_duckdb(cluster: Cluster, tm
     result = materialize_layer("staging", on_cluster, day)
 
     assert result.success
-    assert {name for name, (passed, _) in check_outcomes(result).items() if passed} == set(checks.CHECKS)
+    outcomes = check_outcomes(result)
+    assert set(outcomes) == set(checks.CHECKS)
+    # Every check passes but the WARN on events the model does not score: the hand-made days use such names.
+    assert {name for name, (passed, _) in outcomes.items() if not passed} <= {"unscored_events"}
     [meta] = [
         e.materialization.metadata for e in result.get_asset_materialization_events() if e.asset_key == EVENTS.key
     ]
