@@ -90,7 +90,7 @@ def config_file(tmp_path: Path) -> Path:
 # --- Running days -------------------------------------------------------------------------------
 
 # The layers in the order data flows; each is `engagement_pipeline.<layer>.step.run(con, day, config)`.
-LAYERS = ("raw", "staging", "scores", "accounts", "snapshots", "exports", "destinations")
+from engagement_pipeline.core.keys import LAYERS  # noqa: E402
 
 
 def run_days(

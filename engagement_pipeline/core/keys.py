@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from dagster import AssetKey
 
+# The layers (asset groups, DuckDB schemas) in the order data flows through them.
+LAYERS = ("raw", "staging", "scores", "accounts", "snapshots", "exports", "destinations")
+
 RAW_LINES = AssetKey(["raw", "landed_lines"])
 EVENTS = AssetKey(["staging", "events"])
 QUARANTINE = AssetKey(["staging", "quarantine"])

@@ -51,6 +51,7 @@ from dagster._core.definitions.unresolved_asset_job_definition import Unresolved
 from engagement_pipeline.core.config import Config
 from engagement_pipeline.core.config_sources import Source
 from engagement_pipeline.core.errors import PipelineError
+from engagement_pipeline.core.keys import LAYERS
 from engagement_pipeline.raw import storage
 from engagement_pipeline.raw.files import SKIPPED_NAMES, day_folder, landed_days
 from engagement_pipeline.raw.storage import StoredObject
@@ -104,9 +105,6 @@ def jobs(partitions: PartitionsDefinition) -> list[UnresolvedAssetJobDefinition]
             for layer in LAYERS
         ),
     ]
-
-
-LAYERS = ("raw", "staging", "scores", "accounts", "snapshots", "exports", "destinations")
 
 
 def layer_job(layer: str) -> str:
