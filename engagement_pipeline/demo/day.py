@@ -43,7 +43,9 @@ def simulate_day(world: World, d: int, state: DayState, plan: np.ndarray, status
     acc, mem, users = world.accounts, world.members, world.users
     day_ms = world.start_ms + d * DAY_MS
     weekday = (world.start + dt.timedelta(days=d)).weekday()
-    multiplier = activity_multiplier(acc, d, world.days) * np.exp(rng.normal(0.0, 0.2, size=acc.n))
+    noise = np.exp(np.random.default_rng([world.seed, 4, d]).normal(0.0, 0.6, size=acc.n))  # the noisy decline's
+    base = activity_multiplier(acc, d, world.days, world.churn_kind, noise, world.holiday)
+    multiplier = base * np.exp(rng.normal(0.0, 0.2, size=acc.n))
     tz = CITY_TZ[acc.city]
 
     # who is active today, and their session

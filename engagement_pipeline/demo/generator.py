@@ -39,6 +39,7 @@ from engagement_pipeline.demo.catalogue import (
     STATUSES,
     TRAJECTORIES,
 )
+from engagement_pipeline.demo.churn_kinds import CHURN_KINDS, churn_kind_name
 from engagement_pipeline.demo.day import DayState, simulate_day
 from engagement_pipeline.demo.faults import FaultRates, Tally, finish_day
 from engagement_pipeline.demo.lifecycle import spec_events_day
@@ -225,6 +226,13 @@ def generate_demo(
         "activation_events": list(ACTIVATION_EVENTS),
         "best_fit_segment": {"industry": world.segment[0], "employee_band": world.segment[1]},
         "trajectories": {name: int((acc.kind == k).sum()) for k, name in enumerate(TRAJECTORIES)},
+        "churn_kinds": {
+            name: int(sum(churn_kind_name(int(k)) == name for k in world.churn_kind))
+            for name in (*CHURN_KINDS, "trial_lapse")
+        },
+        "holiday_week": None
+        if world.holiday is None
+        else [(start + dt.timedelta(days=d)).isoformat() for d in (world.holiday[0], world.holiday[1] - 1)],
     }
     write_truth(world, truth_dir, billing, report)
     if billing_dir is not None:

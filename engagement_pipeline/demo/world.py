@@ -30,6 +30,13 @@ from engagement_pipeline.demo.catalogue import (
     TRIAL_NOT,
     USER_AGENTS,
 )
+from engagement_pipeline.demo.churn_kinds import (
+    HOLIDAY_FACTOR,
+    assign_churn_kinds,
+    holiday_days,
+    kind_multiplier,
+    reshape_memberships,
+)
 from engagement_pipeline.demo.companies import Accounts, build_accounts, choose_segment
 from engagement_pipeline.demo.faults import FaultRates
 from engagement_pipeline.demo.memberships import Injected, Memberships, build_injected, build_memberships, find_admins
@@ -53,6 +60,8 @@ class World:
     admin_of: np.ndarray  # per account: its admin membership (-1 if none in the period)
     injected: Injected
     client_contexts: pl.Series  # per user agent, then the server context last
+    churn_kind: np.ndarray  # per account: `churn_kinds` code, NO_CHURN (-1) when it does not churn
+    holiday: tuple[int, int] | None  # the product-wide holiday week [first, end) day indices
 
 
 def build_world(
@@ -62,6 +71,21 @@ def build_world(
     segment = choose_segment(rng)
     acc = build_accounts(rng, accounts, days, start, segment)
     mem, primary = build_memberships(rng, acc, days)
+    kinds_rng = np.random.default_rng([seed, 4])  # its own stream: the draws of `rng` stay as they were
+    churn_kind = assign_churn_kinds(kinds_rng, acc.kind, acc.status1, acc.activity_end)
+    n_primary = int(primary.sum())
+    end, removed, rate = reshape_memberships(
+        kinds_rng,
+        churn_kind,
+        acc.activity_end,
+        mem.account[:n_primary],
+        mem.join_day[:n_primary],
+        mem.admin[:n_primary],
+        mem.rate[:n_primary],
+        mem.end_day[:n_primary],
+        mem.removed[:n_primary],
+    )
+    mem.end_day[:n_primary], mem.removed[:n_primary], mem.rate[:n_primary] = end, removed, rate
     start_ms = epoch_ms(start)
     users = build_users(rng, acc, mem, primary, start_ms, days, faults)
     admin_of = find_admins(acc, mem)
@@ -81,6 +105,8 @@ def build_world(
         admin_of=admin_of,
         injected=injected,
         client_contexts=pl.Series(contexts, dtype=pl.String),
+        churn_kind=churn_kind,
+        holiday=holiday_days(start, days),
     )
 
 
@@ -88,8 +114,20 @@ _GROWTH = math.log(2.5)  # growing / declining accounts change 2.5x per 30 days 
 _CHURN_DECAY = math.log(5.0)  # churning accounts fall to a fifth of their level before they cancel
 
 
-def activity_multiplier(acc: Accounts, d: int, days: int) -> np.ndarray:
-    """How busy each account is on day d relative to its normal level (0 = no activity at all)."""
+def activity_multiplier(
+    acc: Accounts,
+    d: int,
+    days: int,
+    churn_kind: np.ndarray | None = None,
+    noise: np.ndarray | None = None,
+    holiday: tuple[int, int] | None = None,
+) -> np.ndarray:
+    """How busy each account is on day d relative to its normal level (0 = no activity at all).
+
+    With `churn_kind` (and `noise`, the day's draw for the noisy kind) churning accounts follow
+    their kind (`churn_kinds.kind_multiplier`); in the `holiday` week [first, end) every account
+    slows to `churn_kinds.HOLIDAY_FACTOR`.
+    """
     last = days - 1
     h = min(30.0, max(days, 2) / 2)
     rel = (d - acc.created_day).astype(float)
@@ -111,6 +149,10 @@ def activity_multiplier(acc: Accounts, d: int, days: int) -> np.ndarray:
     m[sel] = np.maximum(0.03, 0.5 ** (rel[sel] / 4))
     sel = k == ONBOARDING
     m[sel] = 0.6 + 0.6 * np.minimum(1.0, rel[sel] / 14)
+    if churn_kind is not None:
+        m = kind_multiplier(churn_kind, m, np.ones(acc.n) if noise is None else noise)
+    if holiday is not None and holiday[0] <= d < holiday[1]:
+        m = m * HOLIDAY_FACTOR
     m[(rel < 0) | (d >= acc.activity_end)] = 0.0
     return m * acc.intensity
 

@@ -15,6 +15,7 @@ import pyarrow as pa
 
 from engagement_pipeline.demo.arrays import gather
 from engagement_pipeline.demo.catalogue import PLANS, ST_CHURNED, STARTER, STATUSES, TRAJECTORIES, TRIAL
+from engagement_pipeline.demo.churn_kinds import churn_kind_name
 from engagement_pipeline.demo.geography import COUNTRIES
 from engagement_pipeline.demo.market import INDUSTRIES
 from engagement_pipeline.demo.world import World
@@ -103,6 +104,7 @@ def write_truth(world: World, truth_dir: Path, billing: Billing, summary: dict[s
             "trajectory": [TRAJECTORIES[int(k)] for k in acc.kind],
             "converted_date": pl.Series(day_or_none(acc.trans_day, converted), dtype=pl.String),
             "churned_date": pl.Series(day_or_none(acc.trans_day, churned), dtype=pl.String),
+            "churn_kind": pl.Series([churn_kind_name(int(k)) for k in world.churn_kind], dtype=pl.String),
             "best_fit": acc.best_fit,
             "mrr_start": billing.mrr_start,
             "mrr_end": billing.mrr_end,
