@@ -23,6 +23,8 @@ when there are too few churns to learn from.
 from __future__ import annotations
 
 import datetime as dt
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,34 +32,56 @@ import polars as pl
 
 from engagement_pipeline.core.vocab import Status
 
-FEATURES = ("drop", "below_peak", "quiet", "idle_share", "small", "falling", "narrow", "unpaid")
+FEATURES = (
+    "drop",
+    "quiet",
+    "idle_share",
+    "small",
+    "falling",
+    "narrow",
+    "unpaid",
+    "champion",
+    "contraction",
+    "one_carrier",
+)
 
 # Transparent default: z = bias + sum(weight x feature); features are scaled to ~0..1.
 FORMULA: dict[str, float] = {
-    "bias": -3.2,
-    "drop": 1.5,  # activity down against its own 30-day baseline (0 = not down, 1 = stopped)
-    "below_peak": 1.5,  # activity down against its busiest week of the 8 before (a slow slide shows here)
+    "bias": -3.6,
+    "drop": 2.0,  # activity below its usual weeks, net of the product-wide change (0 = not down, 1 = stopped)
     "quiet": 3.5,  # days since last active / 30, capped at 1
     "idle_share": 0.8,  # share of users not active in the window
     "small": 0.4,  # one active user or none
-    "falling": 0.8,  # score fall over one window / 50, capped at 1
+    "falling": 0.6,  # score fall over one window / 50, capped at 1
     "narrow": 0.6,  # share of scored events never used in the window
     "unpaid": -0.3,  # trials and free accounts churn differently (they fizzle, not cancel)
+    "champion": 2.0,  # the top user went quiet while colleagues carry on (signals.py)
+    "contraction": 2.0,  # fewer users active than in the usual week, net of the product (0..1)
+    "one_carrier": 0.3,  # one user carries 80% of the points of an account of 3+
 }
 
 
 def signal_frame(rows: pl.DataFrame) -> pl.DataFrame:
-    """Model features (0..1 scale) from the signal columns of account_scores rows."""
-    change = pl.col("activity_change")
+    """Model features (0..1 scale) from the signal columns of account_scores rows.
+
+    The activity features are the calendar-aware ones (`signals.py`: against the same weekdays,
+    net of the product-wide change), so a holiday week that slows every account raises no risk.
+    """
+    defaults = {"activity_vs_usual": None, "active_users_change": None, "champion_lost": False, "users_for_80pct": None}
+    rows = rows.with_columns(pl.lit(v).alias(c) for c, v in defaults.items() if c not in rows.columns)
     return rows.with_columns(
-        pl.when(change.is_null()).then(0.0).otherwise((-change).clip(0.0, 1.0)).alias("drop"),
-        (-pl.col("activity_vs_peak").fill_null(0.0)).clip(0.0, 1.0).alias("below_peak"),
+        (-pl.col("activity_vs_usual").cast(pl.Float64).fill_null(0.0)).clip(0.0, 1.0).alias("drop"),
         (pl.col("days_since_active").fill_null(60).cast(pl.Float64) / 30.0).clip(0.0, 1.0).alias("quiet"),
         (1.0 - pl.col("pct_active").fill_null(0.0)).clip(0.0, 1.0).alias("idle_share"),
         (pl.col("active_users").fill_null(0) <= 1).cast(pl.Float64).alias("small"),
         ((-pl.col("trend_delta").fill_null(0.0)) / 50.0).clip(0.0, 1.0).alias("falling"),
         (1.0 - pl.col("adoption_rate").fill_null(0.0)).clip(0.0, 1.0).alias("narrow"),
         (~pl.col("is_paying").fill_null(False)).cast(pl.Float64).alias("unpaid"),
+        pl.col("champion_lost").cast(pl.Boolean).fill_null(False).cast(pl.Float64).alias("champion"),
+        (-pl.col("active_users_change").cast(pl.Float64).fill_null(0.0)).clip(0.0, 1.0).alias("contraction"),
+        ((pl.col("users_for_80pct").fill_null(0) == 1) & (pl.col("total_users").fill_null(0) >= 3))
+        .cast(pl.Float64)
+        .alias("one_carrier"),
     )
 
 
@@ -158,17 +182,40 @@ def training_set(
     return signal_frame(labelled), labelled["_label"].to_numpy()
 
 
+def fit_day(day: dt.date, start: dt.date, refit_days: int) -> dt.date:
+    """The last day on or before `day` on the refit grid (start, start + refit_days, ...): the model's as-of day."""
+    return day - dt.timedelta(days=max((day - start).days, 0) % refit_days)
+
+
+def frame_hash(frame: pl.DataFrame) -> int:
+    """A content hash of a small frame (row order ignored): the cache key of what a fit learns from."""
+    return int(frame.hash_rows(seed=0).sort().hash(seed=0).sum()) if frame.height else 0
+
+
+_FITS: OrderedDict[tuple[object, ...], FittedModel | None] = OrderedDict()
+_FITS_KEPT = 8
+
+
+def cached_fit(key: tuple[object, ...], train: Callable[[], FittedModel | None]) -> FittedModel | None:
+    """`train()` once per key (fit day and a fingerprint of its inputs), then the same model again.
+
+    The fit is a pure function of its inputs (Newton's method from zero), so a cached model is the
+    model a refit would give: caching changes the time taken, never a churn_risk."""
+    if key in _FITS:
+        _FITS.move_to_end(key)
+        return _FITS[key]
+    model = train()
+    _FITS[key] = model
+    while len(_FITS) > _FITS_KEPT:
+        _FITS.popitem(last=False)
+    return model
+
+
 def reasons(rows: pl.DataFrame) -> list[str]:
     """The signals behind each account's risk, in plain words, strongest first."""
     out = []
     for r in rows.iter_rows(named=True):
         parts: list[tuple[float, str]] = []
-        change = r.get("activity_change")
-        if change is not None and change <= -0.2:
-            parts.append((-change, f"activity down {-change:.0%} against its own 30-day baseline"))
-        peak = r.get("activity_vs_peak")
-        if peak is not None and peak <= -0.4 and (change is None or change > -0.2):
-            parts.append((-peak * 0.9, f"activity at {1 + peak:.0%} of its busiest recent week"))
         quiet = r.get("days_since_active")
         if quiet is not None and quiet >= 3:
             parts.append((min(quiet / 30, 1.0) + 0.1, f"last active {quiet} days ago"))
@@ -179,5 +226,7 @@ def reasons(rows: pl.DataFrame) -> list[str]:
         if delta is not None and delta <= -10:
             parts.append((min(-delta / 50, 1.0), f"score down {-delta:.0f} points in a window"))
         parts.sort(key=lambda p: -p[0])
-        out.append("; ".join(text for _, text in parts[:3]))
+        texts = [text for _, text in parts[:3]]
+        signal = r.get("signal_reasons")
+        out.append("; ".join([signal, *texts] if signal else texts))
     return out

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from engagement_pipeline.accounts import churn
+from engagement_pipeline.accounts import churn, signals
 from engagement_pipeline.accounts.explain import contributions, explanations
 from engagement_pipeline.accounts.health import health_exprs, pql_exprs
 from engagement_pipeline.core.config import Config
@@ -250,6 +250,8 @@ def account_day(
     model = config.model
     if "_status_source" not in attributes.columns:
         attributes = attributes.with_columns(pl.lit(None, dtype=pl.String).alias("_status_source"))
+    if "_mrr_28d_ago" not in attributes.columns:
+        attributes = attributes.with_columns(pl.lit(None, dtype=pl.Float64).alias("_mrr_28d_ago"))
     if totals is None:
         totals = event_totals(counts, as_of, config)
     now, bench = score_accounts_at(counts, as_of, config, removed)
@@ -283,7 +285,9 @@ def account_day(
         .agg(pl.col("event_count").sum())
     )
     peak = weeks.group_by("account_id").agg((pl.col("event_count").max() / 7.0).alias("_peak_rate"))
-    activity = activity.join(peak, on="account_id", how="left")
+    activity = activity.join(peak, on="account_id", how="left").join(
+        signals.account_signals(scored, as_of, model.window_days), on="account_id", how="left"
+    )
     usage = feature_usage(totals, config, as_of, first_used)
     adoption = usage.group_by("account_id").agg(
         (pl.col("event").n_unique() / len(model.events)).round(3).alias("adoption_rate")
@@ -363,6 +367,7 @@ def account_day(
             .alias("trend"),
         )
     )
+    frame = frame.with_columns(*signals.mrr_exprs()).with_columns(signals.reasons_expr())
     features = churn.signal_frame(frame)
     risk = churn_model.predict(features) if churn_model is not None else churn.formula_risk(features)
     frame = frame.with_columns(

@@ -121,23 +121,49 @@ def churn_events(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
 
 
 def churn_model(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> churn.FittedModel | None:
-    """A logistic regression fitted on the closed outcome windows before `day`, or None (use the formula)."""
+    """The logistic regression of `day`, or None (use the formula): see `churn.fit_day` and `churn.cached_fit`.
+
+    The model is refitted on a schedule, not every day: on the `refit_days` grid from start_date
+    (every day between uses the last fit day's model), and again when the outcomes or history it
+    learns from change (late billing, a rerun day). Its inputs are those known on the fit day, so
+    the result does not depend on the order days are run.
+    """
     c = config.model.churn
     if c.method == "formula":
         return None
-    history = con.execute(
-        "SELECT * FROM snapshots.account_history WHERE date <= ?", [day - dt.timedelta(days=c.horizon_days)]
-    ).pl()
-    features, labels = churn.training_set(history, churn_events(con), day, c.horizon_days)
-    positives = int(labels.sum())
-    if min(positives, len(labels) - positives) < c.min_training_churns:
-        if c.method == "fitted":
-            raise PipelineError(
-                f"model.churn.method is `fitted` but the history before {day} holds {positives} churns in closed "
-                f"{c.horizon_days}-day windows (at least {c.min_training_churns} needed): use `auto` or `formula`."
-            )
-        return None
-    return churn.fit(features, labels, day)
+    fit_on = churn.fit_day(day, config.start_date, c.refit_days)
+    cutoff = fit_on - dt.timedelta(days=c.horizon_days)
+    events = churn_events(con).filter(pl.col("date") <= fit_on)
+    rows, fingerprint = con.execute(
+        "SELECT count(*), coalesce(sum(hash(account_id, date, churn_risk, health)), 0) "
+        "FROM snapshots.account_history WHERE date <= ?",
+        [cutoff],
+    ).fetchone()  # type: ignore[misc]
+    key = (fit_on, c.horizon_days, c.min_training_churns, int(rows), int(fingerprint), churn.frame_hash(events))
+
+    def train() -> churn.FittedModel | None:
+        history = con.execute("SELECT * FROM snapshots.account_history WHERE date <= ?", [cutoff]).pl()
+        features, labels = churn.training_set(history, events, fit_on, c.horizon_days)
+        positives = int(labels.sum())
+        if min(positives, len(labels) - positives) < c.min_training_churns:
+            return None
+        return churn.fit(features, labels, fit_on)
+
+    model = churn.cached_fit(key, train)
+    if model is None and c.method == "fitted":
+        raise PipelineError(
+            f"model.churn.method is `fitted` but the history before {fit_on} holds too few churns in closed "
+            f"{c.horizon_days}-day windows (at least {c.min_training_churns} needed): use `auto` or `formula`."
+        )
+    return model
+
+
+def signal_attributes(con: duckdb.DuckDBPyConnection, day: dt.date) -> pl.DataFrame:
+    """`account_attributes` of the day, with `_mrr_28d_ago` (the MRR 28 days before, for `signals.mrr_exprs`)."""
+    before = account_attributes(con, day - dt.timedelta(days=28)).select(
+        "account_id", pl.col("mrr").alias("_mrr_28d_ago")
+    )
+    return account_attributes(con, day).join(before, on="account_id", how="left")
 
 
 def run(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> acc.AccountDay:
@@ -155,7 +181,7 @@ def run(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> acc.Acc
     result = acc.account_day(
         counts,
         first_used(con, day, config),
-        account_attributes(con, day),
+        signal_attributes(con, day),
         day,
         config,
         churn_model(con, day, config),

@@ -203,6 +203,7 @@ class Churn(_Strict):
     )
     horizon_days: Annotated[int, Field(ge=7, le=180)] = 30
     min_training_churns: Annotated[int, Field(ge=1)] = 15
+    refit_days: Annotated[int, Field(ge=1, le=365)] = 7  # refit on this grid from start_date, or when outcomes change
 
 
 class Model(_Strict):

@@ -184,6 +184,10 @@ ACCOUNT_SCORES = _t(
     ("adoption_rate_all_time", F), ("never_used_key_events", V), ("top_contributors", V),
     ("change_drivers", V), ("segments", V), ("activity_change", F), ("days_since_active", I),
     ("churn_model", V), ("activity_vs_peak", F), ("invites_sent", I),
+    # churn signals (accounts/signals.py)
+    ("champion_share", F), ("champion_quiet_days", I), ("champion_lost", B), ("users_for_80pct", I),
+    ("active_users_change", F), ("activity_vs_usual", F), ("mrr_change_28d", F), ("engagement_vs_mrr", V),
+    ("signal_reasons", V),
 )
 ACCOUNT_CONTRIBUTIONS = _t(
     "accounts", "account_contributions",
@@ -208,6 +212,8 @@ ACCOUNT_HISTORY = _t(
     ("activation_pct", F), ("health", V), ("is_pql", B), ("churn_risk", F), ("plan", V),
     ("status", V), ("mrr", F), ("pct_active", F), ("adoption_rate", F), ("is_paying", B),
     ("activity_change", F), ("days_since_active", I), ("churn_model", V), ("activity_vs_peak", F),
+    ("champion_lost", B), ("users_for_80pct", I), ("active_users_change", F), ("activity_vs_usual", F),
+    ("mrr_change_28d", F), ("signal_reasons", V),
 )
 # snapshots.product_daily counts the accounts in each health state, one column per state
 # (`new` is `new_health_accounts`, apart from `new_accounts_30d`): a new state gets its column.

@@ -30,7 +30,9 @@ WARNED: tuple[str, ...] = (Health.AT_RISK, Health.INACTIVE)
 BANDS: tuple[str, ...] = ("<25", "25-49", "50-74", "75+")
 
 
-def labelled_days(history: pl.DataFrame, churns: pl.DataFrame, last_observed: dt.date, horizon_days: int) -> pl.DataFrame:
+def labelled_days(
+    history: pl.DataFrame, churns: pl.DataFrame, last_observed: dt.date, horizon_days: int
+) -> pl.DataFrame:
     """History rows of the as-of days whose horizon closed, alive that day, with `churned` (a churn
     in (as-of, as-of + horizon]) and `churn_date` (the account's first churn after the as-of day)."""
     rows = history.filter(
@@ -104,8 +106,12 @@ def lead_times(history: pl.DataFrame, churns: pl.DataFrame, kinds: pl.DataFrame)
         .join(last_calm, on="account_id", how="left")
         .with_columns(
             pl.when(pl.col("on_eve").fill_null(False))
-            .then((pl.col("churn_date") - pl.col("calm").fill_null(pl.col("churn_date") - pl.duration(days=30)))
-                  .dt.total_days() - 1)
+            .then(
+                (
+                    pl.col("churn_date") - pl.col("calm").fill_null(pl.col("churn_date") - pl.duration(days=30))
+                ).dt.total_days()
+                - 1
+            )
             .otherwise(0)
             .clip(upper_bound=60)
             .alias("lead_days")
@@ -135,7 +141,5 @@ def band_churn_rates(
         pl.DataFrame({"band": list(BANDS)})
         .join(counts, on="band", how="left")
         .with_columns(pl.col("accounts", "churned").fill_null(0))
-        .with_columns(
-            pl.when(pl.col("accounts") > 0).then(pl.col("churned") / pl.col("accounts")).alias("churn_rate")
-        )
+        .with_columns(pl.when(pl.col("accounts") > 0).then(pl.col("churned") / pl.col("accounts")).alias("churn_rate"))
     )
