@@ -67,7 +67,13 @@ def signal_frame(rows: pl.DataFrame) -> pl.DataFrame:
     The activity features are the calendar-aware ones (`signals.py`: against the same weekdays,
     net of the product-wide change), so a holiday week that slows every account raises no risk.
     """
-    defaults = {"activity_vs_usual": None, "active_users_change": None, "champion_lost": False, "users_for_80pct": None}
+    defaults = {
+        "activity_vs_usual": None,
+        "active_users_change": None,
+        "champion_lost": False,
+        "users_for_80pct": None,
+        "total_users": None,
+    }
     rows = rows.with_columns(pl.lit(v).alias(c) for c, v in defaults.items() if c not in rows.columns)
     return rows.with_columns(
         (-pl.col("activity_vs_usual").cast(pl.Float64).fill_null(0.0)).clip(0.0, 1.0).alias("drop"),

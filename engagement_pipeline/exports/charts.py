@@ -196,7 +196,10 @@ def churn_by_band_chart(
     labels = [b[0] for b in BANDS]
     counts = [float(totals.get(b, (0.0, 0.0))[0]) for b in labels]
     rates = [totals[b][1] / totals[b][0] * 100 if totals.get(b, (0, 0))[0] else 0.0 for b in labels]
-    n_all, hits_all = sum(counts), sum(float(totals.get(b, (0.0, 0.0))[1]) for b in labels)
+    hits = [float(totals.get(b, (0.0, 0.0))[1]) for b in labels]
+    n_all, hits_all = sum(counts), sum(hits)
+    filled = [r for r, n in zip(rates, counts, strict=True) if n]
+    verdict = "falls as the band rises" if all(a > b for a, b in zip(filled, filled[1:])) else "does not fall band by band"
 
     def draw(fig: Figure) -> None:
         ax = fig.add_subplot()
@@ -204,11 +207,11 @@ def churn_by_band_chart(
         base = hits_all / n_all * 100
         ax.axhline(base, color=DARK, linestyle="--", linewidth=1, label=f"all bands: {pct(base)}")
         ax.legend(loc="upper right")
-        for i, (rate, n) in enumerate(zip(rates, counts, strict=True)):
+        for i, (rate, n, h) in enumerate(zip(rates, counts, hits, strict=True)):
             ax.text(
                 i,
                 rate,
-                f"{pct(rate)}\n{int(n)} acct-days" if n else "no accounts",
+                f"{pct(rate)}\n{round(h)} of {int(n)} acct-days" if n else "no accounts",
                 ha="center",
                 va="bottom",
                 fontsize=8,
@@ -217,7 +220,7 @@ def churn_by_band_chart(
         ax.yaxis.set_major_formatter(PercentFormatter(decimals=0))
         ax.set_xlabel(f"{predictor} band on the as-of day")
         ax.set_ylabel(f"{outcome} rate")
-        ax.set_title(f"{title} (pooled over {days} as-of day{'s' if days != 1 else ''})")
+        ax.set_title(f"{title}: {verdict} (pooled over {days} as-of day{'s' if days != 1 else ''})", fontsize=10)
 
     return render(draw)
 
@@ -316,6 +319,31 @@ def cohort_chart(cohort_daily: pl.DataFrame | None, dimension: str, max_cohorts:
         ax.set_title(f"{title}{f' ({hidden} smaller cohorts not shown)' if hidden else ''}")
 
     return render(draw)
+
+
+def calibration_table(backtest: pl.DataFrame) -> pl.DataFrame:
+    """decile, mean_predicted, observed_rate, n: the churn_risk calibration rows of `snapshots.score_backtest`
+    pooled over their as-of days (rates weighted by each day's accounts in the decile, n summed).
+
+    Rows written before the backtest kept `calibration_n` count each as-of day as one account."""
+    rows = backtest.filter(pl.col("metric").str.starts_with("calibration_")) if backtest.height else backtest
+    if rows.height == 0:
+        return pl.DataFrame()
+    wide = rows.pivot(on="metric", index=["as_of_date", "band"], values="value", aggregate_function="first")
+    if not {"calibration_predicted", "calibration_observed"} <= set(wide.columns):
+        return pl.DataFrame()
+    n = pl.col("calibration_n").fill_null(1.0) if "calibration_n" in wide.columns else pl.lit(1.0)
+    return (
+        wide.with_columns(n.alias("_n"))
+        .group_by("band")
+        .agg(
+            ((pl.col("calibration_predicted") * pl.col("_n")).sum() / pl.col("_n").sum()).alias("mean_predicted"),
+            ((pl.col("calibration_observed") * pl.col("_n")).sum() / pl.col("_n").sum()).alias("observed_rate"),
+            pl.col("_n").sum().cast(pl.Int64).alias("n"),
+        )
+        .select(pl.col("band").str.extract(r"(\d+)").cast(pl.Int64).alias("decile"), "mean_predicted", "observed_rate", "n")
+        .sort("decile")
+    )
 
 
 def calibration_chart(calibration: pl.DataFrame | None) -> bytes:

@@ -40,21 +40,7 @@ def day_charts(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> 
     backtest = con.execute("SELECT * FROM snapshots.score_backtest WHERE evaluated_on <= ?", [day]).pl()
     steps = con.execute("SELECT * FROM accounts.activation_steps WHERE as_of_date = ?", [day]).pl()
     cohorts = con.execute("SELECT * FROM snapshots.cohort_daily WHERE date <= ? ORDER BY date", [day]).pl()
-    calibrated = (
-        backtest.filter(pl.col("metric").str.starts_with("calibration_"))
-        .group_by("band", "metric")
-        .agg(pl.col("value").mean())
-        .pivot(on="metric", index="band", values="value")
-        if backtest.height
-        else pl.DataFrame()
-    )
-    if calibrated.height and {"calibration_predicted", "calibration_observed"} <= set(calibrated.columns):
-        calibrated = calibrated.select(
-            pl.col("band").str.extract(r"(\d+)").cast(pl.Int64).alias("decile"),
-            pl.col("calibration_predicted").alias("mean_predicted"),
-            pl.col("calibration_observed").alias("observed_rate"),
-            pl.lit(None, dtype=pl.Int64).alias("n"),
-        ).sort("decile")
+    calibrated = charts.calibration_table(backtest)
     return {
         "chart_product_score.png": charts.product_score_chart(product),
         "chart_score_distribution.png": charts.score_distribution_chart(scores),

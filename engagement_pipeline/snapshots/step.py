@@ -157,6 +157,7 @@ def backtest_day(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -
                     "band": band,
                     "value": row["observed_rate"],
                 },
+                {**base, "predictor": "churn_risk", "metric": "calibration_n", "band": band, "value": float(row["n"])},
             ]
     if extra:
         table = pl.concat(

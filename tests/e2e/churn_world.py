@@ -27,7 +27,7 @@ from tests.conftest import base_config, day_range, run_days, write_config
 
 START = dt.date(2026, 1, 1)
 DAYS = 84
-ACCOUNTS = 110
+ACCOUNTS = 200
 EVENTS_PER_USER_DAY = 3.0
 
 
@@ -105,7 +105,33 @@ def churn_figures(world: ChurnWorld) -> dict[str, Any]:
     }
 
 
+def saved_world(root: Path, seed: int) -> ChurnWorld:
+    """The world of an earlier run kept in `root` (its warehouse and ground truth), without rerunning it."""
+    con = connect(root / "warehouse.duckdb")
+    try:
+        history = con.execute("SELECT * FROM snapshots.account_history ORDER BY date, account_id").pl()
+        churns = churn_events(con)
+    finally:
+        con.close()
+    summary = json.loads((root / "ground_truth" / "summary.json").read_text())
+    week = summary.get("holiday_week")
+    return ChurnWorld(
+        seed=seed,
+        days=sorted(history["date"].unique().to_list()),
+        history=history,
+        churns=churns,
+        truth=pl.read_csv(root / "ground_truth" / "accounts.csv", try_parse_dates=True),
+        holiday=(dt.date.fromisoformat(week[0]), dt.date.fromisoformat(week[1])) if week else None,
+    )
+
+
 if __name__ == "__main__":
-    for arg in sys.argv[1:]:
+    # python -m tests.e2e.churn_world SEED [KEEP_DIR]: the figures of one seed (KEEP_DIR keeps the warehouse)
+    seed = int(sys.argv[1])
+    if len(sys.argv) > 2:
+        keep = Path(sys.argv[2])
+        world = saved_world(keep, seed) if (keep / "warehouse.duckdb").exists() else churn_world(keep, seed)
+        print(json.dumps(churn_figures(world), default=str))
+    else:
         with tempfile.TemporaryDirectory() as tmp:
-            print(json.dumps(churn_figures(churn_world(Path(tmp), int(arg))), default=str))
+            print(json.dumps(churn_figures(churn_world(Path(tmp), seed)), default=str))
