@@ -2,22 +2,26 @@
 
 The absolute engagement score mixes how big and busy an account normally is with
 whether that is changing; churn shows first as an account falling below its own
-baseline. The signals, per account and as-of day:
+baseline, or as who in it is still active. The model's features (`signal_frame`, 0..1),
+from the columns of `accounts.account_scores`:
 
-- `activity_change`: scored events per day in the last 7 days against the daily rate
-  of the 30 days before them, minus 1 (-0.7 = activity down 70%); null without a baseline;
-- `activity_vs_peak`: the same rate against the account's busiest of the 8 weeks before;
-- `days_since_active`: days since the last scored event (capped at 60);
-- `pct_active` and `active_users`: breadth of use in the window;
-- `trend_delta`: score change over one window;
-- `adoption_rate`: share of the scored events used in the window;
-- `is_paying`.
+- `drop`: activity in the last 7 days below its usual weeks, net of the whole product's
+  change (`activity_vs_usual`, `signals.py`): a holiday week every account shares is no drop;
+- `quiet`: days since the last scored event / 30; `idle_share`: share of users not active
+  in the window; `small`: one active user or none;
+- `falling`: score fall over one window; `narrow`: share of the scored events never used;
+- `champion`: the top user went quiet while colleagues carry on (`champion_lost`);
+- `contraction`: fewer users active than in the usual week, net of the product
+  (`active_users_change`); `one_carrier`: one user carries 80% of an account of 3+;
+- `unpaid`: trials and free accounts.
 
 `formula_risk` turns them into a probability with a transparent logistic formula
 (coefficients in `FORMULA`). Where outcome history exists, `fit` trains a logistic
 regression on as-of days whose 30-day outcome window has closed (labels only from
 outcomes dated on or before the as-of day of the fit), and the formula is the fallback
-when there are too few churns to learn from.
+when there are too few churns to learn from. The fit is refitted on a schedule, not every
+day (`fit_day`: every `model.churn.refit_days` from start_date) or when what it learns from
+changes (`cached_fit`, keyed by the fit day and a fingerprint of its inputs).
 """
 
 from __future__ import annotations

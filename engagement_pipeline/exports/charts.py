@@ -199,7 +199,9 @@ def churn_by_band_chart(
     hits = [float(totals.get(b, (0.0, 0.0))[1]) for b in labels]
     n_all, hits_all = sum(counts), sum(hits)
     filled = [r for r, n in zip(rates, counts, strict=True) if n]
-    verdict = "falls as the band rises" if all(a > b for a, b in zip(filled, filled[1:])) else "does not fall band by band"
+    verdict = (
+        "falls as the band rises" if all(a > b for a, b in zip(filled, filled[1:])) else "does not fall band by band"
+    )
 
     def draw(fig: Figure) -> None:
         ax = fig.add_subplot()
@@ -341,7 +343,9 @@ def calibration_table(backtest: pl.DataFrame) -> pl.DataFrame:
             ((pl.col("calibration_observed") * pl.col("_n")).sum() / pl.col("_n").sum()).alias("observed_rate"),
             pl.col("_n").sum().cast(pl.Int64).alias("n"),
         )
-        .select(pl.col("band").str.extract(r"(\d+)").cast(pl.Int64).alias("decile"), "mean_predicted", "observed_rate", "n")
+        .select(
+            pl.col("band").str.extract(r"(\d+)").cast(pl.Int64).alias("decile"), "mean_predicted", "observed_rate", "n"
+        )
         .sort("decile")
     )
 

@@ -61,8 +61,7 @@ def test_a_large_account_halving_ranks_riskier_than_a_small_steady_one() -> None
     assert risk["large"]["activity_change"] == -0.5
     assert risk["large"]["churn_risk"] > risk["small"]["churn_risk"]
     assert (
-        "activity 50% below its usual weeks" in risk["large"]["health_reason"]
-        or risk["large"]["health"] != "at_risk"
+        "activity 50% below its usual weeks" in risk["large"]["health_reason"] or risk["large"]["health"] != "at_risk"
     )
 
 
@@ -72,9 +71,7 @@ def test_an_account_silent_for_ten_days_ranks_riskier_than_either() -> None:
     assert risk["silent"]["churn_risk"] > max(risk["large"]["churn_risk"], risk["small"]["churn_risk"])
     assert risk["silent"]["health"] == "at_risk"
     reason = risk["silent"]["health_reason"]
-    assert (
-        "activity 100% below its usual weeks" in reason and "last active 10 days ago" in reason
-    )
+    assert "activity 100% below its usual weeks" in reason and "last active 10 days ago" in reason
 
 
 def _history(days: int, accounts: int) -> pl.DataFrame:
