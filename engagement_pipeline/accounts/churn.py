@@ -51,16 +51,16 @@ FEATURES = (
 
 # Transparent default: z = bias + sum(weight x feature); features are scaled to ~0..1.
 FORMULA: dict[str, float] = {
-    "bias": -3.6,
-    "drop": 2.0,  # activity below its usual weeks, net of the product-wide change (0 = not down, 1 = stopped)
+    "bias": -3.8,
+    "drop": 2.5,  # activity below its usual weeks, net of the product-wide change (0 = not down, 1 = stopped)
     "quiet": 3.5,  # days since last active / 30, capped at 1
     "idle_share": 0.8,  # share of users not active in the window
     "small": 0.4,  # one active user or none
     "falling": 0.6,  # score fall over one window / 50, capped at 1
     "narrow": 0.6,  # share of scored events never used in the window
     "unpaid": -0.3,  # trials and free accounts churn differently (they fizzle, not cancel)
-    "champion": 2.0,  # the top user went quiet while colleagues carry on (signals.py)
-    "contraction": 2.0,  # fewer users active than in the usual week, net of the product (0..1)
+    "champion": 3.5,  # the top user went quiet while colleagues carry on (signals.py)
+    "contraction": 3.0,  # fewer users active than in the usual week, net of the product (0..1)
     "one_carrier": 0.3,  # one user carries 80% of the points of an account of 3+
 }
 
@@ -117,10 +117,14 @@ class FittedModel:
     trained_rows: int
     trained_churns: int
     trained_until: dt.date
+    formula_share: float = 0.0  # `auto` averages the fit with the formula: a few dozen churns fit noisily
 
     def predict(self, features: pl.DataFrame) -> np.ndarray:
         x = _standardize(features, self.means, self.scales)
-        return _logistic(x @ np.asarray(self.coefficients) + self.intercept)
+        fitted = _logistic(x @ np.asarray(self.coefficients) + self.intercept)
+        if self.formula_share <= 0:
+            return fitted
+        return (1 - self.formula_share) * fitted + self.formula_share * formula_risk(features)
 
 
 def _matrix(features: pl.DataFrame) -> np.ndarray:

@@ -5,6 +5,7 @@ The only module of the layer that reads or writes the warehouse.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 
@@ -139,7 +140,15 @@ def churn_model(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) ->
         "FROM snapshots.account_history WHERE date <= ?",
         [cutoff],
     ).fetchone()  # type: ignore[misc]
-    key = (fit_on, c.horizon_days, c.min_training_churns, int(rows), int(fingerprint), churn.frame_hash(events))
+    key = (
+        fit_on,
+        c.method,
+        c.horizon_days,
+        c.min_training_churns,
+        int(rows),
+        int(fingerprint),
+        churn.frame_hash(events),
+    )
 
     def train() -> churn.FittedModel | None:
         history = con.execute("SELECT * FROM snapshots.account_history WHERE date <= ?", [cutoff]).pl()
@@ -147,7 +156,10 @@ def churn_model(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) ->
         positives = int(labels.sum())
         if min(positives, len(labels) - positives) < c.min_training_churns:
             return None
-        return churn.fit(features, labels, fit_on)
+        model = churn.fit(features, labels, fit_on)
+        # `auto` shrinks the fit toward the transparent formula (half each): on the demo's few dozen
+        # churns the fit alone ranks churners worse than the formula (README, "Kinds of churn").
+        return dataclasses.replace(model, formula_share=0.5) if c.method == "auto" else model
 
     model = churn.cached_fit(key, train)
     if model is None and c.method == "fitted":

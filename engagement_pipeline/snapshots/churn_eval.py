@@ -7,9 +7,8 @@ deployment can pass any account -> kind table, e.g. a CRM's churn reason):
 - `churn_kind_backtest`: per kind, the mean over as-of days of the ROC AUC of the predictor
   for churn within the horizon, the churners of that kind against every account that did not
   churn (the other kinds' churners left out); kind `all` is every churner.
-- `lead_times`: per churned account, how many days before its churn it was first warned
-  about: the first day of the unbroken run of `at_risk` (or `inactive`) days that reaches the
-  day before the churn, 0 when it was not warned on that day; median per kind.
+- `lead_times`: per churned account, how many days before its churn it first turned
+  `at_risk` (or `inactive`) in the 45 days before it, 0 when it never did; median per kind.
 - `band_churn_rates`: accounts and churners within the horizon per score band, pooled over
   the as-of days whose horizon has closed (real counts, for the chart and the report).
 
@@ -28,6 +27,7 @@ from engagement_pipeline.snapshots.metrics import auc_expr
 
 WARNED: tuple[str, ...] = (Health.AT_RISK, Health.INACTIVE)
 BANDS: tuple[str, ...] = ("<25", "25-49", "50-74", "75+")
+LEAD_LOOKBACK_DAYS = 45
 
 
 def labelled_days(
@@ -42,7 +42,9 @@ def labelled_days(
     events = churns.select("account_id", pl.col("date").alias("churn_date")).unique().sort("churn_date")
     return (
         rows.with_columns((pl.col("date") + pl.duration(days=1)).alias("_after"))
-        .join_asof(events, left_on="_after", right_on="churn_date", by="account_id", strategy="forward")
+        .join_asof(
+            events, left_on="_after", right_on="churn_date", by="account_id", strategy="forward", check_sortedness=False
+        )
         .with_columns(
             (
                 pl.col("churn_date").is_not_null()
@@ -83,48 +85,44 @@ def churn_kind_backtest(
     )
 
 
-def lead_times(history: pl.DataFrame, churns: pl.DataFrame, kinds: pl.DataFrame) -> pl.DataFrame:
-    """churn_kind, accounts, warned (accounts warned on the eve of churn), median_lead_days; see the module.
+def lead_times(
+    history: pl.DataFrame, churns: pl.DataFrame, kinds: pl.DataFrame, lookback_days: int = LEAD_LOOKBACK_DAYS
+) -> pl.DataFrame:
+    """churn_kind, accounts, warned (accounts at risk at least once in the look-back), median_lead_days.
 
-    Only churns with the history's whole 30 days before them are counted (an account cannot be
-    warned about before the pipeline has seen it)."""
+    The lead of a churned account is the number of days from the first day it was `at_risk` (or
+    `inactive`) in the `lookback_days` before its churn to the churn, 0 when it never was. Only
+    churns with the whole look-back in the history count (an account cannot be warned about
+    before the pipeline has seen it)."""
     first_day = history["date"].min()
     events = churns.group_by("account_id").agg(pl.col("date").min().alias("churn_date"))
     if first_day is not None:
-        events = events.filter(pl.col("churn_date") >= pl.lit(first_day) + pl.duration(days=30))
-    rows = (
+        events = events.filter(pl.col("churn_date") >= pl.lit(first_day) + pl.duration(days=lookback_days))
+    warned = (
         history.join(events, on="account_id")
-        .filter(pl.col("date") < pl.col("churn_date"))
-        .with_columns(pl.col("health").is_in(WARNED).alias("warned"))
-        .sort("account_id", "date")
-    )
-    # The last day of each account before its churn that was NOT warned: the run after it is the warning.
-    last_calm = rows.filter(~pl.col("warned")).group_by("account_id").agg(pl.col("date").max().alias("calm"))
-    eve = rows.group_by("account_id").agg(pl.col("date").max().alias("eve"), pl.col("warned").last().alias("on_eve"))
-    per_account = (
-        events.join(eve, on="account_id", how="left")
-        .join(last_calm, on="account_id", how="left")
-        .with_columns(
-            pl.when(pl.col("on_eve").fill_null(False))
-            .then(
-                (
-                    pl.col("churn_date") - pl.col("calm").fill_null(pl.col("churn_date") - pl.duration(days=30))
-                ).dt.total_days()
-                - 1
-            )
-            .otherwise(0)
-            .clip(upper_bound=60)
-            .alias("lead_days")
+        .filter(
+            (pl.col("date") < pl.col("churn_date"))
+            & (pl.col("date") >= pl.col("churn_date") - pl.duration(days=lookback_days))
+            & pl.col("health").is_in(WARNED)
         )
+        .group_by("account_id")
+        .agg(pl.col("date").min().alias("first_warned"))
+    )
+    per_account = (
+        events.join(warned, on="account_id", how="left")
+        .with_columns((pl.col("churn_date") - pl.col("first_warned")).dt.total_days().fill_null(0).alias("lead_days"))
         .join(kinds, on="account_id", how="left")
         .with_columns(pl.col("churn_kind").fill_null("unknown"))
     )
-    summary = per_account.group_by("churn_kind").agg(
-        pl.len().cast(pl.Int64).alias("accounts"),
-        pl.col("on_eve").fill_null(False).sum().cast(pl.Int64).alias("warned"),
-        pl.col("lead_days").median().alias("median_lead_days"),
+    return (
+        per_account.group_by("churn_kind")
+        .agg(
+            pl.len().cast(pl.Int64).alias("accounts"),
+            pl.col("first_warned").is_not_null().sum().cast(pl.Int64).alias("warned"),
+            pl.col("lead_days").median().alias("median_lead_days"),
+        )
+        .sort("churn_kind")
     )
-    return summary.sort("churn_kind")
 
 
 def band_churn_rates(

@@ -77,8 +77,8 @@ def churn_world(root: Path, seed: int, days: int = DAYS, accounts: int = ACCOUNT
 
 
 def holiday_false_alarms(world: ChurnWorld) -> tuple[int, int]:
-    """(accounts at risk, accounts) among the accounts healthy the day before the holiday week that
-    do not churn within 30 days of its end, on the holiday week's last day."""
+    """(accounts at risk on any day of the holiday week, accounts) among the accounts healthy (or
+    expansion-ready) the day before it that do not churn within 30 days of its end."""
     assert world.holiday is not None
     first, last = world.holiday
     before = world.history.filter(
@@ -86,8 +86,8 @@ def holiday_false_alarms(world: ChurnWorld) -> tuple[int, int]:
     )
     churning = world.churns.filter(pl.col("date") <= last + dt.timedelta(days=30))["account_id"]
     calm = before.filter(~pl.col("account_id").is_in(churning.implode()))["account_id"]
-    during = world.history.filter((pl.col("date") == last) & pl.col("account_id").is_in(calm.implode()))
-    return during.filter(pl.col("health") == "at_risk").height, during.height
+    during = world.history.filter(pl.col("date").is_between(first, last) & pl.col("account_id").is_in(calm.implode()))
+    return during.filter(pl.col("health") == "at_risk")["account_id"].n_unique(), calm.len()
 
 
 def churn_figures(world: ChurnWorld) -> dict[str, Any]:
