@@ -180,6 +180,7 @@ def test_ground_truth_lies_beside_the_landing_folder(demo: Demo) -> None:
         "trajectory",
         "converted_date",
         "churned_date",
+        "churn_kind",
         "best_fit",
         "mrr_start",
         "mrr_end",
