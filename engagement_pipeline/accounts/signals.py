@@ -70,19 +70,28 @@ def account_signals(scored: pl.DataFrame, as_of: dt.date, window_days: int) -> p
     every account, at least the 35 days up to `as_of`: the product-wide discount needs them all).
     """
     rows = scored.filter(pl.col("user_id").is_not_null()).with_columns(_days_ago(as_of).alias("_ago"))
-    recent, usual = pl.col("_ago") < 7, pl.col("_ago").is_between(7, 34)
+    # The usual weeks are the whole weeks the account has history for (up to 4): an account seen
+    # for the first time 17 days ago, or a history that began then, has one usual week, not four
+    # weeks of which three are empty (which would read as activity far above its usual).
+    rows = rows.with_columns(
+        ((pl.col("_ago").max().over("account_id") - 6) // 7).clip(0, 4).alias("_weeks"),
+    )
+    recent = pl.col("_ago") < 7
+    usual = (pl.col("_ago") >= 7) & (pl.col("_ago") <= 6 + 7 * pl.col("_weeks"))
     per_account = rows.group_by("account_id").agg(
         pl.col("event_count").filter(recent).sum().alias("_events_now"),
-        (pl.col("event_count").filter(usual).sum() / 4.0).alias("_events_usual"),
+        pl.when(pl.col("_weeks").first() > 0)
+        .then(pl.col("event_count").filter(usual).sum() / pl.col("_weeks").first())
+        .alias("_events_usual"),
         pl.col("user_id").filter(recent).n_unique().alias("_wau_now"),
     )
     weekly = (
         rows.filter(usual)
         .with_columns((pl.col("_ago") // 7).alias("_week"))
         .group_by("account_id", "_week")
-        .agg(pl.col("user_id").n_unique().alias("_wau"))
+        .agg(pl.col("user_id").n_unique().alias("_wau"), pl.col("_weeks").first())
         .group_by("account_id")
-        .agg((pl.col("_wau").sum() / 4.0).alias("_wau_usual"))
+        .agg((pl.col("_wau").sum() / pl.col("_weeks").first()).alias("_wau_usual"))
     )
     per_account = per_account.join(weekly, on="account_id", how="left").with_columns(
         pl.col("_wau_usual").fill_null(0.0)
