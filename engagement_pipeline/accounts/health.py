@@ -174,3 +174,45 @@ def _first(cases: list[tuple[pl.Expr, pl.Expr]], otherwise: pl.Expr) -> pl.Expr:
         chain = chain.when(when).then(value)
     result: pl.Expr = chain.otherwise(otherwise)
     return result
+
+
+def has_lookback(lookback_days: int) -> pl.Expr:
+    """An account old enough to have a trend look-back: created at least `lookback_days` before the
+    as-of day (its trend compares two days it existed on). With no creation date known, an account
+    that already scored one look-back earlier (`previous_score` > 0). Reads as_of_date, created_date
+    and previous_score of an `accounts.account_scores` row."""
+    created = pl.col("created_date")
+    old = (pl.col("as_of_date") - created).dt.total_days() >= lookback_days
+    return pl.when(created.is_null()).then(pl.col("previous_score").fill_null(0.0) > 0).otherwise(old)
+
+
+def not_churned() -> pl.Expr:
+    return (pl.col("health") != Health.CHURNED).fill_null(True) & (pl.col("status") != Status.CHURNED).fill_null(True)
+
+
+def mover(trend: Trend, lookback_days: int) -> pl.Expr:
+    """An account on the `heating` or `cooling` list: that trend, old enough to have a look-back (a new
+    account went from nothing to something: it is `new_and_ramping`), and not churned (a churned
+    account's score falls because it left: it is `churned this period`)."""
+    return (pl.col("trend") == trend) & has_lookback(lookback_days) & not_churned()
+
+
+def new_and_ramping(lookback_days: int) -> pl.Expr:
+    """An account on the "new and ramping" list: too young for a look-back, not churned, active."""
+    return ~has_lookback(lookback_days) & not_churned() & is_active_account()
+
+
+LIST_COLUMNS: dict[str, pl.DataType] = {
+    "as_of_date": pl.Date(),
+    "created_date": pl.Date(),
+    "previous_score": pl.Float64(),
+    "status": pl.String(),
+    "health": pl.String(),
+    "active_users": pl.Int64(),
+}
+
+
+def with_list_columns(frame: pl.DataFrame) -> pl.DataFrame:
+    """`frame` with the columns `mover` and `new_and_ramping` read, the missing ones null (unknown)."""
+    missing = [pl.lit(None, dtype=t).alias(c) for c, t in LIST_COLUMNS.items() if c not in frame.columns]
+    return frame.with_columns(missing) if missing else frame
