@@ -155,6 +155,7 @@ DESCRIPTIONS: dict[str, str] = {
     # exports
     "folder": "The published export folder.",
     "model_version": "Short hash of the model settings that made the scores.",
+    "profile": "Scoring profile (model.profiles) whose weights and checklist scored the account; default when none.",
     "files": "Number of files published.",
     "manifest_sha256": "SHA-256 of manifest.json.",
     "warnings": "Number of warnings in the manifest.",

@@ -183,7 +183,7 @@ ACCOUNT_SCORES = _t(
     ("health", V), ("health_reason", V), ("is_pql", B), ("pql_reason", V), ("churn_risk", F),
     ("adoption_rate_all_time", F), ("never_used_key_events", V), ("top_contributors", V),
     ("change_drivers", V), ("segments", V), ("activity_change", F), ("days_since_active", I),
-    ("churn_model", V), ("activity_vs_peak", F), ("invites_sent", I),
+    ("churn_model", V), ("activity_vs_peak", F), ("invites_sent", I), ("profile", V), ("model_version", V),
 )
 ACCOUNT_CONTRIBUTIONS = _t(
     "accounts", "account_contributions",
