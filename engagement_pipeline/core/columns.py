@@ -160,6 +160,7 @@ DESCRIPTIONS: dict[str, str] = {
     "manifest_sha256": "SHA-256 of manifest.json.",
     "warnings": "Number of warnings in the manifest.",
     "written_at": "When the folder was published (UTC).",
+    "replaced_at": "When a rescore replaced this row with the current model version's (UTC).",
     # sources and listings
     "source": "The source the line came from (`sources[].name`; `default` for paths.landing).",
     "size": "Bytes of the landed file as listed.",

@@ -185,6 +185,13 @@ ACCOUNT_SCORES = _t(
     ("change_drivers", V), ("segments", V), ("activity_change", F), ("days_since_active", I),
     ("churn_model", V), ("activity_vs_peak", F), ("invites_sent", I), ("profile", V), ("model_version", V),
 )
+# Rows of accounts.account_scores a rescore replaced (`engagement-pipeline rescore`), kept with their
+# model version for the comparison: the contract table holds the current version only.
+ACCOUNT_SCORE_VERSIONS = _t(
+    "accounts", "account_score_versions",
+    "Account x as-of day x prior model version: the account_scores rows a rescore replaced.",
+    *ACCOUNT_SCORES.columns, ("replaced_at", TS),
+)
 ACCOUNT_CONTRIBUTIONS = _t(
     "accounts", "account_contributions",
     "Account x (event | user) x as-of day: points now and one trend look-back earlier.",
@@ -255,7 +262,7 @@ DESTINATION_RUNS = _t(
 
 ALL_TABLES: tuple[Table, ...] = (
     LANDED_LINES, LANDED_FILES, EVENTS, QUARANTINE, DUPLICATES, DAILY_EVENT_COUNTS, USERS, ACCOUNTS,
-    MEMBERSHIPS, USER_TRAITS_HISTORY, ACCOUNT_TRAITS_HISTORY, LIFECYCLE_FACTS, BILLING, BENCHMARKS, USER_SCORES, USER_WINDOW_SCORES, ACCOUNT_SCORES, ACCOUNT_FEATURE_USAGE,
+    MEMBERSHIPS, USER_TRAITS_HISTORY, ACCOUNT_TRAITS_HISTORY, LIFECYCLE_FACTS, BILLING, BENCHMARKS, USER_SCORES, USER_WINDOW_SCORES, ACCOUNT_SCORES, ACCOUNT_SCORE_VERSIONS, ACCOUNT_FEATURE_USAGE,
     ACCOUNT_CONTRIBUTIONS, ACTIVATION_STEPS,
     ACCOUNT_HISTORY, PRODUCT_DAILY, COHORT_DAILY, SCORE_BACKTEST, EXPORT_RUNS,
     SEGMENT_SYNC_STATE, DESTINATION_RUNS,
