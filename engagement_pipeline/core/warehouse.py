@@ -167,6 +167,7 @@ USER_SCORES = _t(
     "scores", "user_scores", "User x as-of day: weighted event count in the window, 1..100 score.",
     ("as_of_date", D), ("user_id", V), ("account_id", V), ("raw_score", F), ("score", F),
     ("active_days", I), ("scored_events", I), ("last_active_date", D), ("activation_pct", F),
+    ("model_version", V),
 )
 USER_WINDOW_SCORES = _t(
     "scores", "user_window_scores", "User x as-of day x extra window (model.extra_windows): raw and 1..100 score.",
