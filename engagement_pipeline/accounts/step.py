@@ -179,8 +179,7 @@ def run(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> acc.Acc
     chosen = account_attributes(con, day).select(
         "account_id",
         pl.col(profiles.trait)
-        .map_elements(profiles.profile_of, return_dtype=pl.String)
-        .fill_null(DEFAULT_PROFILE)
+        .replace_strict(profiles.by_value(), default=DEFAULT_PROFILE, return_dtype=pl.String)
         .alias("profile"),
     )
     frames: dict[str, list[pl.DataFrame]] = {"scores": [], "usage": [], "contributions": [], "steps": []}

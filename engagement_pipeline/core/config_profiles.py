@@ -55,6 +55,10 @@ class Profiles(BaseModel):
             raise ValueError(f"profile names must be unique and not {DEFAULT_PROFILE!r}")
         return self
 
-    def profile_of(self, value: str | None) -> str:
-        """The profile of an account whose trait is `value`: the first that lists it, else the default."""
-        return next((p.name for p in self.segments if value is not None and value in p.when), DEFAULT_PROFILE)
+    def by_value(self) -> dict[str, str]:
+        """Trait value -> profile name: the first profile that lists the value (others: the default)."""
+        out: dict[str, str] = {}
+        for p in self.segments:
+            for value in p.when:
+                out.setdefault(value, p.name)
+        return out
