@@ -80,7 +80,14 @@ def run(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> Exporte
     user_scores = con.execute("SELECT * FROM scores.user_scores WHERE as_of_date = ?", [day]).pl()
     accounts = mask_names(con.execute("SELECT * FROM staging.accounts").pl())
     users = con.execute("SELECT * FROM staging.users").pl()
-    bundle = build_exports(day, scores, accounts, users, user_scores, first_used(con, day, config), config)
+    history = con.execute(
+        "SELECT date, account_id, score, health, status, churn_risk, mrr FROM snapshots.account_history "
+        "WHERE date BETWEEN ? AND ?",
+        [day - dt.timedelta(days=config.model.trend_lookback_days + 1), day - dt.timedelta(days=1)],
+    ).pl()
+    bundle = build_exports(
+        day, scores, accounts, users, user_scores, first_used(con, day, config), config, history=history
+    )
     # Charts cost about a second a day: they are drawn for the newest landed day, the one
     # people open; an older day (a backfill) gets its report with the inline trend only.
     landed = con.execute("SELECT max(received_date) FROM raw.landed_lines").fetchone()
@@ -97,6 +104,7 @@ def run(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> Exporte
         activation_steps=steps,
         currency=config.exports.currency,
         files=bundle.files,
+        lookback_days=config.model.trend_lookback_days,
     )
     bundle.attachments = {**pictures, "report.html": page.encode("utf-8")}
     root = config.paths.exports

@@ -179,7 +179,9 @@ def run(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> Snapsho
     users = con.execute("SELECT * FROM scores.user_scores WHERE as_of_date = ?", [day]).pl()
     bench = con.execute("SELECT benchmark_raw FROM scores.benchmarks WHERE as_of_date = ?", [day]).fetchone()
     history = snap.account_history(scores.drop("name"), scores.select("account_id", "name"))
-    product = snap.product_daily(scores, users, bench[0] if bench else None, day, config.model.window_days)
+    product = snap.product_daily(
+        scores, users, bench[0] if bench else None, day, config.model.window_days, config.model.trend_lookback_days
+    )
     cohorts = cohort_daily(
         scores, con.execute("SELECT account_id, industry, employees FROM staging.accounts").pl(), day
     )
