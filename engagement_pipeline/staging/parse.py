@@ -175,27 +175,22 @@ def _parse_sql(max_id_length: int, source: str = "_lines", accepted_lines: bool 
     WITH src AS (
         SELECT received_date, source_file, line_number, line, encoding, read_error,
                coalesce(source, '{DEFAULT_SOURCE}') AS source,  -- issue 17: the landing source
-               read_error IS NULL AND left(ltrim(line, ' \t\n\r'), 1) = '{{' AS object_like
+               CASE WHEN read_error IS NULL AND json_valid(line) THEN line END AS j
         FROM {source}
     ),
-    extracted AS (
-        -- A line whose first non-blank character is `{{` is parsed ONCE: the extraction fails
-        -- (NULL under try) exactly when the line is not valid JSON, the same parser and flags as
-        -- json_valid, so valid JSON starting with `{{` is an object and json_valid would only
-        -- parse it a second time. Other lines (rare) are validated and typed on their own.
-        SELECT *, CASE WHEN object_like THEN try(json_extract(line, [{path_list}])) END AS v
+    kinded AS (
+        -- Valid JSON whose first non-blank character is `{{` is an object: json_type() would
+        -- parse the whole line once more to say so.
+        SELECT *, CASE WHEN j IS NULL THEN NULL WHEN left(ltrim(j, ' \t\n\r'), 1) = '{{' THEN 'OBJECT'
+                       ELSE json_type(j) END AS json_kind
         FROM src
     ),
-    kinded AS (
-        SELECT *, CASE WHEN v IS NOT NULL THEN line
-                       WHEN read_error IS NULL AND NOT object_like AND json_valid(line) THEN line END AS j,
-                   CASE WHEN v IS NOT NULL THEN 'OBJECT'
-                        WHEN read_error IS NULL AND NOT object_like AND json_valid(line) THEN json_type(line)
-                   END AS json_kind
-        FROM extracted
+    extracted AS (
+        SELECT *, CASE WHEN json_kind = 'OBJECT' THEN json_extract(j, [{path_list}]) END AS v
+        FROM kinded
     ),
     typed AS (
-        SELECT *, {kinds} FROM kinded
+        SELECT *, {kinds} FROM extracted
     ),
     fields AS (
         SELECT *,
