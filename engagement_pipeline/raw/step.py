@@ -13,16 +13,13 @@ late event dates restate the as-of days they belong to.
 from __future__ import annotations
 
 import datetime as dt
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 
 import duckdb
 import polars as pl
-from pyarrow import parquet as pq
 
 from engagement_pipeline.core.config import Config
-from engagement_pipeline.core.warehouse import LANDED_FILES, LANDED_LINES, conform, replace_rows, transaction
+from engagement_pipeline.core.warehouse import LANDED_FILES, LANDED_LINES, insert_rows, replace_rows, transaction
 from engagement_pipeline.raw.files import LandedFile, fetched_ahead, iter_landed_file, list_landed
 
 DAY = "received_date = ?"
@@ -70,13 +67,21 @@ def run_day(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> Lan
                     f"SELECT * EXCLUDE (line) FROM {LANDED_LINES.qualified} WHERE {DAY} AND {kept}", [day, keep]
                 ).pl()
             )
-        with tempfile.TemporaryDirectory(prefix="engagement-landing-", dir=config.paths.warehouse.parent) as spool:
-            parts = [Path(spool) / f"{index:06d}.parquet" for index in range(len(files))]
-            for part, file in zip(parts, fetched_ahead(files), strict=True):
-                positions += _spool_file(part, file, day, config)
-            written = [str(part) for part in parts if part.exists()]  # a list, so no path is a glob pattern
-            if written:
-                con.execute(f"INSERT INTO {LANDED_LINES.qualified} BY NAME SELECT * FROM read_parquet(?)", [written])
+        for file in fetched_ahead(files):
+            before = len(positions)
+            for lines, restart in iter_landed_file(file, config.raw):
+                if restart:  # the file failed part-way: it is one unreadable line, nothing more
+                    con.execute(
+                        f"DELETE FROM {LANDED_LINES.qualified} WHERE {DAY} AND source = ? AND source_file = ?",
+                        [day, file.source, file.relative],
+                    )
+                    del positions[before:]
+                lines = lines.with_columns(
+                    pl.lit(day, dtype=pl.Date).alias("received_date"), pl.lit(file.source).alias("source")
+                )
+                insert_rows(con, LANDED_LINES, lines)
+                positions.append(lines.drop("line"))
+                del lines
         listing = _listing(files, day, listed_at, earlier)
         replace_rows(
             con,
@@ -91,39 +96,6 @@ def run_day(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> Lan
         schema = {k: v for k, v in LANDED_LINES.polars_schema().items() if k != "line"}
         return LandedDay(pl.DataFrame(schema=schema), listing, late, vanished.height)
     return LandedDay(pl.concat([p.select(columns) for p in positions]), listing, late, vanished.height)
-
-
-def _spool_file(part: Path, file: LandedFile, day: dt.date, config: Config) -> list[pl.DataFrame]:
-    """Write one file's lines, block by block, to a Parquet part of the day's spool; return their
-    positions. The day's parts are inserted into raw.landed_lines by ONE `INSERT ... SELECT` at the
-    end: DuckDB then writes the rows to the warehouse as it reads them, where a block-by-block
-    insert of a million lines' text kept about a gigabyte in memory until the commit.
-
-    A file that fails part-way is one unreadable line: its part is started again (see
-    `files.iter_landed_file`)."""
-    positions: list[pl.DataFrame] = []
-    writer: pq.ParquetWriter | None = None
-    try:
-        for lines, restart in iter_landed_file(file, config.raw):
-            if restart:
-                if writer is not None:
-                    writer.close()
-                    writer = None
-                part.unlink(missing_ok=True)
-                positions = []
-            lines = lines.with_columns(
-                pl.lit(day, dtype=pl.Date).alias("received_date"), pl.lit(file.source).alias("source")
-            )
-            table = conform(lines, LANDED_LINES).to_arrow(compat_level=pl.CompatLevel.oldest())
-            if writer is None:
-                writer = pq.ParquetWriter(part, table.schema, compression="zstd", compression_level=1)
-            writer.write_table(table)
-            positions.append(lines.drop("line"))
-            del lines, table
-    finally:
-        if writer is not None:
-            writer.close()
-    return positions
 
 
 def _listing(files: list[LandedFile], day: dt.date, listed_at: dt.datetime, earlier: pl.DataFrame) -> pl.DataFrame:
