@@ -10,6 +10,7 @@ import datetime as dt
 import gzip
 import importlib
 import json
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,12 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 import pytest
 import yaml
+
+if not hasattr(sys.modules["__main__"], "__file__"):
+    # A pytest-xdist worker (`make test`) runs with a bare `__main__` (no file, no spec), which
+    # pyspark.sql.connect (imported by Great Expectations) takes for its doctest runner: it then
+    # calls sys.exit(0) and the worker dies. Any file will do; this one is harmless to re-import.
+    sys.modules["__main__"].__file__ = __file__
 
 if TYPE_CHECKING:
     from engagement_pipeline.core.config import Config
