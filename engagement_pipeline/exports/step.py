@@ -19,7 +19,6 @@ from engagement_pipeline.core.warehouse import (
     replace_rows,
     transaction,
 )
-from engagement_pipeline.exports import charts
 from engagement_pipeline.exports.bundle import build_exports
 from engagement_pipeline.exports.files import MANIFEST, ExportBundle
 from engagement_pipeline.exports.privacy import mask_names
@@ -34,7 +33,12 @@ from engagement_pipeline.exports.report import render_report
 
 def day_charts(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> dict[str, bytes]:
     """The day's PNG charts, by file name: product trend, score distribution, churn by band,
-    activation funnel, cohorts by plan type, churn_risk calibration."""
+    activation funnel, cohorts by plan type, churn_risk calibration.
+
+    matplotlib is imported here, when a day's charts are drawn (the newest day of a run), not when
+    the definitions load: it is a third of their import time, paid by every command and the UI."""
+    from engagement_pipeline.exports import charts
+
     product = con.execute("SELECT * FROM snapshots.product_daily WHERE date <= ? ORDER BY date", [day]).pl()
     scores = con.execute("SELECT * FROM accounts.account_scores WHERE as_of_date = ?", [day]).pl()
     backtest = con.execute("SELECT * FROM snapshots.score_backtest WHERE evaluated_on <= ?", [day]).pl()
