@@ -43,6 +43,11 @@ class EngineError(PipelineError):
     the cause; the day's staging was left untouched."""
 
 
+class DestinationsDownError(PipelineError):
+    """A destination (Segment, the digest webhook) failed on some days while every day's exports were
+    written: the command finishes its days, then ends non-zero with this sentence."""
+
+
 class Stopped(BaseException):
     """SIGINT or SIGTERM asked the command to stop.
 

@@ -24,7 +24,7 @@ import duckdb
 import polars as pl
 
 from engagement_pipeline.core.config import Config
-from engagement_pipeline.core.errors import PipelineError
+from engagement_pipeline.core.errors import DestinationsDownError, PipelineError
 from engagement_pipeline.core.warehouse import ACCOUNT_SCORE_VERSIONS, connect, transaction
 from engagement_pipeline.snapshots.backtest import score_backtest, summarize_backtest
 from engagement_pipeline.snapshots.history import score_band
@@ -202,7 +202,7 @@ def write_report(result: Comparison, root: Path, start: dt.date, end: dt.date) -
 def cmd_rescore(config: Config, start: dt.date, end: dt.date) -> Comparison:
     """Rescore the as-of days from `start` to `end` that have scores; print a summary and the report's folder."""
     from engagement_pipeline.ops.commands import console
-    from engagement_pipeline.ops.rescore_run import run_model_days
+    from engagement_pipeline.ops.runner import run_days
 
     if end < start:
         raise PipelineError(f"--end {end} is before --start {start}: swap them.")
@@ -221,7 +221,13 @@ def cmd_rescore(config: Config, start: dt.date, end: dt.date) -> Comparison:
         old = keep_prior_rows(con, days)
     finally:
         con.close()
-    problems = run_model_days(config, days)
+    # A destination that is down does not stop the rescore (as in `run`): its sentence ends the command
+    # after the comparison is written.
+    down: DestinationsDownError | None = None
+    try:
+        run_days(config, days, model_only=True, source="rescore")
+    except DestinationsDownError as error:
+        down = error
     con = connect(warehouse)
     try:
         new = con.execute(
@@ -251,6 +257,6 @@ def cmd_rescore(config: Config, start: dt.date, end: dt.date) -> Comparison:
             soft_wrap=True,
         )
     console.print(f"Comparison: {folder / 'comparison.md'}", soft_wrap=True)
-    if problems:
-        raise PipelineError(f"{problems[0]}; the scores and exports of every day were rescored.")
+    if down is not None:
+        raise down
     return result
