@@ -27,8 +27,7 @@ from engagement_pipeline.core.warehouse import (
 )
 from engagement_pipeline.scores.scoring import window_bounds
 from engagement_pipeline.scores.step import scoring_counts
-from engagement_pipeline.staging.lifecycle import invites_sent, removed_members, status_history
-from engagement_pipeline.staging.outcomes import outcome_events
+from engagement_pipeline.staging.lifecycle import invites_sent, known_outcomes, removed_members
 from engagement_pipeline.staging.traits import account_attributes
 
 EVENT_TOTALS_SQL = f"""
@@ -116,9 +115,7 @@ def first_used(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config | No
 
 def churn_events(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """Every churn (account_id, date) known: from billing, else from the status traits."""
-    billing = con.execute("SELECT account_id, date, plan, mrr, status FROM staging.billing").pl()
-    events = outcome_events(billing, status_history(con))
-    return events.filter(pl.col("kind") == "churn").select("account_id", "date")
+    return known_outcomes(con).filter(pl.col("kind") == "churn").select("account_id", "date")
 
 
 def churn_model(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> churn.FittedModel | None:

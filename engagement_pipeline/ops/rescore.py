@@ -28,8 +28,7 @@ from engagement_pipeline.core.errors import DestinationsDownError, PipelineError
 from engagement_pipeline.core.warehouse import ACCOUNT_SCORE_VERSIONS, connect, transaction
 from engagement_pipeline.snapshots.backtest import score_backtest, summarize_backtest
 from engagement_pipeline.snapshots.history import score_band
-from engagement_pipeline.staging.lifecycle import status_history
-from engagement_pipeline.staging.outcomes import outcome_events
+from engagement_pipeline.staging.lifecycle import known_outcomes
 
 UNVERSIONED = "unversioned"
 COMPARED = ("band", "health", "is_pql")
@@ -233,8 +232,7 @@ def cmd_rescore(config: Config, start: dt.date, end: dt.date) -> Comparison:
         new = con.execute(
             "SELECT * FROM accounts.account_scores WHERE as_of_date BETWEEN ? AND ?", [days[0], days[-1]]
         ).pl()
-        billing = con.execute("SELECT account_id, date, plan, mrr, status FROM staging.billing").pl()
-        outcomes = outcome_events(billing, status_history(con))
+        outcomes = known_outcomes(con)
         observed = con.execute("SELECT max(as_of_date) FROM accounts.account_scores").fetchone()
     finally:
         con.close()

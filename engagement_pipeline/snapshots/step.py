@@ -29,8 +29,7 @@ from engagement_pipeline.snapshots import history as snap
 from engagement_pipeline.snapshots.backtest import score_backtest, summarize_backtest
 from engagement_pipeline.snapshots.cohorts import cohort_daily
 from engagement_pipeline.snapshots.metrics import calibration, precision_at_k
-from engagement_pipeline.staging.lifecycle import status_history
-from engagement_pipeline.staging.outcomes import outcome_events
+from engagement_pipeline.staging.lifecycle import known_outcomes
 
 
 @dataclass
@@ -90,10 +89,7 @@ def backtest_day(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -
         "WHERE list_contains(?, date)",
         [dates],
     ).pl()
-    outcomes = outcome_events(
-        con.execute("SELECT account_id, date, plan, mrr, status FROM staging.billing").pl(),
-        status_history(con),
-    )
+    outcomes = known_outcomes(con)
     table = score_backtest(history, outcomes, day, HORIZONS, PREDICTORS)
     table = table.filter(pl.col("as_of_date") + pl.duration(days=pl.col("horizon_days")) == pl.lit(day))
     extra = []
