@@ -256,5 +256,5 @@ def cmd_rescore(config: Config, start: dt.date, end: dt.date) -> Comparison:
         )
     console.print(f"Comparison: {folder / 'comparison.md'}", soft_wrap=True)
     if down is not None:
-        raise down
+        raise PipelineError(f"{down.problem}; the scores and exports of every day were rescored.")
     return result

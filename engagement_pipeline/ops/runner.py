@@ -233,7 +233,7 @@ def run_days(
                 more = len(destination_failures) - 1
                 also = f" (and on {more} more day{'s' if more > 1 else ''})" if more else ""
                 first = str(destination_failures[0]).rstrip(".")
-                raise DestinationsDownError(f"{first}{also}; the exports of every day were written.")
+                raise DestinationsDownError(f"{first}{also}", "the exports of every day were written.")
         finally:
             instance.dispose()
         return done
