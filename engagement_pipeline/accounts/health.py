@@ -48,6 +48,8 @@ from engagement_pipeline.core.vocab import UNPAID_PLANS, Health, Status, Trend
 # The contract's `inactive`: no event in the last 30 days (and its `at_risk`: a paying account
 # that went quiet within them), whatever `model.window_days` is.
 INACTIVE_DAYS = 30
+# `_days_quiet` of an account with no scored event on record (`model.py` fills it with this).
+NEVER_ACTIVE_DAYS = 10_000
 
 # The reason of `churned`, by the source of the status (`staging.traits.account_attributes`).
 CHURNED_BECAUSE = {
@@ -97,7 +99,7 @@ def health_exprs(config: Config) -> list[pl.Expr]:
         (
             Health.INACTIVE,
             (quiet >= INACTIVE_DAYS) | (~paying & (quiet >= m.window_days)),
-            pl.when(quiet >= 10_000)
+            pl.when(quiet >= NEVER_ACTIVE_DAYS)
             .then(pl.lit("no scored event on record"))
             .otherwise(pl.format("no event in the last {} days", quiet)),
         ),
