@@ -69,7 +69,7 @@ def test_rescore_makes_a_new_version_and_shows_what_moved(
 
     # rescoring again under the same model: nothing moves, the prior copy of that version is replaced
     assert main(["rescore", "--config", str(path), "--start", str(first), "--end", str(last)]) == 0
-    assert "0 of" in " ".join(capsys.readouterr().out.split())
+    assert "; 0 of " in " ".join(capsys.readouterr().out.split())  # "; 10 of " would not match
     with duckdb.connect(str(config.paths.warehouse), read_only=True) as con:
         versions = dict(
             con.execute("SELECT model_version, count(*) FROM accounts.account_score_versions GROUP BY 1").fetchall()
