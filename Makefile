@@ -4,6 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
+# The suite runs on every core (pytest-xdist), one test file per worker at a time: a file's module
+# fixtures (a generated demo run through the CLI, a Spark cluster) are built once, and the files
+# holding slow tests are handed out first (tests/conftest.py orders them). `make test PARALLEL=` runs serially.
+PARALLEL ?= -n auto --dist loadfile --no-loadscope-reorder
 
 .PHONY: install demo test test-fast lint ui clean help
 
@@ -29,10 +33,10 @@ demo: $(STAMP)
 	$(BIN)/engagement-pipeline demo
 
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(PARALLEL) $(PYTEST_ARGS)
 
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not slow" $(PARALLEL) $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

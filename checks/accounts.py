@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-import great_expectations as gx
+from typing import TYPE_CHECKING
+
 import polars as pl
 from dagster import AssetCheckResult
 
 from checks.common import Check, result
 from engagement_pipeline.core import keys
 from engagement_pipeline.core.vocab import Health, Trend, values
+
+if TYPE_CHECKING:  # Great Expectations takes seconds to import: only when a suite runs
+    import great_expectations as gx
 
 CHECKS = {
     c.name: c
@@ -102,6 +106,8 @@ def score_distribution_shift(
 
 
 def account_scores_suite() -> gx.ExpectationSuite:
+    import great_expectations as gx
+
     e = gx.expectations
     return gx.ExpectationSuite(
         name="account_scores",

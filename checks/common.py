@@ -15,14 +15,16 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import great_expectations as gx
 import polars as pl
 from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetKey, MetadataValue
 
 from engagement_pipeline.core.metadata import markdown_table
 from engagement_pipeline.core.privacy import mask_text, shown
+
+if TYPE_CHECKING:  # Great Expectations takes seconds to import: only when a suite runs
+    import great_expectations as gx
 
 logging.getLogger("great_expectations").setLevel(logging.ERROR)
 
@@ -69,6 +71,8 @@ def result(
 
 @lru_cache(maxsize=1)
 def _batch_definition() -> Any:
+    import great_expectations as gx
+
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = gx.data_context.types.base.ProgressBarsConfig(globally=False)  # type: ignore[attr-defined]  # GX exports no stub for it
     source = context.data_sources.add_pandas("warehouse_frames")

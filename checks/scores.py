@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-import great_expectations as gx
+from typing import TYPE_CHECKING
+
 import polars as pl
 from dagster import AssetCheckResult
 
 from checks.common import Check, result
 from engagement_pipeline.core import keys
+
+if TYPE_CHECKING:  # Great Expectations takes seconds to import: only when a suite runs
+    import great_expectations as gx
 
 CHECKS = {
     c.name: c
@@ -38,6 +42,8 @@ def scores_in_range(scores: pl.DataFrame) -> AssetCheckResult:
 
 
 def user_scores_suite() -> gx.ExpectationSuite:
+    import great_expectations as gx
+
     e = gx.expectations
     return gx.ExpectationSuite(
         name="user_scores",

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
-import great_expectations as gx
 from dagster import AssetCheckResult
 
 from checks.common import Check, day_number, result
@@ -12,6 +12,9 @@ from engagement_pipeline.core import keys
 from engagement_pipeline.core.vocab import AccountSource, MessageType, values
 from engagement_pipeline.staging.coverage import Coverage, day_problems
 from engagement_pipeline.staging.stage import StagingResult
+
+if TYPE_CHECKING:  # Great Expectations takes seconds to import: only when a suite runs
+    import great_expectations as gx
 
 CHECKS = {
     c.name: c
@@ -127,6 +130,8 @@ def coverage_checks(coverage: Coverage) -> list[AssetCheckResult]:
 
 
 def events_suite(day: dt.date) -> gx.ExpectationSuite:
+    import great_expectations as gx
+
     e = gx.expectations
     return gx.ExpectationSuite(
         name="staging_events",
@@ -152,6 +157,8 @@ def events_suite(day: dt.date) -> gx.ExpectationSuite:
 
 
 def quarantine_suite(day: dt.date, reasons: list[str]) -> gx.ExpectationSuite:
+    import great_expectations as gx
+
     e = gx.expectations
     return gx.ExpectationSuite(
         name="staging_quarantine",
@@ -171,6 +178,8 @@ def quarantine_suite(day: dt.date, reasons: list[str]) -> gx.ExpectationSuite:
 
 
 def daily_counts_suite(day: dt.date) -> gx.ExpectationSuite:
+    import great_expectations as gx
+
     e = gx.expectations
     return gx.ExpectationSuite(
         name="staging_daily_event_counts",

@@ -10,6 +10,7 @@ import datetime as dt
 import gzip
 import importlib
 import json
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,12 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 import pytest
 import yaml
+
+if not hasattr(sys.modules["__main__"], "__file__"):
+    # A pytest-xdist worker (`make test`) runs with a bare `__main__` (no file, no spec), which
+    # pyspark.sql.connect (imported by Great Expectations) takes for its doctest runner: it then
+    # calls sys.exit(0) and the worker dies. Any file will do; this one is harmless to re-import.
+    sys.modules["__main__"].__file__ = __file__
 
 if TYPE_CHECKING:
     from engagement_pipeline.core.config import Config
@@ -266,10 +273,17 @@ def read_warehouse(config: Config, sql: str, params: list[Any] | None = None) ->
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """tests/e2e/ runs the CLI, Dagster or a browser on generated data: all of it is `slow`
-    (left out of `make test-fast`, run by `make test` and CI)."""
+    (left out of `make test-fast`, run by `make test` and CI).
+
+    Then the modules holding a slow test run first (a stable sort: each module's tests stay together
+    and in their order), so that under pytest-xdist (`make test`: `-n auto --dist loadfile
+    --no-loadscope-reorder`, which hands out whole files in this order) the long files start at once
+    and the many short ones fill the workers' gaps, instead of one long file ending the run alone."""
     for item in items:
         if "e2e" in item.path.parts:
             item.add_marker(pytest.mark.slow)
+    slow_modules = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow_modules)
 
 
 # --- Spark (engine: spark) -------------------------------------------------------------------------

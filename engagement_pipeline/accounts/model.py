@@ -36,7 +36,7 @@ import polars as pl
 
 from engagement_pipeline.accounts import churn, signals
 from engagement_pipeline.accounts.explain import contributions, explanations
-from engagement_pipeline.accounts.health import health_exprs, pql_exprs
+from engagement_pipeline.accounts.health import NEVER_ACTIVE_DAYS, health_exprs, pql_exprs
 from engagement_pipeline.core.config import Config
 from engagement_pipeline.core.vocab import UNPAID_PLANS, Status, Trend
 from engagement_pipeline.scores.scoring import benchmark, normalize_expr, score_users, scored_counts, window_bounds
@@ -348,7 +348,10 @@ def account_day(
             pl.when(pl.col("created_date") >= config.start_date)
             .then((pl.col("activated_at") - pl.col("created_date")).dt.total_days().clip(lower_bound=0))
             .alias("days_to_activation"),
-            (pl.lit(as_of) - pl.col("last_active_date")).dt.total_days().fill_null(10_000).alias("_days_quiet"),
+            (pl.lit(as_of) - pl.col("last_active_date"))
+            .dt.total_days()
+            .fill_null(NEVER_ACTIVE_DAYS)
+            .alias("_days_quiet"),
             (pl.lit(as_of) - pl.col("last_active_date")).dt.total_days().alias("days_since_active"),
             pl.when(pl.col("_baseline_rate") > 0)
             .then((pl.col("_recent_rate").fill_null(0.0) / pl.col("_baseline_rate") - 1).round(3))

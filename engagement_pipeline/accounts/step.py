@@ -15,6 +15,7 @@ import polars as pl
 from engagement_pipeline.accounts import churn
 from engagement_pipeline.accounts import model as acc
 from engagement_pipeline.core.config import Config
+from engagement_pipeline.core.config_profiles import DEFAULT_PROFILE
 from engagement_pipeline.core.errors import PipelineError
 from engagement_pipeline.core.vocab import MessageType
 from engagement_pipeline.core.warehouse import (
@@ -27,8 +28,7 @@ from engagement_pipeline.core.warehouse import (
 )
 from engagement_pipeline.scores.scoring import window_bounds
 from engagement_pipeline.scores.step import scoring_counts
-from engagement_pipeline.staging.lifecycle import invites_sent, removed_members, status_history
-from engagement_pipeline.staging.outcomes import outcome_events
+from engagement_pipeline.staging.lifecycle import invites_sent, known_outcomes, removed_members
 from engagement_pipeline.staging.traits import account_attributes
 
 EVENT_TOTALS_SQL = f"""
@@ -116,9 +116,7 @@ def first_used(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config | No
 
 def churn_events(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """Every churn (account_id, date) known: from billing, else from the status traits."""
-    billing = con.execute("SELECT account_id, date, plan, mrr, status FROM staging.billing").pl()
-    events = outcome_events(billing, status_history(con))
-    return events.filter(pl.col("kind") == "churn").select("account_id", "date")
+    return known_outcomes(con).filter(pl.col("kind") == "churn").select("account_id", "date")
 
 
 def churn_model(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> churn.FittedModel | None:
@@ -178,7 +176,8 @@ def signal_attributes(con: duckdb.DuckDBPyConnection, day: dt.date) -> pl.DataFr
     return account_attributes(con, day).join(before, on="account_id", how="left")
 
 
-def run(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> acc.AccountDay:
+def _profile_day(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> tuple[acc.AccountDay, pl.DataFrame]:
+    """Every account's day as one profile's model (weights, checklist) scores it, and its checklist steps."""
     m = config.model
     span = m.total_users_days + m.trend_lookback_days + 40
     scored_start, _ = window_bounds(day, max(m.window_days, acc.ACTIVITY_DAYS, m.trend_lookback_days + m.window_days))
@@ -205,6 +204,38 @@ def run(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> acc.Acc
     scores = result.scores.join(invites, on="account_id", how="left").with_columns(pl.col("invites_sent").fill_null(0))
     result = acc.AccountDay(scores, result.usage, result.contributions, result.benchmark)
     steps = acc.activation_detail(step_firsts(con, day, config), config, day)
+    return result, steps
+
+
+def run(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> acc.AccountDay:
+    """The day's account rows, each scored by its profile (`model.profiles`: chosen by the account's
+    plan or status as of the day; `default` for the rest), with the profile and model version."""
+    profiles = config.model.profiles
+    chosen = account_attributes(con, day).select(
+        "account_id",
+        pl.col(profiles.trait)
+        .replace_strict(profiles.by_value(), default=DEFAULT_PROFILE, return_dtype=pl.String)
+        .alias("profile"),
+    )
+    frames: dict[str, list[pl.DataFrame]] = {"scores": [], "usage": [], "contributions": [], "steps": []}
+    benchmark = 0.0
+    for name in [DEFAULT_PROFILE, *(p.name for p in profiles.segments)]:
+        part, steps = _profile_day(con, day, config.model_copy(update={"model": config.model.for_profile(name)}))
+        benchmark = part.benchmark if name == DEFAULT_PROFILE else benchmark
+        mine = part.scores.select("account_id").join(chosen, on="account_id", how="left")
+        mine = mine.filter(pl.col("profile").fill_null(DEFAULT_PROFILE) == name).select("account_id")
+        for key, frame in (("scores", part.scores), ("usage", part.usage), ("contributions", part.contributions)):
+            frames[key].append(frame.join(mine, on="account_id", how="semi"))
+        frames["scores"][-1] = frames["scores"][-1].with_columns(pl.lit(name).alias("profile"))
+        frames["steps"].append(steps.join(mine, on="account_id", how="semi"))
+    scores = pl.concat(frames["scores"], how="vertical_relaxed").sort("account_id")
+    result = acc.AccountDay(
+        scores.with_columns(pl.lit(config.model_version).alias("model_version")),
+        pl.concat(frames["usage"], how="vertical_relaxed").sort("account_id", "event"),
+        pl.concat(frames["contributions"], how="vertical_relaxed"),
+        benchmark,
+    )
+    steps = pl.concat(frames["steps"], how="vertical_relaxed").sort("account_id", "step")
     with transaction(con):
         replace_rows(con, ACCOUNT_SCORES, result.scores, "as_of_date = ?", [day])
         replace_rows(con, ACCOUNT_FEATURE_USAGE, result.usage, "as_of_date = ?", [day])

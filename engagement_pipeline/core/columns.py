@@ -164,10 +164,12 @@ DESCRIPTIONS: dict[str, str] = {
     # exports
     "folder": "The published export folder.",
     "model_version": "Short hash of the model settings that made the scores.",
+    "profile": "Scoring profile (model.profiles) whose weights and checklist scored the account; default when none.",
     "files": "Number of files published.",
     "manifest_sha256": "SHA-256 of manifest.json.",
     "warnings": "Number of warnings in the manifest.",
     "written_at": "When the folder was published (UTC).",
+    "replaced_at": "When a rescore replaced this row with the current model version's (UTC).",
     # sources and listings
     "source": "The source the line came from (`sources[].name`; `default` for paths.landing).",
     "size": "Bytes of the landed file as listed.",

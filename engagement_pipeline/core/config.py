@@ -23,6 +23,7 @@ from engagement_pipeline.core.config_dates import StartDate
 from engagement_pipeline.core.config_destinations import Destinations
 from engagement_pipeline.core.config_engine import Engine, SparkSettings
 from engagement_pipeline.core.config_lifecycle import Lifecycle
+from engagement_pipeline.core.config_profiles import DEFAULT_PROFILE, Profiles
 from engagement_pipeline.core.config_raw import Raw
 from engagement_pipeline.core.config_running import Automation, Demo
 from engagement_pipeline.core.errors import ConfigError
@@ -181,6 +182,7 @@ class Health(_Strict):
     expansion_active_share: Annotated[float, Field(ge=0, le=1)] = 0.5
     at_risk_churn_risk: Annotated[float, Field(ge=0, le=1)] = 0.5
     quiet_days: Annotated[int, Field(ge=1, le=30)] = 7
+    min_healthy_score: Annotated[float, Field(ge=0, le=100)] = 10.0  # under it: at_risk (paying) or inactive
 
 
 class PQL(_Strict):
@@ -221,6 +223,33 @@ class Model(_Strict):
     health: Health = Health()
     pql: PQL = PQL()
     churn: Churn = Churn()
+    profiles: Profiles = Profiles()  # scoring profiles per segment (core/config_profiles.py)
+
+    @model_validator(mode="after")
+    def _profiles_known(self) -> Model:
+        for p in self.profiles.segments:
+            unknown = sorted(set(p.weights) - set(self.events))
+            if unknown:
+                raise ValueError(f"profile {p.name!r} weighs {unknown[0]!r}, which is not an event in model.events")
+            self.for_profile(p.name)  # its checklist, validated as model.activation
+        return self
+
+    def for_profile(self, name: str) -> Model:
+        """This model as the profile `name` scores: its weights and checklist in place of the defaults."""
+        profile = next((p for p in self.profiles.segments if p.name == name), None)
+        if profile is None or name == DEFAULT_PROFILE:
+            return self
+        events = {
+            e: spec.model_copy(update={"weight": profile.weights.get(e, spec.weight)})
+            for e, spec in self.events.items()
+        }
+        activation = Activation.model_validate(profile.activation) if profile.activation else self.activation
+        unknown = [s.event for s in activation.steps if s.event is not None and s.event not in events]
+        if unknown:
+            raise ValueError(
+                f"profile {name!r}: activation step event {unknown[0]!r} is not a scored event in model.events"
+            )
+        return self.model_copy(update={"events": events, "activation": activation})
 
     @property
     def trend_lookback_days(self) -> int:

@@ -43,6 +43,16 @@ class EngineError(PipelineError):
     the cause; the day's staging was left untouched."""
 
 
+class DestinationsDownError(PipelineError):
+    """A destination (Segment, the digest webhook) failed on some days while every day's exports were
+    written: the command finishes its days, then ends non-zero with this sentence. `problem` is the
+    sentence without what the command did despite it, for a command that says that in its own words."""
+
+    def __init__(self, problem: str, done: str) -> None:
+        super().__init__(f"{problem}; {done}")
+        self.problem = problem
+
+
 class Stopped(BaseException):
     """SIGINT or SIGTERM asked the command to stop.
 

@@ -167,6 +167,7 @@ USER_SCORES = _t(
     "scores", "user_scores", "User x as-of day: weighted event count in the window, 1..100 score.",
     ("as_of_date", D), ("user_id", V), ("account_id", V), ("raw_score", F), ("score", F),
     ("active_days", I), ("scored_events", I), ("last_active_date", D), ("activation_pct", F),
+    ("model_version", V),
 )
 USER_WINDOW_SCORES = _t(
     "scores", "user_window_scores", "User x as-of day x extra window (model.extra_windows): raw and 1..100 score.",
@@ -183,11 +184,18 @@ ACCOUNT_SCORES = _t(
     ("health", V), ("health_reason", V), ("is_pql", B), ("pql_reason", V), ("churn_risk", F),
     ("adoption_rate_all_time", F), ("never_used_key_events", V), ("top_contributors", V),
     ("change_drivers", V), ("segments", V), ("activity_change", F), ("days_since_active", I),
-    ("churn_model", V), ("activity_vs_peak", F), ("invites_sent", I),
+    ("churn_model", V), ("activity_vs_peak", F), ("invites_sent", I), ("profile", V), ("model_version", V),
     # churn signals (accounts/signals.py)
     ("champion_share", F), ("champion_quiet_days", I), ("champion_lost", B), ("users_for_80pct", I),
     ("active_users_change", F), ("activity_vs_usual", F), ("mrr_change_28d", F), ("engagement_vs_mrr", V),
     ("signal_reasons", V),
+)
+# Rows of accounts.account_scores a rescore replaced (`engagement-pipeline rescore`), kept with their
+# model version for the comparison: the contract table holds the current version only.
+ACCOUNT_SCORE_VERSIONS = _t(
+    "accounts", "account_score_versions",
+    "Account x as-of day x prior model version: the account_scores rows a rescore replaced.",
+    *ACCOUNT_SCORES.columns, ("replaced_at", TS),
 )
 ACCOUNT_CONTRIBUTIONS = _t(
     "accounts", "account_contributions",
@@ -261,7 +269,7 @@ DESTINATION_RUNS = _t(
 
 ALL_TABLES: tuple[Table, ...] = (
     LANDED_LINES, LANDED_FILES, EVENTS, QUARANTINE, DUPLICATES, DAILY_EVENT_COUNTS, USERS, ACCOUNTS,
-    MEMBERSHIPS, USER_TRAITS_HISTORY, ACCOUNT_TRAITS_HISTORY, LIFECYCLE_FACTS, BILLING, BENCHMARKS, USER_SCORES, USER_WINDOW_SCORES, ACCOUNT_SCORES, ACCOUNT_FEATURE_USAGE,
+    MEMBERSHIPS, USER_TRAITS_HISTORY, ACCOUNT_TRAITS_HISTORY, LIFECYCLE_FACTS, BILLING, BENCHMARKS, USER_SCORES, USER_WINDOW_SCORES, ACCOUNT_SCORES, ACCOUNT_SCORE_VERSIONS, ACCOUNT_FEATURE_USAGE,
     ACCOUNT_CONTRIBUTIONS, ACTIVATION_STEPS,
     ACCOUNT_HISTORY, PRODUCT_DAILY, COHORT_DAILY, SCORE_BACKTEST, EXPORT_RUNS,
     SEGMENT_SYNC_STATE, DESTINATION_RUNS,

@@ -12,6 +12,7 @@ from typing import Any
 
 import polars as pl
 
+from engagement_pipeline.accounts.health import mover, with_list_columns
 from engagement_pipeline.core.config_destinations import DigestDestination
 from engagement_pipeline.core.vocab import Health, Trend
 
@@ -32,15 +33,19 @@ def _money(value: float | None, currency: str) -> str:
     return "unknown MRR" if value is None else f"{currency}{value:,.0f}"
 
 
-def transitions(today: pl.DataFrame, yesterday: pl.DataFrame | None) -> dict[str, pl.DataFrame]:
+def transitions(
+    today: pl.DataFrame, yesterday: pl.DataFrame | None, lookback_days: int = 30
+) -> dict[str, pl.DataFrame]:
     """The day's news: PQLs that were not PQLs the day before, accounts that turned at risk, heating and
-    cooling accounts. With no day before (the first digest), every current PQL and at-risk account is new."""
+    cooling accounts (the lists' rule, `accounts.health.mover`: old enough for the trend look-back
+    `lookback_days`, not churned). With no day before (the first digest), every current PQL and at-risk
+    account is new."""
     before = (
         yesterday.select("account_id", pl.col("is_pql").alias("_was_pql"), pl.col("health").alias("_was_health"))
         if yesterday is not None and yesterday.height
         else pl.DataFrame(schema={"account_id": pl.String, "_was_pql": pl.Boolean, "_was_health": pl.String})
     )
-    frame = today.join(before, on="account_id", how="left")
+    frame = with_list_columns(today).join(before, on="account_id", how="left")
     new_pql = frame.filter(pl.col("is_pql").fill_null(False) & ~pl.col("_was_pql").fill_null(False))
     at_risk = frame.filter(
         (pl.col("health") == Health.AT_RISK) & (pl.col("_was_health").fill_null("") != Health.AT_RISK)
@@ -48,10 +53,12 @@ def transitions(today: pl.DataFrame, yesterday: pl.DataFrame | None) -> dict[str
     return {
         "new_pql": new_pql.sort(["score", "account_id"], descending=[True, False], nulls_last=True),
         "at_risk": at_risk.sort(["mrr", "account_id"], descending=[True, False], nulls_last=True),
-        "heating": frame.filter(pl.col("trend") == Trend.HEATING).sort(
+        "heating": frame.filter(mover(Trend.HEATING, lookback_days)).sort(
             ["trend_delta", "account_id"], descending=[True, False], nulls_last=True
         ),
-        "cooling": frame.filter(pl.col("trend") == Trend.COOLING).sort(["trend_delta", "account_id"], nulls_last=True),
+        "cooling": frame.filter(mover(Trend.COOLING, lookback_days)).sort(
+            ["trend_delta", "account_id"], nulls_last=True
+        ),
     }
 
 
@@ -68,11 +75,15 @@ def _score(value: Any) -> str:
 
 
 def build_digest(
-    day: dt.date, today: pl.DataFrame, yesterday: pl.DataFrame | None, digest: DigestDestination
+    day: dt.date,
+    today: pl.DataFrame,
+    yesterday: pl.DataFrame | None,
+    digest: DigestDestination,
+    lookback_days: int = 30,
 ) -> dict[str, Any]:
     """The webhook body for the day (`today`: the day's `accounts.account_scores` rows; `yesterday`: the day
     before's `snapshots.account_history` rows, None when there is none)."""
-    news = transitions(today, yesterday)
+    news = transitions(today, yesterday, lookback_days)
     cur, limit = digest.currency, digest.max_accounts
     at_stake = news["at_risk"]["mrr"].drop_nulls().sum() if news["at_risk"].height else 0.0
     sections = [

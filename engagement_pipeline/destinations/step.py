@@ -207,7 +207,7 @@ def send_digest(
         if had_before and had_before[0]
         else None
     )
-    payload = build_digest(day, today, yesterday, digest)
+    payload = build_digest(day, today, yesterday, digest, config.model.trend_lookback_days)
     body = json.dumps(payload, ensure_ascii=False, sort_keys=True).encode("utf-8")
     sha = hashlib.sha256(body).hexdigest()
     outcome = Outcome(DIGEST, "sent", details={"summary": payload["text"], "bytes": len(body)})

@@ -64,6 +64,7 @@ from engagement_pipeline.exports.lists import (
     pql_list,
     user_dropoff,
 )
+from engagement_pipeline.exports.movers import churned_list, new_and_ramping_list
 from engagement_pipeline.exports.privacy import mask_personal, neutralize, scrub_emails
 from engagement_pipeline.exports.upload import UPLOAD_GUIDE, upload_guide
 
@@ -82,11 +83,13 @@ def build_exports(
     config: Config,
     *,
     title_keywords: Sequence[str] = (),
+    history: pl.DataFrame | None = None,
 ) -> ExportBundle:
     """Every export file of the day as frames, plus warnings (small audiences, low-sample ICP).
 
     `title_keywords` narrows the look-alike seed to job titles containing one of them (see
-    `seed_users`); the default keeps every qualifying user.
+    `seed_users`); the default keeps every qualifying user. `history`: `snapshots.account_history`
+    rows of the look-back before the day, for the accounts churned this period (`churned_list`).
     """
     e = config.exports
     # The LinkedIn page and ticker traits feed the LinkedIn company list when staging has them.
@@ -170,6 +173,8 @@ def build_exports(
         ("expansion_accounts.csv", expansion_list(base)),
         ("case_study_candidates.csv", case_study_list(base, day, config)),
         ("feature_adoption_gaps.csv", adoption_gaps(base, first_used, config)),
+        ("new_and_ramping_accounts.csv", new_and_ramping_list(base, day, config)),
+        ("churned_accounts.csv", churned_list(base, history, day, config)),
     ):
         bundle.files[name] = neutralize(scrub_emails(frame))
     if config.destinations.crm_files:

@@ -34,6 +34,8 @@ EXPORT_FILES = (
     "expansion_accounts.csv",
     "case_study_candidates.csv",
     "feature_adoption_gaps.csv",
+    "new_and_ramping_accounts.csv",
+    "churned_accounts.csv",
     UPLOAD_GUIDE,
 )
 # Written only when configured (`destinations.crm_files`, `exports.include_contacts`), after the files above.

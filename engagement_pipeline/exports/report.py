@@ -90,6 +90,8 @@ _NAV = (
     ("trend", "Trend"),
     (Trend.HEATING, "Heating up"),
     (Trend.COOLING, "Cooling down"),
+    ("new-ramping", "New and ramping"),
+    ("churned", "Churned"),
     ("pqls", "PQLs"),
     ("at-risk", "At risk"),
     ("expansion", "Expansion"),
@@ -200,6 +202,7 @@ def render_report(
     max_rows: int = MAX_ROWS,
     currency: str = "USD",
     files: Mapping[str, pl.DataFrame] | None = None,
+    lookback_days: int = 30,
 ) -> str:
     """The account health report of `day` as one self-contained HTML page (a str; write it as UTF-8).
 
@@ -214,8 +217,10 @@ def render_report(
     - `activation_steps`: optional `accounts.activation_steps` rows: adds the funnel per step.
     - `max_rows`: longest table shown (the page says how many more there are).
     - `currency`: the code shown with every amount (`exports.currency`).
-    - `files`: the export folder's files by name: the expansion-ready and case-study lists become
-      sections, and every CSV gets a link (the page sits beside them in `<exports>/<day>/`).
+    - `lookback_days`: the trend look-back (`model.trend.lookback_days`): heating and cooling list
+      only the accounts old enough for it, and not churned (`accounts.health.mover`).
+    - `files`: the export folder's files by name: the expansion-ready, case-study, new-and-ramping
+      and churned-this-period lists become sections, and every CSV gets a link (the page sits beside them in `<exports>/<day>/`).
     """
     accounts = of_day(conform(account_scores, SCORE_COLUMNS), "as_of_date", day)
     history = product_history(product_daily, day)
@@ -235,9 +240,11 @@ def render_report(
     if accounts.height:
         risk = at_risk_table(accounts, at_risk)
         context |= {
-            "kpis": kpis_section(day, accounts, history, float(risk["mrr_at_stake"].sum()) if risk.height else 0.0),
-            "heating": movers_section(accounts, Trend.HEATING, max_rows),
-            "cooling": movers_section(accounts, Trend.COOLING, max_rows),
+            "kpis": kpis_section(
+                day, accounts, history, float(risk["mrr_at_stake"].sum()) if risk.height else 0.0, lookback_days
+            ),
+            "heating": movers_section(accounts, Trend.HEATING, max_rows, lookback_days),
+            "cooling": movers_section(accounts, Trend.COOLING, max_rows, lookback_days),
             "pqls": pqls_section(accounts, max_rows),
             "at_risk": at_risk_section(risk, max_rows),
             "funnel": funnel_section(accounts, activation_steps, day),
@@ -247,7 +254,10 @@ def render_report(
             context |= {
                 "expansion": list_section(files.get("expansion_accounts.csv"), max_rows),
                 "case_studies": list_section(files.get("case_study_candidates.csv"), max_rows),
+                "new_ramping": list_section(files.get("new_and_ramping_accounts.csv"), max_rows),
+                "churned": list_section(files.get("churned_accounts.csv"), max_rows),
+                "lookback_days": lookback_days,
             }
-            sections |= {"expansion", "case-studies"}
+            sections |= {"expansion", "case-studies", "new-ramping", "churned"}
     context["nav"] = [(anchor, label) for anchor, label in _NAV if anchor in sections]
     return environment().get_template("report.html.j2").render(context)

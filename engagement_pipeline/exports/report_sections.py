@@ -17,7 +17,7 @@ from typing import Any
 
 import polars as pl
 
-from engagement_pipeline.accounts.health import is_active_account
+from engagement_pipeline.accounts.health import is_active_account, mover
 from engagement_pipeline.core.vocab import Health, Trend
 
 TREND_DAYS = 14
@@ -114,7 +114,9 @@ def product_history(product_daily: pl.DataFrame | None, day: dt.date) -> pl.Data
 # --------------------------------------------------------------------------------------
 
 
-def kpis_section(day: dt.date, accounts: pl.DataFrame, history: pl.DataFrame, at_stake: float | None) -> Row:
+def kpis_section(
+    day: dt.date, accounts: pl.DataFrame, history: pl.DataFrame, at_stake: float | None, lookback_days: int = 30
+) -> Row:
     """The tiles' figures: the `product_daily` row of the day, else computed from the accounts."""
     today = history.filter(pl.col("date") == day)
     known: Row = today.row(0, named=True) if today.height else {}
@@ -153,8 +155,8 @@ def kpis_section(day: dt.date, accounts: pl.DataFrame, history: pl.DataFrame, at
         "pqls": pick("pql_accounts", pqls.height),
         "at_risk": pick("at_risk_accounts", accounts.filter(pl.col("health") == Health.AT_RISK).height),
         "at_stake": at_stake,
-        "heating": pick("heating_accounts", accounts.filter(pl.col("trend") == Trend.HEATING).height),
-        "cooling": pick("cooling_accounts", accounts.filter(pl.col("trend") == Trend.COOLING).height),
+        "heating": pick("heating_accounts", accounts.filter(mover(Trend.HEATING, lookback_days)).height),
+        "cooling": pick("cooling_accounts", accounts.filter(mover(Trend.COOLING, lookback_days)).height),
         "new": new,
         "activated": activated,
         "rate": rate,
@@ -175,9 +177,11 @@ def trend_section(history: pl.DataFrame, chart: Row | None, days: int = TREND_DA
     }
 
 
-def movers_section(accounts: pl.DataFrame, trend: Trend, max_rows: int) -> Row:
-    """Accounts heating up (largest rise first) or cooling down (largest fall first)."""
-    movers = accounts.filter(pl.col("trend") == trend).sort(
+def movers_section(accounts: pl.DataFrame, trend: Trend, max_rows: int, lookback_days: int = 30) -> Row:
+    """Accounts heating up (largest rise first) or cooling down (largest fall first): only those old
+    enough for a look-back and not churned (`accounts.health.mover`); new accounts and churned ones
+    have their own sections."""
+    movers = accounts.filter(mover(trend, lookback_days)).sort(
         ["trend_delta", "account_id"], descending=[trend == Trend.HEATING, False], nulls_last=True
     )
     return {"trend": trend, "total": movers.height, "rows": movers.head(max_rows).to_dicts()}

@@ -19,7 +19,6 @@ from engagement_pipeline.core.warehouse import (
     replace_rows,
     transaction,
 )
-from engagement_pipeline.exports import charts
 from engagement_pipeline.exports.bundle import build_exports
 from engagement_pipeline.exports.files import MANIFEST, ExportBundle
 from engagement_pipeline.exports.privacy import mask_names
@@ -34,7 +33,12 @@ from engagement_pipeline.exports.report import render_report
 
 def day_charts(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> dict[str, bytes]:
     """The day's PNG charts, by file name: product trend, score distribution, churn by band,
-    activation funnel, cohorts by plan type, churn_risk calibration."""
+    activation funnel, cohorts by plan type, churn_risk calibration.
+
+    matplotlib is imported here, when a day's charts are drawn (the newest day of a run), not when
+    the definitions load: it is a third of their import time, paid by every command and the UI."""
+    from engagement_pipeline.exports import charts
+
     product = con.execute("SELECT * FROM snapshots.product_daily WHERE date <= ? ORDER BY date", [day]).pl()
     scores = con.execute("SELECT * FROM accounts.account_scores WHERE as_of_date = ?", [day]).pl()
     backtest = con.execute("SELECT * FROM snapshots.score_backtest WHERE evaluated_on <= ?", [day]).pl()
@@ -66,7 +70,14 @@ def run(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> Exporte
     user_scores = con.execute("SELECT * FROM scores.user_scores WHERE as_of_date = ?", [day]).pl()
     accounts = mask_names(con.execute("SELECT * FROM staging.accounts").pl())
     users = con.execute("SELECT * FROM staging.users").pl()
-    bundle = build_exports(day, scores, accounts, users, user_scores, first_used(con, day, config), config)
+    history = con.execute(
+        "SELECT date, account_id, score, health, status, churn_risk, mrr FROM snapshots.account_history "
+        "WHERE date BETWEEN ? AND ?",
+        [day - dt.timedelta(days=config.model.trend_lookback_days + 1), day - dt.timedelta(days=1)],
+    ).pl()
+    bundle = build_exports(
+        day, scores, accounts, users, user_scores, first_used(con, day, config), config, history=history
+    )
     # Charts cost about a second a day: they are drawn for the newest landed day, the one
     # people open; an older day (a backfill) gets its report with the inline trend only.
     landed = con.execute("SELECT max(received_date) FROM raw.landed_lines").fetchone()
@@ -83,6 +94,7 @@ def run(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> Exporte
         activation_steps=steps,
         currency=config.exports.currency,
         files=bundle.files,
+        lookback_days=config.model.trend_lookback_days,
     )
     bundle.attachments = {**pictures, "report.html": page.encode("utf-8")}
     root = config.paths.exports

@@ -1,4 +1,4 @@
-"""The `engagement-pipeline` command: init, demo, generate, run, suggest-weights, ui, collect.
+"""The `engagement-pipeline` command: init, demo, generate, run, suggest-weights, ui, rescore, collect.
 
 Every failure a user can fix ends with one sentence on stderr, never a traceback, and
 an exit code that says which kind it was:
@@ -122,6 +122,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     command("ui", "", parents=[common], help="start the Dagster UI on the same instance (make ui)")
 
+    res = command(
+        "rescore",
+        "--start 2026-01-01 --end 2026-01-31",
+        parents=[common],
+        help="recompute scores and everything after them for those days under the current model, and compare",
+    )
+    res.add_argument("--start", type=_date, required=True, help="first as-of day, YYYY-MM-DD")
+    res.add_argument("--end", type=_date, required=True, help="last as-of day, YYYY-MM-DD")
+
     col = sub.add_parser("collect", parents=[common], help="receive events over Segment's tracking API")
     col.add_argument("--host", help="address to listen on (default: collector.host, 127.0.0.1)")
     col.add_argument("--port", type=int, help="port (default: collector.port, 8088; 0: any free port)")
@@ -155,6 +164,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 cmd_suggest_weights(config, args.days)
             elif args.command == "ui":
                 cmd_ui(config)
+            elif args.command == "rescore":
+                from engagement_pipeline.ops.rescore import cmd_rescore
+
+                cmd_rescore(config, args.start, args.end)
             elif args.command == "collect":
                 from engagement_pipeline.collector.server import cmd_collect
 

@@ -25,6 +25,7 @@ from dagster import AssetKey, ExecuteInProcessResult
 
 from engagement_pipeline.core.config import Config
 from engagement_pipeline.core.errors import (
+    DestinationsDownError,
     PipelineError,
     Stopped,
     raise_if_stopped,
@@ -140,8 +141,13 @@ def run_days(
     on_run: Callable[[DayRun], None] | None = None,
     restate: bool = True,
     stage_first: bool = True,
+    model_only: bool = False,
+    source: str = "cli",
 ) -> list[DayRun]:
     """Materialize every asset for the days, in order; stop at the first failure.
+
+    With `model_only` (a rescore), only the model job (scores through destinations) runs, a day at a
+    time, over what is already staged. `source` tags the runs (`engagement/source`) in the instance.
 
     With `restate`, each day is staged, the earlier as-of days its late data made stale
     are restated (scores, accounts, snapshots), then the day is scored and exported, so
@@ -171,7 +177,7 @@ def run_days(
                 instance=instance,
                 raise_on_error=False,
                 run_config=QUIET_RUN_CONFIG,
-                tags={"engagement/source": "cli"},
+                tags={"engagement/source": source},
             )
             raise_if_stopped()  # a signal during the run interrupted its step (rolled back) and failed it
             if not result.success:
@@ -198,7 +204,10 @@ def run_days(
 
         window = config.model.window_days
         try:
-            if not restate:
+            if model_only:
+                for day in days:
+                    execute(MODEL_JOB, "model", day)
+            elif not restate:
                 for day in days:
                     execute(DAILY_JOB, "all", day)
             elif stage_first and len(days) > 1:
@@ -224,7 +233,7 @@ def run_days(
                 more = len(destination_failures) - 1
                 also = f" (and on {more} more day{'s' if more > 1 else ''})" if more else ""
                 first = str(destination_failures[0]).rstrip(".")
-                raise PipelineError(f"{first}{also}; the exports of every day were written.")
+                raise DestinationsDownError(f"{first}{also}", "the exports of every day were written.")
         finally:
             instance.dispose()
         return done

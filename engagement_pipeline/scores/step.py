@@ -110,7 +110,14 @@ def run(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> ScoreDa
         ]
     )
     with transaction(con):
-        replace_rows(con, USER_SCORES, scores, "as_of_date = ?", [day])
+        # the model version on every score row (core/config.py `model_version`)
+        replace_rows(
+            con,
+            USER_SCORES,
+            scores.with_columns(pl.lit(config.model_version).alias("model_version")),
+            "as_of_date = ?",
+            [day],
+        )
         replace_rows(con, BENCHMARKS, bench, "as_of_date = ?", [day])
         replace_rows(
             con,

@@ -6,7 +6,7 @@ import datetime as dt
 
 import polars as pl
 
-from engagement_pipeline.accounts.health import is_active_account
+from engagement_pipeline.accounts.health import is_active_account, mover
 from engagement_pipeline.core.vocab import Trend
 from engagement_pipeline.core.warehouse import HEALTH_COUNT_COLUMNS
 
@@ -39,6 +39,7 @@ def product_daily(
     benchmark_raw: float | None,
     day: dt.date,
     new_account_days: int = 30,
+    lookback_days: int = 30,
 ) -> pl.DataFrame:
     """One row summarizing the product on `day`."""
     a = account_scores
@@ -64,8 +65,9 @@ def product_daily(
         "activated_new_accounts_30d": activated_new.height,
         "activation_rate_30d": round(activated_new.height / new.height * 100, 1) if new.height else None,
         "median_days_to_activation": float(days_to_act.median()) if days_to_act.len() else None,  # type: ignore[arg-type]
-        "heating_accounts": count(pl.col("trend") == Trend.HEATING),
-        "cooling_accounts": count(pl.col("trend") == Trend.COOLING),
+        # the lists' rule (accounts.health.mover): no new account heating, no churned one cooling
+        "heating_accounts": count(mover(Trend.HEATING, lookback_days)),
+        "cooling_accounts": count(mover(Trend.COOLING, lookback_days)),
         **{column: count(pl.col("health") == state) for state, column in HEALTH_COUNT_COLUMNS.items()},
         "pql_accounts": count(pl.col("is_pql")),
         "band_75_plus": count((pl.col("score") >= 75) & is_active_account()),

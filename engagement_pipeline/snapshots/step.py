@@ -29,8 +29,7 @@ from engagement_pipeline.snapshots import history as snap
 from engagement_pipeline.snapshots.backtest import score_backtest, summarize_backtest
 from engagement_pipeline.snapshots.cohorts import cohort_daily
 from engagement_pipeline.snapshots.metrics import calibration, precision_at_k
-from engagement_pipeline.staging.lifecycle import status_history
-from engagement_pipeline.staging.outcomes import outcome_events
+from engagement_pipeline.staging.lifecycle import known_outcomes
 
 
 @dataclass
@@ -90,10 +89,7 @@ def backtest_day(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -
         "WHERE list_contains(?, date)",
         [dates],
     ).pl()
-    outcomes = outcome_events(
-        con.execute("SELECT account_id, date, plan, mrr, status FROM staging.billing").pl(),
-        status_history(con),
-    )
+    outcomes = known_outcomes(con)
     table = score_backtest(history, outcomes, day, HORIZONS, PREDICTORS)
     table = table.filter(pl.col("as_of_date") + pl.duration(days=pl.col("horizon_days")) == pl.lit(day))
     extra = []
@@ -180,7 +176,9 @@ def run(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) -> Snapsho
     users = con.execute("SELECT * FROM scores.user_scores WHERE as_of_date = ?", [day]).pl()
     bench = con.execute("SELECT benchmark_raw FROM scores.benchmarks WHERE as_of_date = ?", [day]).fetchone()
     history = snap.account_history(scores.drop("name"), scores.select("account_id", "name"))
-    product = snap.product_daily(scores, users, bench[0] if bench else None, day, config.model.window_days)
+    product = snap.product_daily(
+        scores, users, bench[0] if bench else None, day, config.model.window_days, config.model.trend_lookback_days
+    )
     cohorts = cohort_daily(
         scores, con.execute("SELECT account_id, industry, employees FROM staging.accounts").pl(), day
     )

@@ -47,6 +47,7 @@ import polars as pl
 from engagement_pipeline.core.config import Config
 from engagement_pipeline.core.vocab import MessageType, Plan, Status
 from engagement_pipeline.core.warehouse import LIFECYCLE_FACTS, insert_rows, registered
+from engagement_pipeline.staging.outcomes import outcome_events
 
 ACCOUNT_KINDS = ("account_created", "account_deleted", "trial_started", "trial_ended")
 MEMBER_KINDS = ("user_added", "user_removed")
@@ -240,3 +241,10 @@ ORDER BY i.account_id, i.valid_from
 def status_history(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """account_id, valid_from, plan, status: the lifecycle events over the group traits, in time."""
     return con.execute(STATUS_HISTORY_SQL).pl()
+
+
+def known_outcomes(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Every outcome known to the warehouse (`outcomes.outcome_events`: churn, conversion, expansion),
+    from the billing rows, else from the lifecycle events and status traits."""
+    billing = con.execute("SELECT account_id, date, plan, mrr, status FROM staging.billing").pl()
+    return outcome_events(billing, status_history(con))

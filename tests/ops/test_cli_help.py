@@ -6,7 +6,7 @@ import pytest
 
 from engagement_pipeline.ops.cli import build_parser, main
 
-COMMANDS = ("init", "demo", "generate", "run", "suggest-weights", "ui")
+COMMANDS = ("init", "demo", "generate", "run", "suggest-weights", "ui", "rescore")
 
 
 @pytest.mark.parametrize("command", COMMANDS)

@@ -65,8 +65,14 @@ def _stage_in(tmp: Path, landing: Path, order: list[dt.date], **staging) -> dict
         con.close()
 
 
-def test_generated_faults_are_all_accounted_for(tmp_path: Path, landing: Path) -> None:
-    got = _stage_in(tmp_path, landing, DAYS)
+@pytest.fixture(scope="module")
+def in_order(tmp_path_factory: pytest.TempPathFactory, landing: Path) -> dict[str, list]:
+    """The days staged once in order (read by three tests: compared with, never written)."""
+    return _stage_in(tmp_path_factory.mktemp("in_order"), landing, DAYS)
+
+
+def test_generated_faults_are_all_accounted_for(in_order: dict[str, list], landing: Path) -> None:
+    got = in_order
     summary = json.loads((landing.parent / "ground_truth" / "summary.json").read_text())
     landed, placed = got["reconcile"][0]
     assert landed == placed == summary["lines"]
@@ -76,8 +82,7 @@ def test_generated_faults_are_all_accounted_for(tmp_path: Path, landing: Path) -
 
 
 @pytest.mark.slow  # stages many generated days in three orders
-def test_out_of_order_staging_gives_the_same_result(tmp_path: Path, landing: Path) -> None:
-    in_order = _stage_in(tmp_path / "a", landing, DAYS)
+def test_out_of_order_staging_gives_the_same_result(tmp_path: Path, landing: Path, in_order: dict[str, list]) -> None:
     shuffled = _stage_in(tmp_path / "b", landing, [DAYS[i] for i in (5, 2, 0, 4, 1, 3)])
     for key in in_order:
         assert in_order[key] == shuffled[key], key
@@ -87,8 +92,8 @@ def test_out_of_order_staging_gives_the_same_result(tmp_path: Path, landing: Pat
 
 
 @pytest.mark.slow  # stages many generated days twice
-def test_restaging_a_day_is_idempotent(tmp_path: Path, landing: Path) -> None:
-    once = _stage_in(tmp_path / "a", landing, DAYS)
+def test_restaging_a_day_is_idempotent(tmp_path: Path, landing: Path, in_order: dict[str, list]) -> None:
+    once = in_order
     twice = _stage_in(tmp_path / "b", landing, DAYS + [DAYS[2], DAYS[4]])
     assert once == twice
     assert twice["account_history"] == twice["account_history_rebuilt"]
