@@ -5,23 +5,27 @@ whether that is changing; churn shows first as an account falling below its own
 baseline, or as who in it is still active. The model's features (`signal_frame`, 0..1),
 from the columns of `accounts.account_scores`:
 
-- `drop`: activity in the last 7 days below its usual weeks, net of the whole product's
-  change (`activity_vs_usual`, `signals.py`): a holiday week every account shares is no drop;
-- `quiet`: days since the last scored event / 30; `idle_share`: share of users not active
-  in the window; `small`: one active user or none;
-- `falling`: score fall over one window; `narrow`: share of the scored events never used;
-- `champion`: the top user went quiet while colleagues carry on (`champion_lost`);
-- `contraction`: fewer users active than in the usual week, net of the product
-  (`active_users_change`); `one_carrier`: one user carries 80% of an account of 3+;
-- `unpaid`: trials and free accounts.
+- `peak_drop`: activity in the last 7 days below the account's busiest of the 8 weeks before
+  (`activity_vs_peak`), net of the whole product's change that day (the median account's), so a
+  holiday week every account shares is no drop;
+- `drop`: activity in the last 7 days below its usual weeks, same weekdays, net of the product
+  (`activity_vs_usual`, `signals.py`);
+- `idle_share`: share of users not active in the window; `low_score`: 1 - score / 100;
+- `falling`: score fall over one trend look-back / 50;
+- `champion`: the top user went quiet for 10 days while others carry on (`champion_lost`);
+  `champion_quiet`: it has been quiet for a week (`champion_quiet_days`), the earlier warning;
+- `contraction`: fewer users active than in the usual week, net of the product (`active_users_change`);
+- `trial`: a trial (trials lapse); `free`: a free plan, not a trial (free accounts rarely cancel).
 
-`formula_risk` turns them into a probability with a transparent logistic formula
-(coefficients in `FORMULA`). Where outcome history exists, `fit` trains a logistic
-regression on as-of days whose 30-day outcome window has closed (labels only from
-outcomes dated on or before the as-of day of the fit), and the formula is the fallback
-when there are too few churns to learn from. The fit is refitted on a schedule, not every
-day (`fit_day`: every `model.churn.refit_days` from start_date) or when what it learns from
-changes (`cached_fit`, keyed by the fit day and a fingerprint of its inputs).
+`formula_risk` turns them into a probability with a transparent logistic formula (`FORMULA`).
+Its coefficients are a logistic regression fitted on two of the demo generator's worlds (seeds 1
+and 2, 500 accounts, 84 days, every kind of churn) and rounded; the README gives their figures on
+other seeds. Where outcome history exists, `fit` trains a logistic regression on the deployment's
+own as-of days whose outcome window has closed (labels only from outcomes dated on or before the
+as-of day of the fit), and the formula is the fallback when there are too few churns to learn
+from. The fit is refitted on a schedule, not every day (`fit_day`: every `model.churn.refit_days`
+from start_date) or when what it learns from changes (`cached_fit`, keyed by the fit day and a
+fingerprint of its inputs).
 """
 
 from __future__ import annotations
@@ -34,64 +38,80 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from engagement_pipeline.accounts.signals import PRODUCT_MIN_ACCOUNTS
 from engagement_pipeline.core.vocab import Status
 
 FEATURES = (
+    "peak_drop",
     "drop",
-    "quiet",
     "idle_share",
-    "small",
+    "low_score",
     "falling",
-    "narrow",
-    "unpaid",
     "champion",
+    "champion_quiet",
     "contraction",
-    "one_carrier",
+    "trial",
+    "free",
 )
 
-# Transparent default: z = bias + sum(weight x feature); features are scaled to ~0..1.
+# Transparent default: z = bias + sum(weight x feature); features are scaled to 0..1 (see the module).
 FORMULA: dict[str, float] = {
-    "bias": -3.8,
-    "drop": 2.5,  # activity below its usual weeks, net of the product-wide change (0 = not down, 1 = stopped)
-    "quiet": 3.5,  # days since last active / 30, capped at 1
-    "idle_share": 0.8,  # share of users not active in the window
-    "small": 0.4,  # one active user or none
-    "falling": 0.6,  # score fall over one window / 50, capped at 1
-    "narrow": 0.6,  # share of scored events never used in the window
-    "unpaid": -0.3,  # trials and free accounts churn differently (they fizzle, not cancel)
-    "champion": 3.5,  # the top user went quiet while colleagues carry on (signals.py)
-    "contraction": 3.0,  # fewer users active than in the usual week, net of the product (0..1)
-    "one_carrier": 0.3,  # one user carries 80% of the points of an account of 3+
+    "bias": -4.6,
+    "peak_drop": 1.8,  # activity below its busiest recent week, net of the product (0 = at its peak, 1 = stopped)
+    "drop": 1.2,  # activity below its usual weeks (same weekdays), net of the product
+    "idle_share": 1.1,  # share of users not active in the window
+    "low_score": 1.8,  # 1 - score / 100
+    "falling": 2.6,  # score fall over one look-back / 50, capped at 1
+    "champion": 1.2,  # the top user quiet for 10 days while colleagues carry on (signals.py)
+    "champion_quiet": 0.7,  # the top user quiet for a week: the earlier warning
+    "contraction": 2.1,  # fewer users active than in the usual week, net of the product (0..1)
+    "trial": 1.6,  # trials lapse: a trial churns more often than a paying account
+    "free": -5.4,  # free accounts rarely cancel (they fizzle out: `inactive`, not churn)
 }
+CHAMPION_QUIET_DAYS = 7
+
+
+def _product_net(ratio: pl.Expr, day: str | None) -> pl.Expr:
+    """An account's activity ratio divided by the median account's that day (1 = moved as the product did).
+
+    With fewer than `signals.PRODUCT_MIN_ACCOUNTS` accounts that day there is no discount: too few
+    accounts cannot tell a product-wide dip from their own."""
+    median, known = ratio.median(), ratio.is_not_null().sum()
+    if day is not None:
+        median, known = median.over(day), known.over(day)
+    product = pl.when(known >= PRODUCT_MIN_ACCOUNTS).then(median.clip(lower_bound=0.05)).otherwise(1.0)
+    return ratio / product
 
 
 def signal_frame(rows: pl.DataFrame) -> pl.DataFrame:
-    """Model features (0..1 scale) from the signal columns of account_scores rows.
+    """Model features (0..1 scale) from the signal columns of account_scores rows (one day or many).
 
-    The activity features are the calendar-aware ones (`signals.py`: against the same weekdays,
-    net of the product-wide change), so a holiday week that slows every account raises no risk.
+    The activity features are net of the product-wide change of their day (the median account's),
+    so a holiday week that slows every account raises no risk.
     """
     defaults = {
         "activity_vs_usual": None,
+        "activity_vs_peak": None,
         "active_users_change": None,
         "champion_lost": False,
-        "users_for_80pct": None,
-        "total_users": None,
+        "champion_quiet_days": None,
     }
     rows = rows.with_columns(pl.lit(v).alias(c) for c, v in defaults.items() if c not in rows.columns)
+    day = next((c for c in ("as_of_date", "date") if c in rows.columns), None)
+    peak = (1 + pl.col("activity_vs_peak").cast(pl.Float64)).clip(lower_bound=0.0)
+    unpaid = ~pl.col("is_paying").fill_null(False)
+    trial = (pl.col("status") == Status.TRIAL).fill_null(False)
     return rows.with_columns(
+        (1 - _product_net(peak, day).fill_null(1.0)).clip(0.0, 1.0).alias("peak_drop"),
         (-pl.col("activity_vs_usual").cast(pl.Float64).fill_null(0.0)).clip(0.0, 1.0).alias("drop"),
-        (pl.col("days_since_active").fill_null(60).cast(pl.Float64) / 30.0).clip(0.0, 1.0).alias("quiet"),
         (1.0 - pl.col("pct_active").fill_null(0.0)).clip(0.0, 1.0).alias("idle_share"),
-        (pl.col("active_users").fill_null(0) <= 1).cast(pl.Float64).alias("small"),
+        (1.0 - pl.col("score").cast(pl.Float64).fill_null(0.0) / 100.0).clip(0.0, 1.0).alias("low_score"),
         ((-pl.col("trend_delta").fill_null(0.0)) / 50.0).clip(0.0, 1.0).alias("falling"),
-        (1.0 - pl.col("adoption_rate").fill_null(0.0)).clip(0.0, 1.0).alias("narrow"),
-        (~pl.col("is_paying").fill_null(False)).cast(pl.Float64).alias("unpaid"),
         pl.col("champion_lost").cast(pl.Boolean).fill_null(False).cast(pl.Float64).alias("champion"),
+        (pl.col("champion_quiet_days").fill_null(0) >= CHAMPION_QUIET_DAYS).cast(pl.Float64).alias("champion_quiet"),
         (-pl.col("active_users_change").cast(pl.Float64).fill_null(0.0)).clip(0.0, 1.0).alias("contraction"),
-        ((pl.col("users_for_80pct").fill_null(0) == 1) & (pl.col("total_users").fill_null(0) >= 3))
-        .cast(pl.Float64)
-        .alias("one_carrier"),
+        trial.cast(pl.Float64).alias("trial"),
+        (unpaid & ~trial).cast(pl.Float64).alias("free"),
     )
 
 

@@ -134,8 +134,8 @@ def churn_model(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) ->
     cutoff = fit_on - dt.timedelta(days=c.horizon_days)
     events = churn_events(con).filter(pl.col("date") <= fit_on)
     rows, fingerprint = con.execute(
-        "SELECT count(*), coalesce(sum(hash(account_id, date, churn_risk, health)), 0) "
-        "FROM snapshots.account_history WHERE date <= ?",
+        "SELECT count(*), coalesce(sum(hash(account_id, as_of_date, churn_risk, health)), 0) "
+        "FROM accounts.account_scores WHERE as_of_date <= ?",
         [cutoff],
     ).fetchone()  # type: ignore[misc]
     key = (
@@ -149,7 +149,11 @@ def churn_model(con: duckdb.DuckDBPyConnection, day: dt.date, config: Config) ->
     )
 
     def train() -> churn.FittedModel | None:
-        history = con.execute("SELECT * FROM snapshots.account_history WHERE date <= ?", [cutoff]).pl()
+        # account_scores, not the snapshot: the model's features read signal columns the snapshot omits
+        history = con.execute(
+            "SELECT * EXCLUDE (as_of_date), as_of_date AS date FROM accounts.account_scores WHERE as_of_date <= ?",
+            [cutoff],
+        ).pl()
         features, labels = churn.training_set(history, events, fit_on, c.horizon_days)
         positives = int(labels.sum())
         if min(positives, len(labels) - positives) < c.min_training_churns:

@@ -11,7 +11,9 @@ kind (`CHURN_KINDS`), recorded as `churn_kind` in the ground truth:
   day-to-day noise three times the usual;
 - `sudden`: nothing changes until the day it cancels (no warning: no signal can see it).
 
-Trials that lapse into churn are `trial_lapse`. Beside them: a product-wide holiday week (every
+Trials that lapse into churn are `trial_lapse`. Every churning account (any kind) runs at
+`CHURNER_INTENSITY` of the level it would otherwise have: accounts that churn were less engaged
+from the start, which is what lets an engagement score separate churn at all. Beside them: a product-wide holiday week (every
 account at `HOLIDAY_FACTOR` of its usual activity for 7 days from the first Monday at or after
 60% of the period, when the period has at least 42 days; not churn) and heavier-tailed users
 (a few power users, many light ones).
@@ -34,6 +36,9 @@ TRIAL_LAPSE = len(CHURN_KINDS)  # a churned trial
 NO_CHURN = -1
 CHURN_KIND_MIX = np.array([0.3, 0.3, 0.25, 0.15])
 HOLIDAY_FACTOR = 0.35
+# Accounts that go on to churn were less engaged from the start (the premise of engagement scoring):
+# their level is this share of what it would be, before any kind of churn shapes their last weeks.
+CHURNER_INTENSITY = 0.7
 HOLIDAY_MIN_DAYS = 42
 # Kinds whose churn shows in the data before it happens (the others come without warning).
 PREDICTABLE_KINDS: tuple[str, ...] = ("champion_loss", "seat_contraction", "noisy_decline", "trial_lapse")
@@ -98,7 +103,9 @@ def reshape_memberships(
         if len(members) < 2:
             continue
         champion = members[np.argmax(rate[members])]
-        rate[champion] *= 3.0  # the champion carries the account
+        total = rate[members].sum()
+        rate[champion] *= 3.0  # the champion carries the account ...
+        rate[members] *= total / rate[members].sum()  # ... of the same total activity: concentrated, not busier
         end[champion] = max(int(join_day[champion]) + 1, int(activity_end[a]) - int(rng.integers(20, 41)))
         gone[champion] = rng.random() < 0.5
     contract = np.flatnonzero((ck == SEAT_CONTRACTION) & ~admin)
@@ -106,6 +113,11 @@ def reshape_memberships(
     end[contract] = np.maximum(join_day[contract] + 1, leave)
     gone[contract] = rng.random(len(contract)) < 0.5
     return end, gone, rate
+
+
+def churner_intensity(churn_kind: np.ndarray, intensity: np.ndarray) -> np.ndarray:
+    """Each account's activity level with CHURNER_INTENSITY applied to the accounts that churn (no draw)."""
+    return np.where(churn_kind >= 0, intensity * CHURNER_INTENSITY, intensity)
 
 
 def kind_multiplier(churn_kind: np.ndarray, base: np.ndarray, noise: np.ndarray) -> np.ndarray:

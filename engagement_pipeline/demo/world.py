@@ -33,6 +33,7 @@ from engagement_pipeline.demo.catalogue import (
 from engagement_pipeline.demo.churn_kinds import (
     HOLIDAY_FACTOR,
     assign_churn_kinds,
+    churner_intensity,
     holiday_days,
     kind_multiplier,
     reshape_memberships,
@@ -73,6 +74,7 @@ def build_world(
     mem, primary = build_memberships(rng, acc, days)
     kinds_rng = np.random.default_rng([seed, 4])  # its own stream: the draws of `rng` stay as they were
     churn_kind = assign_churn_kinds(kinds_rng, acc.kind, acc.status1, acc.activity_end)
+    acc.intensity[:] = churner_intensity(churn_kind, acc.intensity)
     n_primary = int(primary.sum())
     end, removed, rate = reshape_memberships(
         kinds_rng,

@@ -92,6 +92,7 @@ def _history(days: int, accounts: int) -> pl.DataFrame:
                     "trend_delta": float(rng.normal(0, 10)),
                     "adoption_rate": float(rng.uniform()),
                     "is_paying": True,
+                    "score": float(rng.uniform(0, 100)),
                 }
             )
     return pl.DataFrame(rows)
@@ -117,10 +118,10 @@ def test_fit_learns_a_signal_that_predicts_churn() -> None:
     rng = np.random.default_rng(7)
     n = 2000
     frame = pl.DataFrame({name: rng.uniform(0, 1, n) for name in churn.FEATURES})
-    truth = 1 / (1 + np.exp(-(-3 + 5 * frame["quiet"].to_numpy())))
+    truth = 1 / (1 + np.exp(-(-3 + 5 * frame["contraction"].to_numpy())))
     labels = rng.uniform(0, 1, n) < truth
     model = churn.fit(frame, labels, DAY)
     weights = dict(zip(churn.FEATURES, model.coefficients))
-    assert max(weights, key=lambda k: weights[k]) == "quiet"
+    assert max(weights, key=lambda k: weights[k]) == "contraction"
     predicted = model.predict(frame)
     assert log_loss(predicted, labels) < log_loss(np.full(n, labels.mean()), labels)
