@@ -180,7 +180,7 @@ class Health(_Strict):
     low_score: Annotated[float, Field(ge=0, le=100)] = 25.0
     expansion_score: Annotated[float, Field(ge=0, le=100)] = 75.0
     expansion_active_share: Annotated[float, Field(ge=0, le=1)] = 0.5
-    at_risk_churn_risk: Annotated[float, Field(ge=0, le=1)] = 0.5
+    at_risk_churn_risk: Annotated[float, Field(ge=0, le=1)] = 0.3
     quiet_days: Annotated[int, Field(ge=1, le=30)] = 7
     min_healthy_score: Annotated[float, Field(ge=0, le=100)] = 10.0  # under it: at_risk (paying) or inactive
 

@@ -8,7 +8,8 @@ deployment can pass any account -> kind table, e.g. a CRM's churn reason):
   for churn within the horizon, the churners of that kind against every account that did not
   churn (the other kinds' churners left out); kind `all` is every churner.
 - `lead_times`: per churned account, how many days before its churn it first turned
-  `at_risk` (or `inactive`) in the 45 days before it, 0 when it never did; median per kind.
+  `at_risk` (or `inactive`; a trial: its churn risk over the at-risk threshold) in the 45 days
+  before it, 0 when it never did; median per kind.
 - `band_churn_rates`: accounts and churners within the horizon per score band, pooled over
   the as-of days whose horizon has closed (real counts, for the chart and the report).
 
@@ -86,14 +87,20 @@ def churn_kind_backtest(
 
 
 def lead_times(
-    history: pl.DataFrame, churns: pl.DataFrame, kinds: pl.DataFrame, lookback_days: int = LEAD_LOOKBACK_DAYS
+    history: pl.DataFrame,
+    churns: pl.DataFrame,
+    kinds: pl.DataFrame,
+    lookback_days: int = LEAD_LOOKBACK_DAYS,
+    trial_risk: float | None = None,
 ) -> pl.DataFrame:
     """churn_kind, accounts, warned (accounts at risk at least once in the look-back), median_lead_days.
 
     The lead of a churned account is the number of days from the first day it was `at_risk` (or
     `inactive`) in the `lookback_days` before its churn to the churn, 0 when it never was. Only
     churns with the whole look-back in the history count (an account cannot be warned about
-    before the pipeline has seen it)."""
+    before the pipeline has seen it). A trial cannot be `at_risk` (the contract keeps it for paying
+    accounts): with `trial_risk` (`model.health.at_risk_churn_risk`) a trial counts as warned on the
+    first day its churn risk reached it."""
     first_day = history["date"].min()
     events = churns.group_by("account_id").agg(pl.col("date").min().alias("churn_date"))
     if first_day is not None:
@@ -103,7 +110,7 @@ def lead_times(
         .filter(
             (pl.col("date") < pl.col("churn_date"))
             & (pl.col("date") >= pl.col("churn_date") - pl.duration(days=lookback_days))
-            & pl.col("health").is_in(WARNED)
+            & (pl.col("health").is_in(WARNED) | _trial_warned(trial_risk))
         )
         .group_by("account_id")
         .agg(pl.col("date").min().alias("first_warned"))
@@ -123,6 +130,12 @@ def lead_times(
         )
         .sort("churn_kind")
     )
+
+
+def _trial_warned(trial_risk: float | None) -> pl.Expr:
+    if trial_risk is None:
+        return pl.lit(False)
+    return ((pl.col("status") == Status.TRIAL) & (pl.col("churn_risk") >= trial_risk)).fill_null(False)
 
 
 def band_churn_rates(

@@ -19,7 +19,7 @@ from typing import Any
 import polars as pl
 
 from engagement_pipeline.accounts.step import churn_events
-from engagement_pipeline.core.config import load_config
+from engagement_pipeline.core.config import Health, load_config
 from engagement_pipeline.core.warehouse import connect
 from engagement_pipeline.demo.generator import generate_demo
 from engagement_pipeline.snapshots.churn_eval import band_churn_rates, churn_kind_backtest, lead_times
@@ -39,6 +39,7 @@ class ChurnWorld:
     churns: pl.DataFrame  # account_id, date
     truth: pl.DataFrame  # ground_truth/accounts.csv
     holiday: tuple[dt.date, dt.date] | None
+    at_risk_churn_risk: float = Health().at_risk_churn_risk
 
 
 def churn_world(root: Path, seed: int, days: int = DAYS, accounts: int = ACCOUNTS) -> ChurnWorld:
@@ -93,7 +94,7 @@ def holiday_false_alarms(world: ChurnWorld) -> tuple[int, int]:
 def churn_figures(world: ChurnWorld) -> dict[str, Any]:
     kinds = world.truth.select("account_id", "churn_kind")
     per_kind = churn_kind_backtest(world.history, world.churns, kinds, world.days[-1], horizon_days=30)
-    leads = lead_times(world.history, world.churns, kinds)
+    leads = lead_times(world.history, world.churns, kinds, trial_risk=world.at_risk_churn_risk)
     bands = band_churn_rates(world.history, world.churns, world.days[-1], horizon_days=30)
     alarms, healthy = holiday_false_alarms(world) if world.holiday else (0, 0)
     return {
