@@ -252,6 +252,8 @@ def account_day(
         attributes = attributes.with_columns(pl.lit(None, dtype=pl.String).alias("_status_source"))
     if "_mrr_28d_ago" not in attributes.columns:
         attributes = attributes.with_columns(pl.lit(None, dtype=pl.Float64).alias("_mrr_28d_ago"))
+    if "seats" not in attributes.columns:
+        attributes = attributes.with_columns(pl.lit(None, dtype=pl.Int64).alias("seats"))
     if totals is None:
         totals = event_totals(counts, as_of, config)
     now, bench = score_accounts_at(counts, as_of, config, removed)
@@ -370,7 +372,8 @@ def account_day(
             .alias("trend"),
         )
     )
-    frame = frame.with_columns(*signals.mrr_exprs()).with_columns(signals.reasons_expr())
+    frame = frame.with_columns(*signals.mrr_exprs(), *signals.seats_exprs()).drop("seats")
+    frame = frame.with_columns(signals.reasons_expr())
     features = churn.signal_frame(frame)
     risk = churn_model.predict(features) if churn_model is not None else churn.formula_risk(features)
     frame = frame.with_columns(

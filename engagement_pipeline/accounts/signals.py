@@ -23,6 +23,10 @@ slows every account at once is not churn). Per account and as-of day D, from the
 - `mrr_change_28d` and `engagement_vs_mrr`: the MRR change over 28 days (from billing) and,
   when engagement and MRR move apart (activity_vs_usual <= -0.3 while MRR rose, or >= +0.3
   while it fell), that divergence in words.
+- `seats_bought` and `seats_used_share`: the seats bought (billing's optional `seats` column, the
+  latest billing row on or before D; null without it) and the share of them in use, active users
+  / seats bought (null when no seats are bought). Fewer than `SEATS_USED_MIN` used is worded:
+  paid-for seats nobody uses are the first to go at renewal.
 
 `signal_reasons` words each signal that fires; `churn.py` turns the signals into risk features.
 """
@@ -38,6 +42,7 @@ CHAMPION_MIN_SHARE = 0.3
 BREADTH_SHARE = 0.8
 PRODUCT_MIN_ACCOUNTS = 20
 DIVERGENCE = 0.3  # |activity_vs_usual| at which engagement and MRR moving apart is worth a word
+SEATS_USED_MIN = 0.5  # seats_used_share below which the unused bought seats are worth a word
 SIGNAL_COLUMNS: tuple[str, ...] = (
     "champion_share",
     "champion_quiet_days",
@@ -48,6 +53,8 @@ SIGNAL_COLUMNS: tuple[str, ...] = (
     "mrr_change_28d",
     "engagement_vs_mrr",
     "signal_reasons",
+    "seats_bought",
+    "seats_used_share",
 )
 
 
@@ -176,6 +183,13 @@ def mrr_exprs() -> list[pl.Expr]:
     return [change.alias("mrr_change_28d"), text.alias("engagement_vs_mrr")]
 
 
+def seats_exprs() -> list[pl.Expr]:
+    """`seats_bought` and `seats_used_share` from the row's `seats` (billing) and `active_users`."""
+    bought = pl.col("seats").cast(pl.Int64)
+    share = pl.when(bought > 0).then((pl.col("active_users").fill_null(0) / bought).round(3))
+    return [bought.alias("seats_bought"), share.alias("seats_used_share")]
+
+
 def reasons_expr() -> pl.Expr:
     """`signal_reasons`: each signal that fires, in words ('' when none)."""
     parts = [
@@ -203,5 +217,8 @@ def reasons_expr() -> pl.Expr:
             pl.format("one user carries 80% of the points ({} users)", pl.col("total_users"))
         ),
         pl.col("engagement_vs_mrr"),
+        pl.when(pl.col("seats_used_share") < SEATS_USED_MIN).then(
+            pl.format("{} of {} bought seats used", pl.col("active_users").fill_null(0), pl.col("seats_bought"))
+        ),
     ]
     return pl.concat_str(parts, separator="; ", ignore_nulls=True).fill_null("").alias("signal_reasons")

@@ -113,6 +113,8 @@ DESCRIPTIONS: dict[str, str] = {
     "mrr_change_28d": "MRR change over the last 28 days (billing).",
     "engagement_vs_mrr": "Engagement and MRR moving apart, in words (null when they do not).",
     "signal_reasons": "The churn signals that fire, in words.",
+    "seats_bought": "Seats bought, from billing's optional seats column (null without it).",
+    "seats_used_share": "Active users / seats bought, rounded to 3 places (null without seats bought).",
     "kind": "What `key` is: event or user.",
     "key": "The event name or user id the points are for.",
     "points": "Points (count x weight) earned in the window.",
@@ -217,6 +219,7 @@ BY_TABLE: dict[str, str] = {
     "scores.user_window_scores.benchmark_raw": "That window's benchmark raw score.",
     "staging.billing.date": "Day the billing change took effect.",
     "staging.billing.source_file": "Billing file the row came from.",
+    "staging.billing.seats": "Seats bought (optional column; null without it or when not a whole number >= 0).",
     "exports.export_runs.as_of_date": "The exported day.",
 }
 

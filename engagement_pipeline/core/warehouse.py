@@ -156,7 +156,7 @@ LIFECYCLE_FACTS = _t(
 )
 BILLING = _t(
     "staging", "billing", "Billing changes (account x day), from the optional billing input.",
-    ("account_id", V), ("date", D), ("plan", V), ("mrr", F), ("status", V), ("source_file", V),
+    ("account_id", V), ("date", D), ("plan", V), ("mrr", F), ("status", V), ("source_file", V), ("seats", I),
 )
 BENCHMARKS = _t(
     "scores", "benchmarks", "The day's normalization benchmark (raw score at the percentile).",
@@ -188,7 +188,7 @@ ACCOUNT_SCORES = _t(
     # churn signals (accounts/signals.py)
     ("champion_share", F), ("champion_quiet_days", I), ("champion_lost", B), ("users_for_80pct", I),
     ("active_users_change", F), ("activity_vs_usual", F), ("mrr_change_28d", F), ("engagement_vs_mrr", V),
-    ("signal_reasons", V),
+    ("signal_reasons", V), ("seats_bought", I), ("seats_used_share", F),
 )
 # Rows of accounts.account_scores a rescore replaced (`engagement-pipeline rescore`), kept with their
 # model version for the comparison: the contract table holds the current version only.

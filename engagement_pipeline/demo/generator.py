@@ -43,7 +43,7 @@ from engagement_pipeline.demo.churn_kinds import CHURN_KINDS, churn_kind_name
 from engagement_pipeline.demo.day import DayState, simulate_day
 from engagement_pipeline.demo.faults import FaultRates, Tally, finish_day
 from engagement_pipeline.demo.lifecycle import spec_events_day
-from engagement_pipeline.demo.world import account_mrr, build_world, plan_status
+from engagement_pipeline.demo.world import account_mrr, billed_seats, build_world, plan_status
 from engagement_pipeline.demo.writing import Billing, record_billing, write_billing, write_day_files, write_truth
 
 __all__ = [
@@ -179,7 +179,8 @@ def generate_demo(
             lo, hi = np.searchsorted(mem.end_day[gone], [d, d + 1])
             np.add.at(state.seats, mem.account[gone[lo:hi]], -1)
             plan, status = plan_status(acc, d)
-            record_billing(world, d, plan, status, account_mrr(plan, status, state.seats), billing)
+            mrr, seats = account_mrr(plan, status, state.seats), billed_seats(plan, status, state.seats)
+            record_billing(world, d, plan, status, mrr, seats, billing)
 
             frames = simulate_day(world, d, state, plan, status)
             if spec_events:

@@ -165,7 +165,13 @@ def plan_status(acc: Accounts, d: int) -> tuple[np.ndarray, np.ndarray]:
     return np.where(after, acc.plan1, acc.plan0), np.where(after, acc.status1, acc.status0)
 
 
+def billed_seats(plan: np.ndarray, status: np.ndarray, seats: np.ndarray) -> np.ndarray:
+    """The seats bought (billing's `seats`): on an active paid plan the account's seats, at least the
+    plan's minimum (an enterprise account with 8 people has bought 20); 0 otherwise."""
+    paying = (status == ST_ACTIVE) & (plan >= STARTER)
+    return np.where(paying, np.maximum(seats, MIN_SEATS[plan]), 0)
+
+
 def account_mrr(plan: np.ndarray, status: np.ndarray, seats: np.ndarray) -> np.ndarray:
     """Monthly recurring revenue in USD: active paid plans pay per billed seat, at least the plan's minimum."""
-    paying = (status == ST_ACTIVE) & (plan >= STARTER)
-    return np.where(paying, SEAT_PRICE[plan] * np.maximum(seats, MIN_SEATS[plan]), 0)
+    return SEAT_PRICE[plan] * billed_seats(plan, status, seats)

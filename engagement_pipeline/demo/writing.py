@@ -47,17 +47,18 @@ def write_day_files(folder: Path, lines: pl.Series, files_per_day: int) -> None:
 class Billing:
     """The billing rows so far, and each account's MRR and plan at the start and end of the period."""
 
-    rows: list[tuple[str, str, str, int, str]] = field(default_factory=list)
+    rows: list[tuple[str, str, str, int, str, int]] = field(default_factory=list)
     mrr_start: np.ndarray | None = None
     mrr_end: np.ndarray | None = None
     plan_end: np.ndarray | None = None
-    previous: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+    previous: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
 
 
 def record_billing(
-    world: World, d: int, plan: np.ndarray, status: np.ndarray, mrr: np.ndarray, billing: Billing
+    world: World, d: int, plan: np.ndarray, status: np.ndarray, mrr: np.ndarray, seats: np.ndarray, billing: Billing
 ) -> None:
-    """One row per account and day on which plan, status or MRR changed (the first on its creation date)."""
+    """One row per account and day on which plan, status, MRR or the seats bought changed (the first on
+    its creation date). `seats`: the seats bought that day (`world.billed_seats`, 0 when not paying)."""
     acc = world.accounts
     created = acc.created_day
     if billing.previous is None:  # the first day also opens every account created before the period
@@ -65,15 +66,17 @@ def record_billing(
         new = np.flatnonzero(created <= d)
         changed = np.zeros(0, dtype=np.int64)
     else:
-        p_plan, p_status, p_mrr = billing.previous
+        p_plan, p_status, p_mrr, p_seats = billing.previous
         new = np.flatnonzero(created == d)
-        changed = np.flatnonzero((created < d) & ((plan != p_plan) | (status != p_status) | (mrr != p_mrr)))
+        moved = (plan != p_plan) | (status != p_status) | (mrr != p_mrr) | (seats != p_seats)
+        changed = np.flatnonzero((created < d) & moved)
     assert billing.mrr_start is not None
     billing.mrr_start[new] = mrr[new]
     for a, day in [(a, int(created[a])) for a in new.tolist()] + [(a, d) for a in changed.tolist()]:
         date = (world.start + dt.timedelta(days=day)).isoformat()
-        billing.rows.append((acc.ids[a], date, PLANS[int(plan[a])], int(mrr[a]), STATUSES[int(status[a])]))
-    billing.previous = (plan, status, mrr)
+        row = (acc.ids[a], date, PLANS[int(plan[a])], int(mrr[a]), STATUSES[int(status[a])], int(seats[a]))
+        billing.rows.append(row)
+    billing.previous = (plan, status, mrr, seats.copy())  # copied: the caller's arrays may change in place
     billing.mrr_end, billing.plan_end = mrr, plan
 
 
@@ -137,6 +140,6 @@ def write_billing(billing_dir: Path, billing: Billing) -> None:
     """billing.csv: one row per account and change, sorted by account and date."""
     billing_dir.mkdir(parents=True, exist_ok=True)
     rows = sorted(billing.rows, key=lambda r: (r[0], r[1]))
-    pl.DataFrame(rows, schema=["account_id", "date", "plan", "mrr", "status"], orient="row").write_csv(
+    pl.DataFrame(rows, schema=["account_id", "date", "plan", "mrr", "status", "seats"], orient="row").write_csv(
         billing_dir / "billing.csv"
     )

@@ -248,14 +248,14 @@ WITH traits AS (
 life AS ({ACCOUNT_LIFECYCLE_AT_SQL}),
 bill AS (
     SELECT account_id, arg_max(plan, date) AS plan, arg_max(status, date) AS status,
-           arg_max(mrr, date) AS mrr
+           arg_max(mrr, date) AS mrr, arg_max_null(seats, date) AS seats  -- the latest row's seats, even null
     FROM staging.billing WHERE date <= $day GROUP BY account_id
 )
 SELECT a.account_id, coalesce(t.name, l.name, a.name) AS name,
        coalesce(b.plan, l.plan, t.plan) AS plan, coalesce(b.status, l.status, t.status) AS status,
        CASE WHEN b.status IS NOT NULL THEN 'billing' WHEN l.status IS NOT NULL THEN 'lifecycle'
             WHEN t.status IS NOT NULL THEN 'traits' END AS _status_source,
-       coalesce(b.mrr, 0.0) AS mrr,
+       coalesce(b.mrr, 0.0) AS mrr, b.seats,
        coalesce(CAST(t.created_at AS DATE), CAST(l.created_at AS DATE), a.first_seen) AS created_date
 FROM staging.accounts a LEFT JOIN traits t USING (account_id) LEFT JOIN life l USING (account_id)
 LEFT JOIN bill b USING (account_id)
@@ -263,8 +263,9 @@ LEFT JOIN bill b USING (account_id)
 
 
 def account_attributes(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> pl.DataFrame:
-    """account_id, name, plan, status, mrr, created_date as known at the end of `as_of`, and
-    `_status_source` (billing, lifecycle or traits: which source said the status)."""
+    """account_id, name, plan, status, mrr, seats (bought, from billing's optional column), created_date
+    as known at the end of `as_of`, and `_status_source` (billing, lifecycle or traits: which source said
+    the status)."""
     end = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time())
     return con.execute(ACCOUNT_ATTRIBUTES_SQL, {"end": end, "day": as_of}).pl()
 

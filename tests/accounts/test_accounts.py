@@ -258,3 +258,22 @@ def test_account_aggregation_properties(rows, method) -> None:  # type: ignore[n
     for account in scores["account_id"]:
         raw = scores.filter(pl.col("account_id") == account)["raw_score"][0]
         assert raw == pytest.approx(sum(p for a, p in in_window if a == account))
+
+
+def test_seats_bought_come_from_the_attributes_and_are_compared_with_the_active_users() -> None:
+    d = DAY
+    counts = _counts([(d, f"u{i}", a, "Document Created", 1) for a in ("acme", "full", "old") for i in range(3)])
+    attrs = _attributes(*[(a, "pro", "active", 290.0, dt.date(2025, 1, 1)) for a in ("acme", "full", "old")])
+    with_seats = attrs.with_columns(pl.Series("seats", [10, 4, None], dtype=pl.Int64))
+    by = {
+        r["account_id"]: r for r in account_day(counts, _first_used(counts), with_seats, d, _config()).scores.to_dicts()
+    }
+    assert (by["acme"]["seats_bought"], by["acme"]["seats_used_share"]) == (10, 0.3)
+    assert "3 of 10 bought seats used" in by["acme"]["signal_reasons"]
+    assert (by["full"]["seats_bought"], by["full"]["seats_used_share"]) == (4, 0.75)
+    assert "bought seats" not in by["full"]["signal_reasons"]
+    assert (by["old"]["seats_bought"], by["old"]["seats_used_share"]) == (None, None)
+    assert "seats" not in by["acme"]  # the attribute became seats_bought
+    # Attributes without seats (billing without the column, or none): both columns null, no reason.
+    scores = account_day(counts, _first_used(counts), attrs, d, _config()).scores
+    assert scores["seats_bought"].null_count() == scores["seats_used_share"].null_count() == 3

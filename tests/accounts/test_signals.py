@@ -1,4 +1,5 @@
-"""Churn signals on hand-made accounts: champion loss, breadth, seat contraction, a holiday week."""
+"""Churn signals on hand-made accounts: champion loss, breadth, seat contraction, a holiday week,
+seats bought vs used."""
 
 from __future__ import annotations
 
@@ -6,7 +7,13 @@ import datetime as dt
 
 import polars as pl
 
-from engagement_pipeline.accounts.signals import PRODUCT_MIN_ACCOUNTS, account_signals, mrr_exprs
+from engagement_pipeline.accounts.signals import (
+    PRODUCT_MIN_ACCOUNTS,
+    account_signals,
+    mrr_exprs,
+    reasons_expr,
+    seats_exprs,
+)
 
 DAY = dt.date(2026, 3, 31)
 
@@ -84,3 +91,30 @@ def test_engagement_falling_while_mrr_rises_is_said_in_words() -> None:
     assert texts[1].startswith("engagement up 60% while MRR fell")
     assert texts[2] is None
     assert frame["mrr_change_28d"].to_list() == [200.0, -200.0, 0.0]
+
+
+def test_seats_bought_vs_used_and_the_reason_when_fewer_than_half_are_used() -> None:
+    # active users of seats bought: 4 of 20 (under half), 10 of 20 (half: no word), 3 of 0, unknown, 1 of 3
+    frame = pl.DataFrame(
+        {
+            "active_users": [4, 10, 3, 5, 1],
+            "total_users": [4, 10, 3, 5, 2],
+            "seats": [20, 20, 0, None, 3],
+            "champion_lost": [False] * 5,
+            "champion_share": [None] * 5,
+            "champion_quiet_days": [None] * 5,
+            "active_users_change": [None] * 5,
+            "_wau_now": [None] * 5,
+            "_wau_usual": [None] * 5,
+            "activity_vs_usual": [None] * 5,
+            "users_for_80pct": [None] * 5,
+            "engagement_vs_mrr": [None] * 5,
+        },
+        schema_overrides={"seats": pl.Int64, "champion_share": pl.Float64, "activity_vs_usual": pl.Float64},
+    )
+    out = frame.with_columns(*seats_exprs()).with_columns(reasons_expr())
+    assert out["seats_bought"].to_list() == [20, 20, 0, None, 3]
+    assert out["seats_used_share"].to_list() == [0.2, 0.5, None, None, 0.333]
+    assert out["signal_reasons"].to_list() == [
+        "4 of 20 bought seats used", "", "", "", "1 of 3 bought seats used",
+    ]  # fmt: skip

@@ -420,17 +420,18 @@ def test_anonymous_visitors_are_linked_by_a_later_identify(demo: Demo) -> None:
 
 def test_billing_rows_are_valid(demo: Demo) -> None:
     path = demo.root / "billing" / "billing.csv"
-    assert path.read_text(encoding="utf-8").splitlines()[0] == "account_id,date,plan,mrr,status"
+    assert path.read_text(encoding="utf-8").splitlines()[0] == "account_id,date,plan,mrr,status,seats"
     rows = read_csv(path)
     by_account = defaultdict(list)
     for row in rows:
         assert row["status"] in ("trial", "active", "churned")
         assert row["plan"] in ("free", "trial", "starter", "pro", "enterprise")
-        mrr = float(row["mrr"])
+        mrr, seats = float(row["mrr"]), int(row["seats"])
         if row["status"] != "active" or row["plan"] in ("free", "trial"):
-            assert mrr == 0
-        else:
-            assert mrr > 0
+            assert mrr == 0 and seats == 0  # no seats bought
+        else:  # paid per seat bought, at least the plan's minimum
+            assert mrr > 0 and seats >= {"starter": 1, "pro": 3, "enterprise": 20}[row["plan"]]
+            assert mrr % seats == 0
         by_account[row["account_id"]].append(row)
     for account in demo.accounts:
         history = by_account[account["account_id"]]
