@@ -96,12 +96,6 @@ def test_churning_accounts_are_not_called_healthy(outcome) -> None:  # type: ign
     assert n >= 3 and share >= 0.7
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known regression (issue 20, i20m): on this 45-day world with churn kinds churn_risk's 14-day AUC "
-    "is 0.669 against the score's 0.684 (30 days: 0.541 against 0.595); its calendar-aware signals need "
-    "4 usual weeks the world's early as-of days lack",
-)
 def test_churn_risk_beats_the_plain_score_on_churn_auc(outcome) -> None:  # type: ignore[no-untyped-def]
     thirty = {r["predictor"]: r for r in outcome["backtest"].filter(pl.col("horizon_days") == 30).to_dicts()}
     summary = {r["predictor"]: r for r in outcome["backtest"].filter(pl.col("horizon_days") == 14).to_dicts()}
