@@ -39,6 +39,8 @@ HOLIDAY_FACTOR = 0.35
 # Accounts that go on to churn were less engaged from the start (the premise of engagement scoring):
 # their level is this share of what it would be, before any kind of churn shapes their last weeks.
 CHURNER_INTENSITY = 0.7
+# The members' rates, already lognormal (sd 0.8 in log space, `memberships.py`), get this much more spread.
+HEAVY_TAIL = 0.35
 HOLIDAY_MIN_DAYS = 42
 # Kinds whose churn shows in the data before it happens (the others come without warning).
 PREDICTABLE_KINDS: tuple[str, ...] = ("champion_loss", "seat_contraction", "noisy_decline", "trial_lapse")
@@ -88,7 +90,8 @@ def reshape_memberships(
     Returns new (end_day, removed, rate) arrays; the inputs are not changed.
     """
     end, gone = end_day.copy(), removed.copy()
-    rate = rate * np.exp(rng.normal(-0.2, 0.63, size=len(rate)))  # heavier tail: a few power users
+    spread = rng.normal(size=len(rate))  # heavier tail: a few power users, many light ones (mean kept)
+    rate = rate * np.exp(HEAVY_TAIL * spread - HEAVY_TAIL**2 / 2)
     ck = churn_kind[account]
     ch_end = activity_end[account]
     in_kind = ck >= 0
