@@ -56,16 +56,16 @@ FEATURES = (
 
 # Transparent default: z = bias + sum(weight x feature); features are scaled to 0..1 (see the module).
 FORMULA: dict[str, float] = {
-    "bias": -4.6,
-    "peak_drop": 1.9,  # activity below its busiest recent week, net of the product (0 = at its peak, 1 = stopped)
-    "drop": 0.8,  # activity below its usual weeks (same weekdays), net of the product
-    "idle_share": 0.6,  # share of users not active in the window
-    "low_score": 1.7,  # 1 - score / 100
-    "falling": 2.6,  # score fall over one look-back / 50, capped at 1
-    "champion": 1.0,  # the top user quiet for 10 days while colleagues carry on (signals.py)
-    "champion_quiet": 0.7,  # the top user quiet for a week: the earlier warning
-    "contraction": 1.6,  # fewer users active than in the usual week, net of the product (0..1)
-    "trial": 2.2,  # trials lapse: a trial churns more often than a paying account
+    "bias": -4.5,
+    "peak_drop": 1.6,  # activity below its busiest recent week, net of the product (0 = at its peak, 1 = stopped)
+    "drop": 1.2,  # activity below its usual weeks (same weekdays), net of the product
+    "idle_share": 0.5,  # share of users not active in the window
+    "low_score": 1.4,  # 1 - score / 100
+    "falling": 2.9,  # score fall over one look-back / 50, capped at 1
+    "champion": 1.4,  # the top user quiet for 10 days while colleagues carry on (signals.py)
+    "champion_quiet": 0.9,  # the top user quiet for a week: the earlier warning
+    "contraction": 1.5,  # fewer users active than in the usual week, net of the product (0..1)
+    "trial": 2.3,  # trials lapse: a trial churns more often than a paying account
     "free": -5.6,  # free accounts rarely cancel (they fizzle out: `inactive`, not churn)
 }
 CHAMPION_QUIET_DAYS = 7
