@@ -21,9 +21,10 @@ Definitions (the README's "The engagement model"):
   `activated_at` is the day the last missing step was first done.
 - trend: score minus the score `trend.lookback_days` earlier (one window by default),
   computed from the aggregate so it does not depend on the order days were run.
-- churn_risk: recent activity against the account's own baseline, recency, breadth,
-  trend, key-feature breadth and plan, through a transparent logistic formula or, where
-  outcome history exists, a fitted logistic regression (see `churn.py`).
+- churn_risk: recent activity against its busiest and its usual weeks (net of the whole
+  product's change), idle users, score and its fall, the champion and seat signals
+  (`signals.py`), trial or free, through a transparent logistic formula or, where outcome
+  history exists, a fitted logistic regression (see `churn.py`).
 - health and PQL: the rules are in `health.py`.
 """
 
