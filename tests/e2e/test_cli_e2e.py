@@ -45,20 +45,21 @@ def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_demo_fills_every_contract_table_for_every_day(demo_dir: Path) -> None:
-    con = duckdb.connect(str(demo_dir / "data" / "warehouse.duckdb"), read_only=True)
-    days = [START + dt.timedelta(days=i) for i in range(DAYS)]
-    for table, column in CONTRACT_TABLES.items():
-        per_day = dict(con.execute(f"SELECT {column}, count(*) FROM {table} GROUP BY 1").fetchall())
-        assert all(per_day.get(d, 0) > 0 for d in days), f"{table} is missing days: {per_day}"
-    for table in WHOLE_TABLES:
-        assert con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] > 0, table
-    landed, accepted, dupes, quarantined = con.execute(
-        """SELECT (SELECT count(*) FROM raw.landed_lines), (SELECT count(*) FROM staging.events),
-                  (SELECT count(*) FROM staging.duplicates), (SELECT count(*) FROM staging.quarantine)"""
-    ).fetchone()
-    assert landed == accepted + dupes + quarantined and dupes > 0 and quarantined > 0
-    scores = con.execute("SELECT min(score), max(score) FROM scores.user_scores").fetchone()
-    assert scores[0] == 0 and scores[1] == 100
+    # closed however the test ends: an open read-only connection would fail the next test of the file
+    with duckdb.connect(str(demo_dir / "data" / "warehouse.duckdb"), read_only=True) as con:
+        days = [START + dt.timedelta(days=i) for i in range(DAYS)]
+        for table, column in CONTRACT_TABLES.items():
+            per_day = dict(con.execute(f"SELECT {column}, count(*) FROM {table} GROUP BY 1").fetchall())
+            assert all(per_day.get(d, 0) > 0 for d in days), f"{table} is missing days: {per_day}"
+        for table in WHOLE_TABLES:
+            assert con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] > 0, table
+        landed, accepted, dupes, quarantined = con.execute(
+            """SELECT (SELECT count(*) FROM raw.landed_lines), (SELECT count(*) FROM staging.events),
+                      (SELECT count(*) FROM staging.duplicates), (SELECT count(*) FROM staging.quarantine)"""
+        ).fetchone()
+        assert landed == accepted + dupes + quarantined and dupes > 0 and quarantined > 0
+        scores = con.execute("SELECT min(score), max(score) FROM scores.user_scores").fetchone()
+        assert scores[0] == 0 and scores[1] == 100
 
 
 def test_demo_writes_dated_exports_and_latest(demo_dir: Path) -> None:
