@@ -7,7 +7,6 @@ Used by tests/raw/test_bombs.py (which prints the figures the README quotes).
 from __future__ import annotations
 
 import json
-import resource
 import subprocess
 import sys
 import zlib
@@ -49,7 +48,10 @@ BOMBS = {
 }
 
 _CHILD = """
-import datetime as dt, json, sys, time
+import resource, sys
+size = int(sys.argv[3]) << 20  # the limit first, before anything of size is allocated
+resource.setrlimit(resource.RLIMIT_DATA, (size, size))
+import datetime as dt, json, time
 from engagement_pipeline.core.config import load_config
 from engagement_pipeline.core.warehouse import connect
 from engagement_pipeline.raw import step
@@ -68,18 +70,16 @@ print(json.dumps({"lines": lines.height, "read_errors": errors, "peak_mb": peak,
 
 
 def measure_raw_day(config_file: Path, day: str, memory_limit_mb: int = 1536) -> dict[str, object]:
-    """Run raw's step for one day in a child process under an address-space limit; its report."""
+    """Run raw's step for one day in a child process under a data-segment limit; its report.
 
-    def limit() -> None:  # the child cannot grow past the limit: a regression fails, not swaps
-        size = memory_limit_mb << 20
-        resource.setrlimit(resource.RLIMIT_DATA, (size, size))
-
+    The child sets the limit itself as it starts (a regression fails, not swaps): no `preexec_fn`,
+    which would make Python fork the whole pytest worker (ENOMEM on a loaded machine) instead of
+    spawning the child."""
     done = subprocess.run(
-        [sys.executable, "-c", _CHILD, str(config_file), day],
+        [sys.executable, "-c", _CHILD, str(config_file), day, str(memory_limit_mb)],
         capture_output=True,
         text=True,
         timeout=300,
-        preexec_fn=limit,
         check=False,
     )
     if done.returncode != 0:
