@@ -249,12 +249,11 @@ def account_day(
     current members then and now).
     """
     model = config.model
-    if "_status_source" not in attributes.columns:
-        attributes = attributes.with_columns(pl.lit(None, dtype=pl.String).alias("_status_source"))
-    if "_mrr_28d_ago" not in attributes.columns:
-        attributes = attributes.with_columns(pl.lit(None, dtype=pl.Float64).alias("_mrr_28d_ago"))
-    if "seats" not in attributes.columns:
-        attributes = attributes.with_columns(pl.lit(None, dtype=pl.Int64).alias("seats"))
+    # the optional attributes (who said the status, the MRR 28 days before, billed seats): null when absent
+    optional = {"_status_source": pl.String, "_mrr_28d_ago": pl.Float64, "seats": pl.Int64}
+    attributes = attributes.with_columns(
+        pl.lit(None, dtype=dtype).alias(name) for name, dtype in optional.items() if name not in attributes.columns
+    )
     if totals is None:
         totals = event_totals(counts, as_of, config)
     now, bench = score_accounts_at(counts, as_of, config, removed)
